@@ -1,0 +1,167 @@
+/*
+ * wsdx.h - the public C API of wsdx: connection shutdown with the Winsock
+ * semantics (WSPShutdown, WSPSendDisconnect/WSPRecvDisconnect, WSPCloseSocket
+ * with SO_LINGER/SO_DONTLINGER, FD_CLOSE reporting) over TCP.
+ *
+ * Conventions (same on every host):
+ *  - Sockets are opaque 64-bit handles. A handle is never reused for another
+ *    socket, so a stale handle always fails WSAENOTSOCK.
+ *  - Every call returns >= 0 on success (a byte count where it says so) and
+ *    a negative WSA error code on failure: -WSAESHUTDOWN, -WSAECONNRESET, ...
+ *    wsdx_last_error() also returns the code of the calling thread's last
+ *    failure, Winsock style.
+ *  - No OS types appear here: addresses are text ("127.0.0.1", "::1").
+ */
+#ifndef WSDX_H
+#define WSDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(WSDX_BUILDING)
+#    define WSDX_API __declspec(dllexport)
+#  else
+#    define WSDX_API __declspec(dllimport)
+#  endif
+#else
+#  define WSDX_API __attribute__((visibility("default")))
+#endif
+
+typedef int64_t wsdx_socket;
+#define WSDX_INVALID_SOCKET ((wsdx_socket)-1)
+
+/* Protocol version spoken in the preamble (docs/protocol.md). */
+#define WSDX_PROTOCOL_VERSION 1
+/* Largest disconnect-data payload, in bytes. */
+#define WSDX_MAX_DISCONNECT_DATA 4096
+/* Largest data frame / message payload, in bytes. */
+#define WSDX_MAX_MESSAGE (16 * 1024 * 1024)
+
+/* Socket modes. */
+#define WSDX_STREAM  1 /* byte stream: recv returns 0 after a graceful close (R1) */
+#define WSDX_MESSAGE 2 /* message-oriented: boundaries kept, recv fails WSAEDISCON (R2) */
+
+/* wsdx_shutdown "how" values, as Winsock's SD_*. */
+#define WSDX_SD_RECEIVE 0
+#define WSDX_SD_SEND    1
+#define WSDX_SD_BOTH    2
+
+/* WSA error codes used by wsdx (values as in winsock2.h). */
+#define WSDX_WSAEINTR            10004
+#define WSDX_WSAEFAULT           10014
+#define WSDX_WSAEINVAL           10022
+#define WSDX_WSAEMFILE           10024
+#define WSDX_WSAEWOULDBLOCK      10035
+#define WSDX_WSAEINPROGRESS      10036
+#define WSDX_WSAENOTSOCK         10038
+#define WSDX_WSAEMSGSIZE         10040
+#define WSDX_WSAEPROTOTYPE       10041
+#define WSDX_WSAENOPROTOOPT      10042
+#define WSDX_WSAEPROTONOSUPPORT  10043
+#define WSDX_WSAEOPNOTSUPP       10045
+#define WSDX_WSAEADDRINUSE       10048
+#define WSDX_WSAEADDRNOTAVAIL    10049
+#define WSDX_WSAENETDOWN         10050
+#define WSDX_WSAENETUNREACH      10051
+#define WSDX_WSAECONNABORTED     10053
+#define WSDX_WSAECONNRESET       10054
+#define WSDX_WSAENOBUFS          10055
+#define WSDX_WSAEISCONN          10056
+#define WSDX_WSAENOTCONN         10057
+#define WSDX_WSAESHUTDOWN        10058
+#define WSDX_WSAETIMEDOUT        10060
+#define WSDX_WSAECONNREFUSED     10061
+#define WSDX_WSAEHOSTUNREACH     10065
+#define WSDX_WSAVERNOTSUPPORTED  10092
+#define WSDX_WSAEDISCON          10101
+
+/* Close event flags (wsdx_close_fn "flags"). */
+#define WSDX_CLOSE_DISCONNECT_DATA 0x1 /* the peer's disconnect frame arrived; wsdx_recv_disconnect returns it */
+
+/*
+ * FD_CLOSE: called once per connection (R5), on the library's notifier
+ * thread, after all data that preceded the close is readable. error is 0 for
+ * a graceful close, WSAECONNRESET for a reset, WSAECONNABORTED (or the
+ * lower layer's code) for a lost connection, or a protocol error
+ * (WSAEPROTONOSUPPORT, WSAVERNOTSUPPORTED, WSAEPROTOTYPE, WSAEMSGSIZE) when
+ * the peer broke the wsdx protocol. Keep it short: it runs on the thread that
+ * watches every connection.
+ */
+typedef void (*wsdx_close_fn)(wsdx_socket s, int error, int flags, void *ctx);
+
+/* Library version as "major.minor.patch". */
+WSDX_API const char *wsdx_version(void);
+/* Name of a WSA code ("WSAECONNRESET"), or "WSA?" when unknown. */
+WSDX_API const char *wsdx_error_name(int wsa_error);
+/* The calling thread's last error (a WSA code, 0 if none). */
+WSDX_API int wsdx_last_error(void);
+
+/* A new, unconnected socket of mode WSDX_STREAM or WSDX_MESSAGE. */
+WSDX_API wsdx_socket wsdx_socket_open(int mode);
+/* Connects to host:port and exchanges preambles (docs/protocol.md);
+ * timeout_ms <= 0 waits 30 s. Fails WSAEISCONN on a connected socket,
+ * WSAEPROTONOSUPPORT / WSAVERNOTSUPPORTED / WSAEPROTOTYPE when the server is
+ * not a wsdx peer of the same version and mode (the socket stays unconnected). */
+WSDX_API int wsdx_connect(wsdx_socket s, const char *host, int port, int timeout_ms);
+/* Listens on host:port (port 0 picks one); backlog <= 0 uses the default. */
+WSDX_API wsdx_socket wsdx_listen(const char *host, int port, int mode, int backlog);
+/* Local port of a listener or connection. */
+WSDX_API int wsdx_local_port(wsdx_socket s);
+/* Next connection whose preamble checked out; timeout_ms < 0 waits for ever,
+ * 0 polls (WSAEWOULDBLOCK when none). Peers that are not wsdx are reset and
+ * counted (wsdx_listener_rejected), never returned. */
+WSDX_API wsdx_socket wsdx_accept(wsdx_socket listener, int timeout_ms);
+/* Connections a listener refused: not wsdx, bad version, wrong mode, or slow preamble. */
+WSDX_API int64_t wsdx_listener_rejected(wsdx_socket listener);
+
+/* Blocking by default. A non-blocking socket fails WSAEWOULDBLOCK instead of waiting. */
+WSDX_API int wsdx_set_blocking(wsdx_socket s, int blocking);
+/* Sends len bytes (one message in WSDX_MESSAGE mode); returns bytes accepted. */
+WSDX_API int wsdx_send(wsdx_socket s, const void *buf, int len);
+/* Receives up to len bytes (one message in WSDX_MESSAGE mode). Returns the
+ * count, 0 after a graceful close (stream), or fails WSAEDISCON (message),
+ * WSAECONNRESET, WSAESHUTDOWN, WSAEMSGSIZE (message larger than len: the
+ * first len bytes are returned in buf and the rest dropped). timeout_ms < 0
+ * waits for ever; a timeout fails WSAETIMEDOUT. */
+WSDX_API int wsdx_recv(wsdx_socket s, void *buf, int len, int timeout_ms);
+
+/* WSPShutdown: how is WSDX_SD_RECEIVE, WSDX_SD_SEND or WSDX_SD_BOTH. */
+WSDX_API int wsdx_shutdown(wsdx_socket s, int how);
+/* WSPSendDisconnect: sends data (NULL/0 for none, at most
+ * WSDX_MAX_DISCONNECT_DATA) as disconnect data, then FIN; sending is over. */
+WSDX_API int wsdx_send_disconnect(wsdx_socket s, const void *data, int len);
+/* WSPRecvDisconnect: stops reception and copies the peer's disconnect data
+ * into buf; returns its length (0 if the peer sent none or has not closed).
+ * Fails WSAEFAULT when cap is too small (nothing is consumed then). */
+WSDX_API int wsdx_recv_disconnect(wsdx_socket s, void *buf, int cap);
+
+/* SO_LINGER (onoff != 0, seconds 0..65535) or SO_DONTLINGER (onoff == 0). */
+WSDX_API int wsdx_set_linger(wsdx_socket s, int onoff, int seconds);
+/* Aborts the connection (WSAECONNABORTED) when sent data stays unacknowledged
+ * for ms milliseconds (0 = the system default). */
+WSDX_API int wsdx_set_abort_timeout(wsdx_socket s, int ms);
+/* WSPCloseSocket, honouring the linger policy:
+ *  SO_DONTLINGER: returns at once; queued data is sent, then FIN.
+ *  SO_LINGER 0:   returns at once; queued data dropped, connection reset.
+ *  SO_LINGER n:   blocking socket: waits until the data is delivered or n
+ *                 seconds pass (then resets); non-blocking socket with data
+ *                 still queued: fails WSAEWOULDBLOCK and stays open.
+ * Any later call on s fails WSAENOTSOCK; no close callback follows. */
+WSDX_API int wsdx_close(wsdx_socket s);
+
+/* Registers the close callback (FD_CLOSE). If the close already happened it
+ * is delivered now (from the notifier thread). Replaces a previous one. */
+WSDX_API int wsdx_on_close(wsdx_socket s, wsdx_close_fn fn, void *ctx);
+
+/* Number of open handles (sockets and listeners); for leak checks. */
+WSDX_API int wsdx_open_handles(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WSDX_H */

@@ -1,0 +1,180 @@
+/* conn.c - the per-socket shutdown state machine (see conn.h). */
+#include "conn.h"
+#include "wsdx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void wsdx_conn_init(wsdx_conn *c, int mode)
+{
+    memset(c, 0, sizeof *c);
+    c->mode = (uint8_t)mode;
+    wsdx_decoder_init(&c->dec);
+    wsdx_rxq_init(&c->rx, mode == WSDX_MESSAGE);
+}
+
+void wsdx_conn_free(wsdx_conn *c)
+{
+    wsdx_rxq_free(&c->rx);
+    free(c->disc);
+    c->disc = NULL;
+}
+
+void wsdx_conn_established(wsdx_conn *c)
+{
+    c->connected = 1;
+}
+
+int wsdx_conn_wants_input(const wsdx_conn *c)
+{
+    return c->connected && !c->peer_fin && !c->peer_error;
+}
+
+void wsdx_conn_fail(wsdx_conn *c, int error)
+{
+    if (c->peer_error || c->peer_fin)
+        return; /* the first ending wins: a reset after a clean FIN changes nothing */
+    c->peer_error = error;
+    wsdx_rxq_clear(&c->rx); /* a reset discards what was not read (R3) */
+}
+
+static int protocol_error(wsdx_conn *c, int error)
+{
+    wsdx_conn_fail(c, error);
+    c->must_reset = 1;
+    return error;
+}
+
+static int keep_disconnect(wsdx_conn *c, const wsdx_ev *ev)
+{
+    if (ev->len) {
+        if (!c->disc && !(c->disc = malloc(WSDX_MAX_DISCONNECT_DATA)))
+            return protocol_error(c, WSDX_WSAENOBUFS);
+        memcpy(c->disc + c->disc_len, ev->ptr, ev->len); /* decoder caps the total */
+        c->disc_len = (uint16_t)(c->disc_len + ev->len);
+    }
+    c->disc_received = (uint8_t)ev->end;
+    return 0;
+}
+
+int wsdx_conn_ingest(wsdx_conn *c, const uint8_t *in, size_t n)
+{
+    while (n > 0 && !c->peer_error) {
+        wsdx_ev ev;
+        size_t used = wsdx_decode(&c->dec, in, n, &ev);
+        in += used;
+        n -= used;
+        switch (ev.kind) {
+        case WSDX_EV_ERROR:
+            return protocol_error(c, ev.error);
+        case WSDX_EV_DATA:
+            /* after SD_RECEIVE arriving data is dropped; empty stream frames carry nothing */
+            if (c->recv_shut || (c->mode == WSDX_STREAM && ev.len == 0))
+                break;
+            if (wsdx_rxq_push(&c->rx, ev.ptr, ev.len, ev.end))
+                return protocol_error(c, WSDX_WSAENOBUFS);
+            break;
+        case WSDX_EV_DISCONNECT:
+            if (keep_disconnect(c, &ev))
+                return c->peer_error;
+            break;
+        case WSDX_EV_MORE:
+            break;
+        }
+    }
+    return c->peer_error;
+}
+
+void wsdx_conn_eof(wsdx_conn *c)
+{
+    if (c->peer_error || c->peer_fin)
+        return;
+    if (!wsdx_decoder_at_boundary(&c->dec)) {
+        protocol_error(c, WSDX_WSAECONNABORTED); /* truncated frame */
+        return;
+    }
+    c->peer_fin = 1;
+}
+
+int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len)
+{
+    if (!c->connected)
+        return -WSDX_WSAENOTCONN;
+    if (c->recv_shut)
+        return -WSDX_WSAESHUTDOWN;
+    if (c->peer_error)
+        return -c->peer_error;
+    if (wsdx_rxq_has_ready(&c->rx)) {
+        int truncated;
+        size_t n = wsdx_rxq_pop(&c->rx, buf, len, &truncated);
+        return truncated ? -WSDX_WSAEMSGSIZE : (int)n;
+    }
+    if (c->peer_fin || c->disc_received)
+        return c->mode == WSDX_MESSAGE ? -WSDX_WSAEDISCON : 0;
+    return -WSDX_WSAEWOULDBLOCK;
+}
+
+int wsdx_conn_send_check(const wsdx_conn *c)
+{
+    if (!c->connected)
+        return -WSDX_WSAENOTCONN;
+    if (c->send_shut)
+        return -WSDX_WSAESHUTDOWN;
+    if (c->peer_error)
+        return -c->peer_error;
+    return 0;
+}
+
+int wsdx_conn_shutdown(wsdx_conn *c, int how, int *send_fin)
+{
+    *send_fin = 0;
+    if (how != WSDX_SD_RECEIVE && how != WSDX_SD_SEND && how != WSDX_SD_BOTH)
+        return -WSDX_WSAEINVAL;
+    if (!c->connected)
+        return -WSDX_WSAENOTCONN;
+    if (how != WSDX_SD_SEND) {
+        c->recv_shut = 1;
+        wsdx_rxq_clear(&c->rx);
+    }
+    if (how != WSDX_SD_RECEIVE && !c->send_shut) {
+        c->send_shut = 1;
+        *send_fin = 1;
+    }
+    return 0;
+}
+
+int wsdx_conn_send_disconnect(wsdx_conn *c, const void *data, int len)
+{
+    if (len < 0 || len > WSDX_MAX_DISCONNECT_DATA)
+        return -WSDX_WSAEINVAL;
+    if (len > 0 && !data)
+        return -WSDX_WSAEFAULT;
+    int rc = wsdx_conn_send_check(c);
+    if (rc)
+        return rc;
+    c->send_shut = 1;
+    return 0;
+}
+
+int wsdx_conn_recv_disconnect(wsdx_conn *c, void *buf, int cap)
+{
+    if (!c->connected)
+        return -WSDX_WSAENOTCONN;
+    if (cap < 0 || (cap > 0 && !buf) || cap < c->disc_len)
+        return -WSDX_WSAEFAULT;
+    if (c->disc_len)
+        memcpy(buf, c->disc, c->disc_len);
+    c->recv_shut = 1;
+    wsdx_rxq_clear(&c->rx);
+    return c->disc_len;
+}
+
+int wsdx_conn_take_close(wsdx_conn *c, int *error, int *flags)
+{
+    if (c->close_reported || !(c->peer_fin || c->peer_error))
+        return 0;
+    c->close_reported = 1;
+    *error = c->peer_error;
+    *flags = c->disc_received ? WSDX_CLOSE_DISCONNECT_DATA : 0;
+    return 1;
+}

@@ -1,0 +1,47 @@
+/* sync.c (POSIX) - mutexes, condition variables and the clock for the core. */
+#include "host.h"
+
+#include <errno.h>
+#include <time.h>
+
+void wsdx_mutex_init(wsdx_mutex *m) { pthread_mutex_init(m, NULL); }
+void wsdx_mutex_destroy(wsdx_mutex *m) { pthread_mutex_destroy(m); }
+void wsdx_mutex_lock(wsdx_mutex *m) { pthread_mutex_lock(m); }
+void wsdx_mutex_unlock(wsdx_mutex *m) { pthread_mutex_unlock(m); }
+
+void wsdx_cond_init(wsdx_cond *c)
+{
+    /* monotonic, so that a wall-clock change cannot stretch a timeout */
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+void wsdx_cond_destroy(wsdx_cond *c) { pthread_cond_destroy(c); }
+void wsdx_cond_broadcast(wsdx_cond *c) { pthread_cond_broadcast(c); }
+
+void wsdx_cond_wait(wsdx_cond *c, wsdx_mutex *m, int64_t deadline)
+{
+    if (deadline < 0) {
+        pthread_cond_wait(c, m);
+        return;
+    }
+    struct timespec ts = {.tv_sec = deadline / 1000, .tv_nsec = (deadline % 1000) * 1000000L};
+    pthread_cond_timedwait(c, m, &ts);
+}
+
+int64_t wsdx_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void wsdx_sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
