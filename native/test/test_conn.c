@@ -1,0 +1,177 @@
+/* test_conn.c - the per-socket state machine, row by row, with no sockets. */
+#include "check.h"
+#include "conn.h"
+#include "linger.h"
+#include "wsdx.h"
+
+#include <string.h>
+
+static size_t data_frame(uint8_t *out, const char *s)
+{
+    size_t n = strlen(s);
+    wsdx_frame_header_encode(out, WSDX_FRAME_DATA, (uint32_t)n);
+    memcpy(out + 5, s, n);
+    return 5 + n;
+}
+
+static void connected(wsdx_conn *c, int mode)
+{
+    wsdx_conn_init(c, mode);
+    wsdx_conn_established(c);
+}
+
+static void s1_s2_s3_shutdown(void)
+{
+    wsdx_conn c;
+    int fin;
+    connected(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_shutdown(&c, WSDX_SD_SEND, &fin), 0);
+    CHECK_EQ(fin, 1);
+    CHECK_EQ(wsdx_conn_send_check(&c), -WSDX_WSAESHUTDOWN);
+    uint8_t w[32], buf[32];
+    wsdx_conn_ingest(&c, w, data_frame(w, "still"));
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 5); /* S1: receiving goes on */
+    CHECK_EQ(wsdx_conn_shutdown(&c, WSDX_SD_SEND, &fin), 0);
+    CHECK_EQ(fin, 0); /* FIN goes once */
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_shutdown(&c, WSDX_SD_RECEIVE, &fin), 0);
+    CHECK_EQ(fin, 0);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAESHUTDOWN);
+    CHECK_EQ(wsdx_conn_send_check(&c), 0); /* S2: sending goes on */
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_shutdown(&c, WSDX_SD_BOTH, &fin), 0);
+    CHECK_EQ(fin, 1);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAESHUTDOWN);
+    CHECK_EQ(wsdx_conn_send_check(&c), -WSDX_WSAESHUTDOWN);
+    wsdx_conn_free(&c);
+}
+
+static void s4_bad_shutdown(void)
+{
+    wsdx_conn c;
+    int fin;
+    connected(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_shutdown(&c, 3, &fin), -WSDX_WSAEINVAL);
+    CHECK_EQ(wsdx_conn_send_check(&c), 0); /* state unchanged */
+    wsdx_conn_free(&c);
+    wsdx_conn_init(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_shutdown(&c, WSDX_SD_SEND, &fin), -WSDX_WSAENOTCONN);
+    wsdx_conn_free(&c);
+}
+
+static void s5_s6_disconnect_data(void)
+{
+    wsdx_conn c;
+    uint8_t w[64], buf[64];
+    connected(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_send_disconnect(&c, "abc", 3), 0);
+    CHECK_EQ(wsdx_conn_send_check(&c), -WSDX_WSAESHUTDOWN);
+    CHECK_EQ(wsdx_conn_send_disconnect(&c, NULL, 0), -WSDX_WSAESHUTDOWN);
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_STREAM);
+    CHECK_EQ(wsdx_conn_send_disconnect(&c, NULL, WSDX_MAX_DISCONNECT_DATA + 1), -WSDX_WSAEINVAL);
+    CHECK_EQ(wsdx_conn_send_disconnect(&c, NULL, 4), -WSDX_WSAEFAULT);
+    CHECK_EQ(wsdx_conn_send_check(&c), 0); /* nothing changed */
+    size_t n = data_frame(w, "data");
+    wsdx_frame_header_encode(w + n, WSDX_FRAME_DISCONNECT, 3);
+    memcpy(w + n + 5, "xyz", 3);
+    CHECK_EQ(wsdx_conn_ingest(&c, w, n + 8), 0);
+    wsdx_conn_eof(&c);
+    int err = -1, flags = 0;
+    CHECK_EQ(wsdx_conn_take_close(&c, &err, &flags), 1);
+    CHECK_EQ(err, 0);
+    CHECK_EQ(flags, WSDX_CLOSE_DISCONNECT_DATA);
+    CHECK_EQ(wsdx_conn_take_close(&c, &err, &flags), 0); /* R5: once */
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 4);    /* earlier data first */
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 0);    /* R1 */
+    CHECK_EQ(wsdx_conn_recv_disconnect(&c, buf, 2), -WSDX_WSAEFAULT);
+    CHECK_EQ(wsdx_conn_recv_disconnect(&c, buf, sizeof buf), 3);
+    CHECK(memcmp(buf, "xyz", 3) == 0);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAESHUTDOWN);
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_MESSAGE); /* S6 + R2 */
+    wsdx_frame_header_encode(w, WSDX_FRAME_DISCONNECT, 0);
+    wsdx_conn_ingest(&c, w, 5);
+    wsdx_conn_eof(&c);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAEDISCON);
+    CHECK_EQ(wsdx_conn_recv_disconnect(&c, buf, 0), 0);
+    wsdx_conn_free(&c);
+}
+
+static void r2_messages_keep_boundaries(void)
+{
+    wsdx_conn c;
+    uint8_t w[64], buf[64];
+    connected(&c, WSDX_MESSAGE);
+    size_t n = data_frame(w, "one");
+    n += data_frame(w + n, "");
+    n += data_frame(w + n, "three");
+    for (size_t i = 0; i < n; i++)
+        wsdx_conn_ingest(&c, w + i, 1); /* byte by byte */
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 3);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 0); /* the empty message */
+    CHECK_EQ(wsdx_conn_recv(&c, buf, 2), -WSDX_WSAEMSGSIZE);
+    CHECK(memcmp(buf, "th", 2) == 0);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAEWOULDBLOCK);
+    wsdx_conn_eof(&c);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAEDISCON);
+    wsdx_conn_free(&c);
+}
+
+static void r3_r4_resets_and_truncation(void)
+{
+    wsdx_conn c;
+    uint8_t w[64], buf[64];
+    int err, flags;
+    connected(&c, WSDX_STREAM);
+    wsdx_conn_ingest(&c, w, data_frame(w, "lost"));
+    wsdx_conn_fail(&c, WSDX_WSAECONNRESET);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), -WSDX_WSAECONNRESET);
+    CHECK_EQ(wsdx_conn_send_check(&c), -WSDX_WSAECONNRESET);
+    CHECK_EQ(wsdx_conn_take_close(&c, &err, &flags), 1);
+    CHECK_EQ(err, WSDX_WSAECONNRESET);
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_STREAM); /* FIN in the middle of a frame */
+    size_t n = data_frame(w, "truncated");
+    wsdx_conn_ingest(&c, w, n - 2);
+    wsdx_conn_eof(&c);
+    CHECK_EQ(c.must_reset, 1);
+    CHECK_EQ(wsdx_conn_take_close(&c, &err, &flags), 1);
+    CHECK_EQ(err, WSDX_WSAECONNABORTED);
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_STREAM); /* a reset after a clean FIN changes nothing */
+    wsdx_conn_eof(&c);
+    wsdx_conn_fail(&c, WSDX_WSAECONNRESET);
+    CHECK_EQ(wsdx_conn_take_close(&c, &err, &flags), 1);
+    CHECK_EQ(err, 0);
+    wsdx_conn_free(&c);
+}
+
+static void s7_s10_linger_plans(void)
+{
+    CHECK_EQ(wsdx_linger_plan(0, 0, 1, 100), WSDX_CLOSE_GRACEFUL);
+    CHECK_EQ(wsdx_linger_plan(1, 0, 1, 100), WSDX_CLOSE_ABORT);
+    CHECK_EQ(wsdx_linger_plan(1, 5, 1, 100), WSDX_CLOSE_WAIT);
+    CHECK_EQ(wsdx_linger_plan(1, 5, 1, 0), WSDX_CLOSE_GRACEFUL);
+    CHECK_EQ(wsdx_linger_plan(1, 5, 0, 100), WSDX_CLOSE_WOULDBLOCK);
+    CHECK_EQ(wsdx_linger_plan(1, 5, 0, 0), WSDX_CLOSE_GRACEFUL);
+}
+
+int main(void)
+{
+    s1_s2_s3_shutdown();
+    s4_bad_shutdown();
+    s5_s6_disconnect_data();
+    r2_messages_keep_boundaries();
+    r3_r4_resets_and_truncation();
+    s7_s10_linger_plans();
+    return check_summary("test_conn");
+}

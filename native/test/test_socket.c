@@ -1,0 +1,135 @@
+/* test_socket.c - the socket API over loopback on this host, through wsdx.h only. */
+#include "check.h"
+#include "wsdx.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static atomic_int events, last_error, last_flags;
+
+static void on_close(wsdx_socket s, int error, int flags, void *ctx)
+{
+    (void)s;
+    (void)ctx;
+    last_error = error;
+    last_flags = flags;
+    atomic_fetch_add(&events, 1);
+}
+
+static int wait_events(int n)
+{
+    for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
+        usleep(10000);
+    return atomic_load(&events);
+}
+
+static void pair(int mode, wsdx_socket *l, wsdx_socket *c, wsdx_socket *a)
+{
+    *l = wsdx_listen("127.0.0.1", 0, mode, 0);
+    *c = wsdx_socket_open(mode);
+    CHECK_EQ(wsdx_connect(*c, "127.0.0.1", wsdx_local_port(*l), 5000), 0);
+    *a = wsdx_accept(*l, 5000);
+    CHECK(*a > 0);
+}
+
+static void seed_scenario(void)
+{
+    wsdx_socket l, c, a;
+    pair(WSDX_MESSAGE, &l, &c, &a);
+    atomic_store(&events, 0);
+    wsdx_on_close(a, on_close, NULL);
+    CHECK_EQ(wsdx_send(c, "tx", 2), 2);
+    CHECK_EQ(wsdx_send_disconnect(c, "\0\0\0\x07", 4), 0);      /* (1) */
+    CHECK_EQ(wait_events(1), 1);                               /* (2) FD_CLOSE */
+    CHECK_EQ(last_error, 0);
+    CHECK_EQ(last_flags, WSDX_CLOSE_DISCONNECT_DATA);
+    char buf[16];
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), 2);
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), -WSDX_WSAEDISCON);
+    CHECK_EQ(wsdx_recv_disconnect(a, buf, sizeof buf), 4);     /* (3) */
+    CHECK_EQ(buf[3], 7);
+    wsdx_on_close(c, on_close, NULL);
+    CHECK_EQ(wsdx_send_disconnect(a, "\0\0\0\x2a", 4), 0);     /* (5) */
+    CHECK_EQ(wsdx_close(a), 0);                                /* (5') */
+    CHECK_EQ(wait_events(2), 2);                               /* (6) */
+    CHECK_EQ(last_error, 0);
+    CHECK_EQ(wsdx_recv_disconnect(c, buf, sizeof buf), 4);     /* (7) */
+    CHECK_EQ(buf[3], 0x2a);
+    CHECK_EQ(wsdx_close(c), 0);                                /* (8) */
+    CHECK_EQ(wsdx_close(c), -WSDX_WSAENOTSOCK);                /* S11 */
+    CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAENOTSOCK);
+    CHECK_EQ(wsdx_last_error(), WSDX_WSAENOTSOCK);
+    CHECK_EQ(wsdx_close(l), 0);
+}
+
+static void abortive_close(void)
+{
+    wsdx_socket l, c, a;
+    pair(WSDX_STREAM, &l, &c, &a);
+    atomic_store(&events, 0);
+    wsdx_on_close(a, on_close, NULL);
+    CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
+    CHECK_EQ(wsdx_send(c, "abc", 3), 3);
+    CHECK_EQ(wsdx_close(c), 0);                                /* S8 */
+    CHECK_EQ(wait_events(1), 1);
+    CHECK_EQ(last_error, WSDX_WSAECONNRESET);                  /* R3 */
+    char buf[8];
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), -WSDX_WSAECONNRESET);
+    wsdx_close(a);
+    wsdx_close(l);
+}
+
+static void plain_client_is_refused(void)
+{
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)wsdx_local_port(l))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    CHECK(write(fd, "GET / HTTP/1.0\r\n\r\n", 18) == 18);
+    char buf[64];
+    ssize_t n = 1;
+    while (n > 0)
+        n = read(fd, buf, sizeof buf); /* the preamble, then the reset */
+    CHECK(n < 0 || n == 0);
+    close(fd);
+    CHECK_EQ(wsdx_listener_rejected(l), 1);
+    CHECK_EQ(wsdx_accept(l, 0), -WSDX_WSAEWOULDBLOCK);
+    wsdx_socket c = wsdx_socket_open(WSDX_STREAM), a; /* still serving */
+    CHECK_EQ(wsdx_connect(c, "127.0.0.1", wsdx_local_port(l), 5000), 0);
+    CHECK((a = wsdx_accept(l, 5000)) > 0);
+    wsdx_close(a);
+    wsdx_close(c);
+    wsdx_close(l);
+}
+
+static void bad_calls(void)
+{
+    wsdx_socket s = wsdx_socket_open(WSDX_STREAM);
+    CHECK_EQ(wsdx_shutdown(s, WSDX_SD_SEND), -WSDX_WSAENOTCONN);  /* S4 */
+    CHECK_EQ(wsdx_shutdown(s, 9), -WSDX_WSAEINVAL);
+    CHECK_EQ(wsdx_send(s, "x", 1), -WSDX_WSAENOTCONN);
+    CHECK_EQ(wsdx_set_linger(s, 1, -1), -WSDX_WSAEINVAL);
+    CHECK_EQ(wsdx_socket_open(7), -WSDX_WSAEPROTOTYPE);
+    CHECK_EQ(wsdx_close(s), 0);
+    CHECK_EQ(wsdx_send(0, "x", 1), -WSDX_WSAENOTSOCK);
+    CHECK_EQ(wsdx_send(-5, "x", 1), -WSDX_WSAENOTSOCK);
+    CHECK_EQ(wsdx_recv(123456789, NULL, 0, 0), -WSDX_WSAENOTSOCK);
+}
+
+int main(void)
+{
+    seed_scenario();
+    abortive_close();
+    plain_client_is_refused();
+    bad_calls();
+    for (int i = 0; i < 100 && wsdx_open_handles() > 0; i++)
+        usleep(10000);
+    CHECK_EQ(wsdx_open_handles(), 0);
+    return check_summary("test_socket");
+}
