@@ -1,0 +1,362 @@
+package dev.wsdx.demo;
+
+import dev.wsdx.CloseEvent;
+import dev.wsdx.Connection;
+import dev.wsdx.DisconnectedException;
+import dev.wsdx.Mode;
+import dev.wsdx.Server;
+import dev.wsdx.WsaError;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The seed's scenario, "Exchanging user data at shutdown time", run for real over loopback.
+ *
+ * <p>A server keeps a grand total of transactions over all its clients. Each client sends
+ * transactions (the server acknowledges each one), then ends its session:
+ *
+ * <pre>
+ *  (1) client: WSPSendDisconnect carrying its transaction total
+ *  (2) server: FD_CLOSE (or recv 0 / WSAEDISCON): graceful close under way
+ *  (3) server: WSPRecvDisconnect obtains the client's total
+ *  (4) server: computes the grand total
+ *  (5) server: WSPSendDisconnect carrying the grand total
+ *  (5') server: WSPCloseSocket
+ *  (6) client: FD_CLOSE
+ *  (7) client: WSPRecvDisconnect receives the grand total
+ *  (8) client: WSPCloseSocket
+ * </pre>
+ *
+ * Totals travel as 8-byte big-endian longs. Clients transact concurrently and end their
+ * sessions one after another, so client i receives the grand total i * transactions.
+ *
+ * <p>Usage: {@code SeedScenarioDemo [clients=3] [transactionsPerClient=5] [MESSAGE|STREAM]}.
+ * Exit code 0 when every step behaved, 1 when one did not, 2 on bad arguments
+ * (on success {@code main} simply returns; every thread it starts is a daemon).
+ */
+public final class SeedScenarioDemo {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final long HELLO = -1L;
+
+    private final int clients;
+    private final int transactions;
+    private final Mode mode;
+    private final PrintStream out;
+    private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
+    private final Object totalLock = new Object();
+    private long grandTotal;
+
+    private SeedScenarioDemo(int clients, int transactions, Mode mode, PrintStream out) {
+        this.clients = clients;
+        this.transactions = transactions;
+        this.mode = mode;
+        this.out = out;
+    }
+
+    public static void main(String[] args) {
+        int clients = 3;
+        int tx = 5;
+        Mode mode = Mode.MESSAGE;
+        try {
+            if (args.length > 0) clients = Integer.parseInt(args[0]);
+            if (args.length > 1) tx = Integer.parseInt(args[1]);
+            if (args.length > 2) mode = Mode.valueOf(args[2].toUpperCase(Locale.ROOT));
+            if (clients < 1 || clients > 1000 || tx < 0 || tx > 1_000_000 || args.length > 3) {
+                throw new IllegalArgumentException("out of range");
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("usage: SeedScenarioDemo [clients 1..1000, default 3] "
+                    + "[transactions per client 0..1000000, default 5] [MESSAGE|STREAM, default MESSAGE]");
+            System.exit(2);
+            return;
+        }
+        int rc = run(clients, tx, mode, System.out);
+        System.out.flush();
+        // Success returns normally (so `mvn exec:java` can finish its build); failure exits non-zero.
+        if (rc != 0) System.exit(rc);
+    }
+
+    /** Runs the scenario and returns the process exit code (0 = every step behaved). */
+    public static int run(int clients, int transactionsPerClient, Mode mode, PrintStream out) {
+        return new SeedScenarioDemo(clients, transactionsPerClient, mode, out).run();
+    }
+
+    private int run() {
+        long t0 = System.nanoTime();
+        long[] received = new long[clients + 1];
+        try (Server server = Server.bind(new InetSocketAddress("127.0.0.1", 0), mode)) {
+            say("server", "listening on 127.0.0.1:" + server.localPort() + " in " + mode + " mode; "
+                    + clients + " clients x " + transactions + " transactions");
+            Thread acceptor = thread("server-accept", () -> serve(server));
+            acceptor.start();
+
+            // client i may end its session once client i-1 has finished (8)
+            CountDownLatch[] turn = new CountDownLatch[clients + 2];
+            for (int i = 0; i < turn.length; i++) turn[i] = new CountDownLatch(1);
+            turn[1].countDown();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 1; i <= clients; i++) {
+                int id = i;
+                Thread t = thread("client-" + id, () -> {
+                    try {
+                        received[id] = client(server.localPort(), id, turn[id]);
+                    } finally {
+                        turn[id + 1].countDown();
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) join(t);
+            join(acceptor);
+        } catch (IOException e) {
+            fail("server", "could not listen: " + e);
+        }
+
+        long expectedGrand = (long) clients * transactions;
+        for (int i = 1; i <= clients; i++) {
+            long expected = (long) i * transactions;
+            if (received[i] != expected) {
+                fail("client-" + i, "received grand total " + received[i] + ", expected " + expected);
+            }
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        if (failures.isEmpty()) {
+            out.println("summary: OK - " + clients + " clients, " + expectedGrand + " transactions, grand total "
+                    + grandTotal + ", every step (1)-(8) as specified, " + ms + " ms");
+            return 0;
+        }
+        out.println("summary: FAILED - " + failures.size() + " problem(s):");
+        for (String f : failures) out.println("  " + f);
+        return 1;
+    }
+
+    // ------------------------------------------------------------------ server side
+
+    private void serve(Server server) {
+        List<Thread> sessions = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            Connection c;
+            try {
+                c = server.accept(WAIT);
+            } catch (IOException e) {
+                fail("server", "accept: " + e);
+                break;
+            }
+            Thread t = thread("server-session", () -> session(c));
+            sessions.add(t);
+            t.start();
+        }
+        for (Thread t : sessions) join(t);
+    }
+
+    private void session(Connection c) {
+        String who = "?";
+        try (c) {
+            long hello = readLong(c);
+            if (hello != HELLO) {
+                fail("server", "client did not introduce itself");
+                return;
+            }
+            who = "client-" + readLong(c);
+            long counted = 0;
+            Long tx;
+            String howEnded;
+            while (true) {
+                try {
+                    tx = readLongOrEnd(c);
+                } catch (DisconnectedException e) {
+                    howEnded = "recv failed " + e.wsaName();
+                    break;
+                }
+                if (tx == null) {
+                    howEnded = "recv returned 0";
+                    break;
+                }
+                counted++;
+                writeLong(c, counted); // acknowledge the transaction
+            }
+            // (2) FD_CLOSE
+            CloseEvent ev = awaitClose(c);
+            if (ev == null) {
+                fail("server", "(2) no FD_CLOSE from " + who);
+                return;
+            }
+            say("server", "(2) FD_CLOSE " + describe(ev) + " from " + who + "; " + howEnded);
+            if (!ev.isGraceful()) fail("server", "(2) FD_CLOSE from " + who + " is not graceful: " + ev);
+
+            // (3) WSPRecvDisconnect
+            ByteBuffer d = c.receiveDisconnect();
+            if (d.remaining() != 8) {
+                fail("server", "(3) disconnect data from " + who + " has " + d.remaining() + " bytes, expected 8");
+                return;
+            }
+            long clientTotal = d.getLong();
+            say("server", "(3) WSPRecvDisconnect from " + who + " total=" + clientTotal);
+            if (clientTotal != counted) {
+                fail("server", "(3) " + who + " says " + clientTotal + " transactions, the server counted " + counted);
+            }
+
+            // (4) grand total
+            long g;
+            synchronized (totalLock) {
+                grandTotal += clientTotal;
+                g = grandTotal;
+            }
+            say("server", "(4) grand total=" + g);
+
+            // (5) WSPSendDisconnect with the grand total
+            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, g));
+            say("server", "(5) WSPSendDisconnect total=" + g + " to " + who);
+
+            // (5') WSPCloseSocket
+            c.close();
+            say("server", "(5') WSPCloseSocket " + who);
+        } catch (IOException | RuntimeException e) {
+            fail("server", "session with " + who + ": " + e);
+        }
+    }
+
+    // ------------------------------------------------------------------ client side
+
+    private long client(int port, int id, CountDownLatch myTurn) {
+        String me = "client-" + id;
+        try (Connection c = Connection.open(new InetSocketAddress("127.0.0.1", port), mode)) {
+            writeLong(c, HELLO);
+            writeLong(c, id);
+            for (long t = 1; t <= transactions; t++) {
+                writeLong(c, t);
+                long ack = readLong(c);
+                if (ack != t) fail(me, "transaction " + t + " acknowledged as " + ack);
+            }
+            say(me, "done " + transactions + " transactions");
+            if (!myTurn.await(60, TimeUnit.SECONDS)) {
+                fail(me, "never got its turn to disconnect");
+                return -1;
+            }
+
+            // (1) WSPSendDisconnect with the transaction total
+            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, transactions));
+            say(me, "(1) WSPSendDisconnect total=" + transactions);
+
+            // (6) FD_CLOSE
+            CloseEvent ev = awaitClose(c);
+            if (ev == null) {
+                fail(me, "(6) no FD_CLOSE from the server");
+                return -1;
+            }
+            say(me, "(6) FD_CLOSE " + describe(ev));
+            if (!ev.isGraceful()) fail(me, "(6) FD_CLOSE is not graceful: " + ev);
+
+            // (7) WSPRecvDisconnect
+            ByteBuffer g = c.receiveDisconnect();
+            if (g.remaining() != 8) {
+                fail(me, "(7) grand total has " + g.remaining() + " bytes, expected 8");
+                return -1;
+            }
+            long grand = g.getLong();
+            say(me, "(7) WSPRecvDisconnect total=" + grand);
+
+            // (8) WSPCloseSocket
+            c.close();
+            say(me, "(8) WSPCloseSocket");
+            return grand;
+        } catch (IOException | RuntimeException e) {
+            fail(me, e.toString());
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail(me, "interrupted");
+            return -1;
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static String describe(CloseEvent ev) {
+        return (ev.isGraceful() ? "graceful" : "abortive") + " (error " + ev.errorCode()
+                + (ev.errorCode() == 0 ? "" : " " + WsaError.name(ev.errorCode())) + ")";
+    }
+
+    private static CloseEvent awaitClose(Connection c) {
+        try {
+            return c.closeFuture().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException | TimeoutException e) {
+            return null;
+        }
+    }
+
+    private static void writeLong(Connection c, long v) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(8).putLong(0, v);
+        while (b.hasRemaining()) c.write(b);
+    }
+
+    private static long readLong(Connection c) throws IOException {
+        Long v = readLongOrEnd(c);
+        if (v == null) throw new IOException("connection ended while a number was expected");
+        return v;
+    }
+
+    /** Next 8-byte number; null when the stream ended (recv 0); DisconnectedException in message mode. */
+    private static Long readLongOrEnd(Connection c) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(8);
+        while (b.hasRemaining()) {
+            int n = c.read(b, WAIT);
+            if (n < 0) {
+                if (b.position() != 0) throw new IOException("stream ended inside a number");
+                return null;
+            }
+            if (c.mode() == Mode.MESSAGE && b.hasRemaining()) {
+                throw new IOException("message of " + n + " bytes, expected 8");
+            }
+        }
+        return b.getLong(0);
+    }
+
+    private void say(String who, String what) {
+        synchronized (out) {
+            out.printf("%-9s %s%n", who, what);
+        }
+    }
+
+    private void fail(String who, String what) {
+        failures.add(who + ": " + what);
+        say(who, "FAILED " + what);
+    }
+
+    private Thread thread(String name, Runnable r) {
+        Thread t = new Thread(() -> {
+            try {
+                r.run();
+            } catch (RuntimeException | Error e) {
+                fail(name, "crashed: " + e);
+            }
+        }, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private void join(Thread t) {
+        try {
+            t.join(120_000);
+            if (t.isAlive()) fail(t.getName(), "still running after 120 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.wsdx;
+
+import java.io.IOException;
+
+/**
+ * A wsdx call failed with a WSA error code. {@link #of(int, String)} picks the subclass for the code;
+ * codes without one give a plain {@code WsdxException}.
+ */
+public class WsdxException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final int wsaError;
+
+    /**
+     * @param wsaError the WSA code (positive, as in {@link WsaError})
+     * @param message the detail message
+     */
+    public WsdxException(int wsaError, String message) {
+        super(message);
+        this.wsaError = wsaError;
+    }
+
+    /** The WSA error code, e.g. {@link WsaError#WSAESHUTDOWN}. */
+    public int wsaError() {
+        return wsaError;
+    }
+
+    /** The name of {@link #wsaError()}, e.g. {@code "WSAESHUTDOWN"}. */
+    public String wsaName() {
+        return WsaError.name(wsaError);
+    }
+
+    /**
+     * The exception for a failed operation, with a message like
+     * {@code "send failed: WSAESHUTDOWN (10058)"}.
+     *
+     * @param code the WSA code; a negative native return value is accepted as well
+     * @param operation what failed, e.g. {@code "send"}
+     */
+    public static WsdxException of(int code, String operation) {
+        int c = code < 0 && code != Integer.MIN_VALUE ? -code : code;
+        String m = operation + " failed: " + WsaError.name(c) + " (" + c + ")";
+        switch (c) {
+            case WsaError.WSAESHUTDOWN: return new ShutdownException(m);
+            case WsaError.WSAECONNRESET: return new ConnectionResetException(m);
+            case WsaError.WSAECONNABORTED: return new ConnectionAbortedException(m);
+            case WsaError.WSAEDISCON: return new DisconnectedException(m);
+            case WsaError.WSAENOTCONN: return new NotConnectedException(m);
+            case WsaError.WSAENOTSOCK: return new SocketClosedException(m);
+            case WsaError.WSAEWOULDBLOCK: return new WouldBlockException(m);
+            case WsaError.WSAETIMEDOUT: return new WsdxTimeoutException(m);
+            case WsaError.WSAECONNREFUSED: return new ConnectionRefusedException(m);
+            case WsaError.WSAEFAULT: return new BufferTooSmallException(m);
+            case WsaError.WSAEMSGSIZE: return new MessageTooLargeException(m);
+            case WsaError.WSAEPROTONOSUPPORT:
+            case WsaError.WSAVERNOTSUPPORTED:
+            case WsaError.WSAEPROTOTYPE:
+                return new WsdxProtocolException(c, m);
+            default: return new WsdxException(c, m);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package dev.wsdx.internal;
+
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+
+/**
+ * Buffer-level calls into the library with {@link java.nio.channels.SocketChannel} position semantics.
+ * Direct buffers are passed without a copy; heap (and read-only heap) buffers go through a per-thread
+ * direct buffer. No direct memory is ever freed explicitly, so a racing close can never make a native
+ * call touch freed memory. Results are the native ones: {@code >= 0} ok, else {@code -WSA code}.
+ * Internal: not part of the API.
+ */
+public final class NativeIo {
+    /** Per-thread staging buffers grow up to this; larger transfers use a one-off buffer. */
+    static final int CACHED_MAX = 256 * 1024;
+    /** A heap stream write or read moves at most this much per native call. */
+    static final int STREAM_CHUNK = CACHED_MAX;
+    private static final int WSAEMSGSIZE = 10040;
+
+    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(() -> new Staging(8192));
+
+    private NativeIo() {}
+
+    /**
+     * Sends {@code src.remaining()} bytes (one message when {@code message}) and advances
+     * {@code src.position()} by the count accepted. A heap buffer in stream mode may be sent in several
+     * native calls; the count of all accepted bytes is returned, or the error if none was.
+     */
+    public static int send(long h, ByteBuffer src, boolean message) {
+        int pos = src.position();
+        int len = src.limit() - pos;
+        if (src.isDirect()) {
+            int n = WsdxNative.wsdx_send(h, address(src, pos), len);
+            Reference.reachabilityFence(src);
+            if (n > 0) src.position(pos + n);
+            return n;
+        }
+        if (message) {
+            if (len > WsdxNative.MAX_MESSAGE) return -WSAEMSGSIZE; // never stage a buffer the library must refuse
+            Staging st = staging(len);
+            st.fill(src, pos, len);
+            int n = WsdxNative.wsdx_send(h, st.ptr, len);
+            Reference.reachabilityFence(st);
+            if (n > 0) src.position(pos + n);
+            return n;
+        }
+        int total = 0;
+        do {
+            int chunk = Math.min(len - total, STREAM_CHUNK);
+            Staging st = staging(chunk);
+            st.fill(src, pos + total, chunk);
+            int n = WsdxNative.wsdx_send(h, st.ptr, chunk);
+            Reference.reachabilityFence(st);
+            if (n < 0) {
+                if (total > 0) break; // report the progress; the error shows on the next call
+                return n;
+            }
+            total += n;
+            src.position(pos + total);
+            if (n < chunk) break;
+        } while (total < len);
+        return total;
+    }
+
+    /**
+     * Receives into {@code dst} (which must have room) and advances its position by the count stored.
+     * On {@code -WSAEMSGSIZE} the position is advanced past the truncated message's first bytes too.
+     */
+    public static int recv(long h, ByteBuffer dst, int timeoutMs, boolean message) {
+        int pos = dst.position();
+        int len = dst.limit() - pos;
+        if (dst.isDirect()) {
+            int n = WsdxNative.wsdx_recv(h, address(dst, pos), len, timeoutMs);
+            Reference.reachabilityFence(dst);
+            int got = n >= 0 ? n : n == -WSAEMSGSIZE ? len : 0;
+            dst.position(pos + got);
+            return n;
+        }
+        // a stream read may return less than asked; a message needs room for the whole message
+        int want = message ? Math.min(len, WsdxNative.MAX_MESSAGE) : Math.min(len, STREAM_CHUNK);
+        Staging st = staging(want);
+        int n = WsdxNative.wsdx_recv(h, st.ptr, want, timeoutMs);
+        int got = n >= 0 ? n : n == -WSAEMSGSIZE ? want : 0;
+        if (got > 0) st.drain(dst, got);
+        Reference.reachabilityFence(st);
+        return n;
+    }
+
+    /** Sends {@code data}'s remaining bytes as disconnect data ({@code null} or empty: none). Position unchanged. */
+    public static int sendDisconnect(long h, ByteBuffer data) {
+        if (data == null || !data.hasRemaining()) return WsdxNative.wsdx_send_disconnect(h, null, 0);
+        int pos = data.position();
+        int len = data.remaining();
+        if (data.isDirect()) {
+            int n = WsdxNative.wsdx_send_disconnect(h, address(data, pos), len);
+            Reference.reachabilityFence(data);
+            return n;
+        }
+        Staging st = staging(len);
+        st.fill(data, pos, len);
+        int n = WsdxNative.wsdx_send_disconnect(h, st.ptr, len);
+        Reference.reachabilityFence(st);
+        return n;
+    }
+
+    /** Copies the peer's disconnect data into {@code dst}, advancing its position; returns the length. */
+    public static int recvDisconnect(long h, ByteBuffer dst) {
+        int pos = dst.position();
+        int cap = dst.limit() - pos;
+        if (dst.isDirect()) {
+            int n = WsdxNative.wsdx_recv_disconnect(h, cap == 0 ? null : address(dst, pos), cap);
+            Reference.reachabilityFence(dst);
+            if (n > 0) dst.position(pos + n);
+            return n;
+        }
+        Staging st = staging(cap);
+        int n = WsdxNative.wsdx_recv_disconnect(h, cap == 0 ? null : st.ptr, cap);
+        if (n > 0) st.drain(dst, n);
+        Reference.reachabilityFence(st);
+        return n;
+    }
+
+    private static Pointer address(ByteBuffer direct, int offset) {
+        return Native.getDirectBufferPointer(direct).share(offset);
+    }
+
+    /** The calling thread's staging buffer if it is (or may grow) large enough, else a one-off one. */
+    private static Staging staging(int size) {
+        if (size > CACHED_MAX) return new Staging(size);
+        Staging st = STAGING.get();
+        if (st.buf.capacity() < size) {
+            st = new Staging(Math.min(CACHED_MAX, Math.max(size, st.buf.capacity() * 2)));
+            STAGING.set(st); // the old one is left to the GC, never freed under a native call
+        }
+        return st;
+    }
+
+    /** A direct buffer and its address. */
+    private static final class Staging {
+        final ByteBuffer buf;
+        final Pointer ptr;
+
+        Staging(int capacity) {
+            buf = ByteBuffer.allocateDirect(Math.max(capacity, 1));
+            ptr = Native.getDirectBufferPointer(buf);
+        }
+
+        /** Copies {@code len} bytes of {@code src} from {@code pos} without moving {@code src}. */
+        void fill(ByteBuffer src, int pos, int len) {
+            ByteBuffer s = src.duplicate();
+            s.limit(pos + len).position(pos);
+            buf.clear();
+            buf.put(s);
+        }
+
+        /** Copies the first {@code n} staged bytes into {@code dst}, advancing it. */
+        void drain(ByteBuffer dst, int n) {
+            buf.clear().limit(n);
+            dst.put(buf);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package dev.wsdx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.wsdx.CloseEvent.Origin;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class CloseNotifierTest {
+    private static final CloseEvent PEER_RESET = CloseEvent.of(Origin.PEER, WsaError.WSAECONNRESET, false);
+    private static final java.util.concurrent.Executor DIRECT = Runnable::run;
+
+    private final CloseNotifier notifier = new CloseNotifier(null);
+
+    @Test
+    void listenerRegisteredBeforeTheEventIsCalledOnce() {
+        List<CloseEvent> seen = new ArrayList<>();
+        notifier.add((c, e) -> seen.add(e), DIRECT);
+        assertTrue(seen.isEmpty());
+        assertTrue(notifier.fire(PEER_RESET, DIRECT));
+        assertEquals(List.of(PEER_RESET), seen);
+    }
+
+    @Test
+    void onlyTheFirstEventIsDelivered() throws Exception {
+        List<CloseEvent> seen = new ArrayList<>();
+        notifier.add((c, e) -> seen.add(e), DIRECT);
+        CompletableFuture<CloseEvent> f = notifier.future();
+        assertTrue(notifier.fire(PEER_RESET, DIRECT));
+        assertFalse(notifier.fire(CloseEvent.local(), DIRECT));
+        assertEquals(List.of(PEER_RESET), seen);
+        assertSame(PEER_RESET, f.getNow(null));
+        assertSame(PEER_RESET, notifier.future().getNow(null));
+        assertSame(PEER_RESET, notifier.event());
+    }
+
+    @Test
+    void lateRegistrationIsCalledAtOnceOnItsExecutor() {
+        notifier.fire(CloseEvent.local(), DIRECT);
+        List<Runnable> queued = new ArrayList<>();
+        List<CloseEvent> seen = new ArrayList<>();
+        notifier.add((c, e) -> seen.add(e), queued::add);
+        assertEquals(1, queued.size(), "handed to its executor");
+        assertTrue(seen.isEmpty(), "not run on the caller's thread");
+        queued.get(0).run();
+        assertEquals(List.of(CloseEvent.local()), seen);
+    }
+
+    @Test
+    void listenersRunOnTheirOwnExecutors() {
+        List<Runnable> a = new ArrayList<>();
+        List<Runnable> b = new ArrayList<>();
+        AtomicInteger calls = new AtomicInteger();
+        notifier.add((c, e) -> calls.incrementAndGet(), a::add);
+        notifier.add((c, e) -> calls.incrementAndGet(), b::add);
+        notifier.fire(PEER_RESET, DIRECT);
+        assertEquals(1, a.size());
+        assertEquals(1, b.size());
+        assertEquals(0, calls.get());
+        a.get(0).run();
+        b.get(0).run();
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void throwingListenerDoesNotStopTheOthers() {
+        AtomicInteger calls = new AtomicInteger();
+        notifier.add((c, e) -> calls.incrementAndGet(), DIRECT);
+        notifier.add((c, e) -> { throw new IllegalStateException("boom (expected by the test)"); }, DIRECT);
+        notifier.add((c, e) -> calls.incrementAndGet(), DIRECT);
+        notifier.fire(PEER_RESET, DIRECT);
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void rejectingExecutorDoesNotStopTheOthers() {
+        AtomicInteger calls = new AtomicInteger();
+        notifier.add((c, e) -> calls.incrementAndGet(), r -> {
+            throw new java.util.concurrent.RejectedExecutionException("full (expected by the test)");
+        });
+        notifier.add((c, e) -> calls.incrementAndGet(), DIRECT);
+        notifier.fire(PEER_RESET, DIRECT);
+        assertEquals(1, calls.get());
+    }
+
+    @Test
+    void deliveryHappensOnTheGivenExecutor() {
+        List<Runnable> via = new ArrayList<>();
+        AtomicInteger calls = new AtomicInteger();
+        notifier.add((c, e) -> calls.incrementAndGet(), DIRECT);
+        CompletableFuture<CloseEvent> f = notifier.future();
+        assertTrue(notifier.fire(PEER_RESET, via::add));
+        assertFalse(f.isDone(), "claimed, not yet delivered");
+        assertSame(PEER_RESET, notifier.event(), "claimed at once");
+        assertFalse(notifier.fire(CloseEvent.local(), DIRECT), "a later local close loses");
+        via.get(0).run();
+        assertSame(PEER_RESET, f.getNow(null));
+        assertEquals(1, calls.get());
+    }
+
+    @Test
+    void closeFutureCopiesAreIndependent() {
+        CompletableFuture<CloseEvent> mine = notifier.future();
+        mine.complete(CloseEvent.local());
+        assertFalse(notifier.future().isDone(), "completing a copy does not complete the source");
+        notifier.fire(PEER_RESET, DIRECT);
+        assertSame(PEER_RESET, notifier.future().getNow(null));
+    }
+
+    @Test
+    void eventThreadsDeliverOffTheCallingThread() throws Exception {
+        CompletableFuture<Thread> where = new CompletableFuture<>();
+        notifier.add((c, e) -> where.complete(Thread.currentThread()), DIRECT);
+        notifier.fire(PEER_RESET, CloseNotifier.EVENT_THREADS);
+        Thread t = where.get(5, TimeUnit.SECONDS);
+        assertTrue(t.isDaemon());
+        assertTrue(t.getName().startsWith("wsdx-event-"), t.getName());
+    }
+
+    @Test
+    void everyListenerExactlyOnceUnderRacingRegistrationAndFire() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            for (int round = 0; round < 200; round++) {
+                CloseNotifier n = new CloseNotifier(null);
+                int listeners = 20;
+                AtomicInteger[] counts = new AtomicInteger[listeners];
+                CountDownLatch start = new CountDownLatch(1);
+                CountDownLatch done = new CountDownLatch(listeners + 2);
+                List<Boolean> fired = new CopyOnWriteArrayList<>();
+                for (int i = 0; i < listeners; i++) {
+                    AtomicInteger count = counts[i] = new AtomicInteger();
+                    pool.execute(() -> {
+                        await(start);
+                        n.add((c, e) -> count.incrementAndGet(), DIRECT);
+                        done.countDown();
+                    });
+                }
+                for (CloseEvent ev : List.of(PEER_RESET, CloseEvent.local())) {
+                    pool.execute(() -> {
+                        await(start);
+                        fired.add(n.fire(ev, DIRECT));
+                        done.countDown();
+                    });
+                }
+                start.countDown();
+                assertTrue(done.await(10, TimeUnit.SECONDS));
+                assertEquals(1, fired.stream().filter(b -> b).count(), "exactly one fire wins");
+                for (AtomicInteger c : counts) assertEquals(1, c.get(), "round " + round);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void await(CountDownLatch l) {
+        try {
+            l.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
