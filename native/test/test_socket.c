@@ -108,6 +108,55 @@ static void plain_client_is_refused(void)
     wsdx_close(l);
 }
 
+struct sender { wsdx_socket s; int rounds; int ok; long sent; };
+
+static void *send_lots(void *arg)
+{
+    struct sender *w = arg;
+    static char chunk[300000];
+    w->ok = 1;
+    for (int i = 0; i < w->rounds; i++) {
+        int n = wsdx_send(w->s, chunk, sizeof chunk); /* may take less than all: a stream */
+        if (n <= 0)
+            w->ok = 0;
+        else
+            w->sent += n;
+    }
+    return NULL;
+}
+
+/* Two threads sending on one connection: frames must never interleave. */
+static void concurrent_senders_keep_frames_whole(void)
+{
+    wsdx_socket l, c, a;
+    pair(WSDX_STREAM, &l, &c, &a);
+    struct sender w[2] = {{c, 20, 0, 0}, {c, 20, 0, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, send_lots, &w[i]);
+    static char buf[65536];
+    long total = 0;
+    CHECK_EQ(wsdx_set_blocking(a, 1), 0);
+    for (;;) { /* until both senders are done and everything they sent is read */
+        int n = wsdx_recv(a, buf, sizeof buf, 2000);
+        if (n == -WSDX_WSAETIMEDOUT)
+            break;
+        if (n <= 0) {
+            CHECK_EQ(n, 1); /* an error or early end: frames were mixed up */
+            break;
+        }
+        total += n;
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(w[i].ok);
+    }
+    CHECK_EQ(total, w[0].sent + w[1].sent);
+    wsdx_close(a);
+    wsdx_close(c);
+    wsdx_close(l);
+}
+
 static void bad_calls(void)
 {
     wsdx_socket s = wsdx_socket_open(WSDX_STREAM);
@@ -127,6 +176,7 @@ int main(void)
     seed_scenario();
     abortive_close();
     plain_client_is_refused();
+    concurrent_senders_keep_frames_whole();
     bad_calls();
     for (int i = 0; i < 100 && wsdx_open_handles() > 0; i++)
         usleep(10000);

@@ -38,6 +38,7 @@ typedef struct listener {
 
 struct sock {
     wsdx_mutex mu;
+    wsdx_mutex send_mu; /* one frame at a time: a blocked sender must not be interleaved */
     wsdx_socket handle;
     wsdx_fd fd;
     uint8_t kind, phase, blocking, closed, retired, posted, reset;
@@ -130,6 +131,7 @@ static sock *sock_new(int kind, int mode, wsdx_fd fd)
     if (!s)
         return NULL;
     wsdx_mutex_init(&s->mu);
+    wsdx_mutex_init(&s->send_mu);
     s->kind = (uint8_t)kind;
     s->fd = fd;
     s->blocking = 1;
@@ -146,6 +148,7 @@ static sock *sock_new(int kind, int mode, wsdx_fd fd)
                 wsdx_mutex_unlock(&g.table_mu);
                 wsdx_conn_free(&s->core);
                 wsdx_mutex_destroy(&s->mu);
+                wsdx_mutex_destroy(&s->send_mu);
                 free(s);
                 return NULL;
             }
@@ -244,6 +247,7 @@ static void sock_free(sock *s)
         free(s->lst);
     }
     wsdx_mutex_destroy(&s->mu);
+    wsdx_mutex_destroy(&s->send_mu);
     free(s);
     wsdx_mutex_lock(&g.table_mu);
     g.live--;
@@ -902,8 +906,9 @@ int wsdx_local_port(wsdx_socket h)
     return result(rc);
 }
 
-/* Looks up a connection and locks it; NULL and *rc on failure. */
-static sock *enter(wsdx_socket h, int *rc)
+/* Looks up a connection and locks it (senders first take the send lock);
+ * NULL and *rc on failure. */
+static sock *enter_as(wsdx_socket h, int *rc, int sender)
 {
     sock *s = acquire(h);
     if (!s) {
@@ -915,20 +920,34 @@ static sock *enter(wsdx_socket h, int *rc)
         *rc = -WSDX_WSAENOTCONN;
         return NULL;
     }
+    if (sender)
+        wsdx_mutex_lock(&s->send_mu);
     wsdx_mutex_lock(&s->mu);
     *rc = 0;
     return s;
 }
 
-static int leave(sock *s, int rc)
+static sock *enter(wsdx_socket h, int *rc)
+{
+    return enter_as(h, rc, 0);
+}
+
+static int leave_as(sock *s, int rc, int sender)
 {
     int ended = s->core.peer_error || s->core.peer_fin;
     int report = ended && !s->core.close_reported && s->cb;
     wsdx_mutex_unlock(&s->mu);
+    if (sender)
+        wsdx_mutex_unlock(&s->send_mu);
     if (report)
         post(s); /* this call saw the end first: the notifier reports it */
     release(s);
     return result(rc);
+}
+
+static int leave(sock *s, int rc)
+{
+    return leave_as(s, rc, 0);
 }
 
 int wsdx_set_blocking(wsdx_socket h, int blocking)
@@ -972,24 +991,24 @@ int wsdx_set_abort_timeout(wsdx_socket h, int ms)
 int wsdx_send(wsdx_socket h, const void *buf, int len)
 {
     int rc;
-    sock *s = enter(h, &rc);
+    sock *s = enter_as(h, &rc, 1);
     if (!s)
         return result(rc);
     if (len < 0 || (len > 0 && !buf))
-        return leave(s, -WSDX_WSAEFAULT);
+        return leave_as(s, -WSDX_WSAEFAULT, 1);
     if ((rc = wsdx_conn_send_check(&s->core)) != 0)
-        return leave(s, rc);
+        return leave_as(s, rc, 1);
     size_t n = (size_t)len;
     if (s->core.mode == WSDX_MESSAGE && n > WSDX_MAX_MESSAGE)
-        return leave(s, -WSDX_WSAEMSGSIZE);
+        return leave_as(s, -WSDX_WSAEMSGSIZE, 1);
     if (s->core.mode == WSDX_STREAM && n > STREAM_FRAME_MAX)
         n = STREAM_FRAME_MAX; /* a partial send, as stream sockets may do */
     if (s->core.mode == WSDX_STREAM && n == 0)
-        return leave(s, 0);
+        return leave_as(s, 0, 1);
     rc = send_frame(s, WSDX_FRAME_DATA, buf, n);
     if (rc < 0)
         send_failed(s, -rc);
-    return leave(s, rc < 0 ? rc : (int)n);
+    return leave_as(s, rc < 0 ? rc : (int)n, 1);
 }
 
 int wsdx_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
@@ -1030,11 +1049,11 @@ int wsdx_shutdown(wsdx_socket h, int how)
 int wsdx_send_disconnect(wsdx_socket h, const void *data, int len)
 {
     int rc;
-    sock *s = enter(h, &rc);
+    sock *s = enter_as(h, &rc, 1);
     if (!s)
         return result(rc);
     if ((rc = wsdx_conn_send_disconnect(&s->core, data, len)) != 0)
-        return leave(s, rc);
+        return leave_as(s, rc, 1);
     int was_blocking = s->blocking;
     s->blocking = 1; /* a small frame; the disconnect must not be half-done */
     rc = send_frame(s, WSDX_FRAME_DISCONNECT, data, (size_t)len);
@@ -1043,7 +1062,7 @@ int wsdx_send_disconnect(wsdx_socket h, const void *data, int len)
         send_fin(s);
     else
         send_failed(s, -rc);
-    return leave(s, rc);
+    return leave_as(s, rc, 1);
 }
 
 int wsdx_recv_disconnect(wsdx_socket h, void *buf, int cap)
