@@ -218,8 +218,9 @@ public final class SeedScenarioDemo {
             say("server", "(4) grand total=" + g);
 
             // (5) WSPSendDisconnect with the grand total
-            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, g));
+            // (printed first: the client may see its FD_CLOSE before this thread prints again)
             say("server", "(5) WSPSendDisconnect total=" + g + " to " + who);
+            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, g));
 
             // (5') WSPCloseSocket
             c.close();
@@ -248,8 +249,8 @@ public final class SeedScenarioDemo {
             }
 
             // (1) WSPSendDisconnect with the transaction total
-            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, transactions));
             say(me, "(1) WSPSendDisconnect total=" + transactions);
+            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, transactions));
 
             // (6) FD_CLOSE
             CloseEvent ev = awaitClose(c);
