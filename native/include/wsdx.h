@@ -127,7 +127,10 @@ WSDX_API int wsdx_send(wsdx_socket s, const void *buf, int len);
  * count, 0 after a graceful close (stream), or fails WSAEDISCON (message),
  * WSAECONNRESET, WSAESHUTDOWN, WSAEMSGSIZE (message larger than len: the
  * first len bytes are returned in buf and the rest dropped). timeout_ms < 0
- * waits for ever; a timeout fails WSAETIMEDOUT. */
+ * waits for ever; a timeout fails WSAETIMEDOUT. A peer that broke the
+ * protocol fails every later receive with the same code (WSAEPROTONOSUPPORT,
+ * or WSAEMSGSIZE for a frame over the limit: unlike a cut message it repeats,
+ * and the close event carries it). */
 WSDX_API int wsdx_recv(wsdx_socket s, void *buf, int len, int timeout_ms);
 
 /* WSPShutdown: how is WSDX_SD_RECEIVE, WSDX_SD_SEND or WSDX_SD_BOTH. */

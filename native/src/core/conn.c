@@ -158,15 +158,17 @@ int wsdx_conn_send_disconnect(wsdx_conn *c, const void *data, int len)
 
 int wsdx_conn_recv_disconnect(wsdx_conn *c, void *buf, int cap)
 {
+    /* a DISCONNECT frame still arriving is not disconnect data yet */
+    int have = c->disc_received ? c->disc_len : 0;
     if (!c->connected)
         return -WSDX_WSAENOTCONN;
-    if (cap < 0 || (cap > 0 && !buf) || cap < c->disc_len)
+    if (cap < 0 || (cap > 0 && !buf) || cap < have)
         return -WSDX_WSAEFAULT;
-    if (c->disc_len)
-        memcpy(buf, c->disc, c->disc_len);
+    if (have)
+        memcpy(buf, c->disc, (size_t)have);
     c->recv_shut = 1;
     wsdx_rxq_clear(&c->rx);
-    return c->disc_len;
+    return have;
 }
 
 int wsdx_conn_take_close(wsdx_conn *c, int *error, int *flags)

@@ -109,13 +109,15 @@ size_t wsdx_rxq_pop(wsdx_rxqueue *q, uint8_t *dst, size_t cap, int *truncated)
         return 0;
     if (!q->records) {
         size_t n = cap < q->ready ? cap : q->ready;
-        memcpy(dst, q->data + q->head, n);
+        if (n)
+            memcpy(dst, q->data + q->head, n);
         consumed(q, (uint32_t)n);
         return n;
     }
     uint32_t len = get_len(q->data + q->head);
     size_t n = cap < len ? cap : len;
-    memcpy(dst, q->data + q->head + 4, n);
+    if (n)
+        memcpy(dst, q->data + q->head + 4, n);
     *truncated = n < len;
     consumed(q, 4 + len);
     return n;

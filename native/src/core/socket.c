@@ -42,7 +42,7 @@ struct sock {
     wsdx_socket handle;
     wsdx_fd fd;
     uint8_t kind, phase, blocking, closed, retired, posted, reset;
-    uint8_t linger_on, pre_have, watching, fin_pending, connecting;
+    uint8_t linger_on, pre_have, watching, fin_pending, connecting, zombie_done;
     uint16_t linger_s;
     int refs; /* guarded by g.table_mu */
     wsdx_conn core;
@@ -379,8 +379,10 @@ static int queue_rest(sock *s, const uint8_t *hdr, size_t hn, const uint8_t *p, 
     s->tx = malloc(hn + pn);
     if (!s->tx)
         return WSDX_WSAENOBUFS;
-    memcpy(s->tx, hdr, hn);
-    memcpy(s->tx + hn, p, pn);
+    if (hn)
+        memcpy(s->tx, hdr, hn);
+    if (pn)
+        memcpy(s->tx + hn, p, pn);
     s->tx_len = (uint32_t)(hn + pn);
     s->tx_off = 0;
     wsdx_watch_modify(s->fd, s, watch_events(s));
@@ -516,7 +518,7 @@ static void accept_all(sock *l);
 void wsdx__ready(void *tag, int events)
 {
     sock *s = tag;
-    if (s->retired)
+    if (s->retired || s->zombie_done)
         return;
     if (s->kind == K_LISTENER) {
         accept_all(s);
@@ -1083,6 +1085,7 @@ int wsdx_recv_disconnect(wsdx_socket h, void *buf, int cap)
 static void finish_zombie(sock *s)
 {
     wsdx_mutex_lock(&s->mu);
+    s->zombie_done = 1; /* later edges for it are ignored: the notifier's reference goes once */
     wsdx_io_shutdown_send(s->fd);
     pump_input(s, 1); /* unread input would turn the FIN into a reset */
     wsdx_mutex_unlock(&s->mu);

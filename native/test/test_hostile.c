@@ -1,0 +1,470 @@
+/* test_hostile.c - wsdx against hostile or broken peers over loopback: a raw
+ * BSD-socket peer that is not wsdx, speaks a future version, sends frames of
+ * length 2^32-1, oversized disconnect data, bytes after DISCONNECT, ends mid
+ * frame (FIN or RST), never finishes its preamble, never reads while we close
+ * under each linger policy, or half-closes while we keep sending.
+ * docs/robustness.md maps each case to the test below. */
+#include "check.h"
+#include "wsdx.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int events, last_error;
+
+static void on_close(wsdx_socket s, int error, int flags, void *ctx)
+{
+    (void)s;
+    (void)flags;
+    (void)ctx;
+    atomic_store(&last_error, error);
+    atomic_fetch_add(&events, 1);
+}
+
+static int wait_events(int n)
+{
+    for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
+        usleep(10000);
+    return atomic_load(&events);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A raw listener on an ephemeral port; rcvbuf > 0 shrinks its receive buffer. */
+static int raw_listen(int *port, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    return send(fd, p, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+static void put_header(uint8_t *out, uint8_t type, uint32_t len)
+{
+    out[0] = type;
+    out[1] = (uint8_t)(len >> 24);
+    out[2] = (uint8_t)(len >> 16);
+    out[3] = (uint8_t)(len >> 8);
+    out[4] = (uint8_t)len;
+}
+
+static void preamble(uint8_t out[8], int version, int mode)
+{
+    memcpy(out, "WSDX", 4);
+    out[4] = (uint8_t)version;
+    out[5] = (uint8_t)mode;
+    out[6] = out[7] = 0;
+}
+
+/* A raw server on another thread: accepts one connection, sends reply[0..n)
+ * (then FIN if fin), and hands the socket over without ever reading it. */
+typedef struct {
+    int lfd;
+    const void *reply;
+    size_t n;
+    int fin;
+    atomic_int fd; /* the accepted socket, -1 until then */
+    pthread_t th;
+} raw_server;
+
+static void *raw_server_main(void *arg)
+{
+    raw_server *r = arg;
+    int s = accept(r->lfd, NULL, NULL);
+    if (s >= 0 && r->n)
+        write_all(s, r->reply, r->n);
+    if (s >= 0 && r->fin)
+        shutdown(s, SHUT_WR);
+    atomic_store(&r->fd, s);
+    return NULL;
+}
+
+static void raw_server_start(raw_server *r, int lfd, const void *reply, size_t n, int fin)
+{
+    r->lfd = lfd;
+    r->reply = reply;
+    r->n = n;
+    r->fin = fin;
+    atomic_store(&r->fd, -1);
+    pthread_create(&r->th, NULL, raw_server_main, r);
+}
+
+/* Joins the server thread; returns the accepted socket. */
+static int raw_server_join(raw_server *r)
+{
+    pthread_join(r->th, NULL);
+    return atomic_load(&r->fd);
+}
+
+/* Reads until EOF or error: 0 at a clean EOF, -errno at a reset; *got counts bytes. */
+static int drain(int fd, long *got, int timeout_ms)
+{
+    char buf[65536];
+    long total = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0) {
+            if (got)
+                *got = total;
+            return -ETIMEDOUT;
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            total += n;
+            continue;
+        }
+        if (got)
+            *got = total;
+        return n == 0 ? 0 : -errno;
+    }
+}
+
+/* A wsdx listener and a raw client that has sent a valid preamble; *a is the
+ * accepted wsdx socket with on_close registered. */
+static int raw_client_accepted(int mode, wsdx_socket *l, wsdx_socket *a)
+{
+    *l = wsdx_listen("127.0.0.1", 0, mode, 0);
+    int fd = raw_connect(wsdx_local_port(*l));
+    uint8_t pre[8], theirs[8];
+    preamble(pre, WSDX_PROTOCOL_VERSION, mode);
+    CHECK(write_all(fd, pre, 8));
+    CHECK_EQ(recv(fd, theirs, 8, MSG_WAITALL), 8); /* the server's preamble */
+    *a = wsdx_accept(*l, 5000);
+    CHECK(*a > 0);
+    atomic_store(&events, 0);
+    atomic_store(&last_error, -1);
+    wsdx_on_close(*a, on_close, NULL);
+    return fd;
+}
+
+/* ------------------------------------------------------------------ preamble */
+
+static void hostile_preamble_to_listener(void)
+{
+    static const struct { uint8_t pre[8]; } bad[] = {
+        {{'G', 'E', 'T', ' ', '/', ' ', 'H', 'T'}},              /* not wsdx */
+        {{'W', 'S', 'D', 'X', 2, WSDX_STREAM, 0, 0}},            /* future version */
+        {{'W', 'S', 'D', 'X', 0, WSDX_STREAM, 0, 0}},            /* version 0 */
+        {{'W', 'S', 'D', 'X', 1, WSDX_MESSAGE, 0, 0}},           /* wrong mode */
+        {{'W', 'S', 'D', 'X', 1, 7, 0, 0}},                      /* unknown mode */
+    };
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int fd = raw_connect(wsdx_local_port(l));
+        CHECK(write_all(fd, bad[i].pre, 8));
+        CHECK_EQ(drain(fd, NULL, 5000), -ECONNRESET); /* our preamble, then RST */
+        close(fd);
+    }
+    /* FIN after half a preamble */
+    int fd = raw_connect(wsdx_local_port(l));
+    CHECK(write_all(fd, "WSDX", 4));
+    shutdown(fd, SHUT_WR);
+    CHECK(drain(fd, NULL, 5000) <= 0);
+    close(fd);
+    for (int i = 0; i < 200 && wsdx_listener_rejected(l) < 6; i++)
+        usleep(10000);
+    CHECK_EQ(wsdx_listener_rejected(l), 6);
+    CHECK_EQ(wsdx_accept(l, 0), -WSDX_WSAEWOULDBLOCK);
+    wsdx_close(l);
+}
+
+/* A wsdx client against raw servers: each error of protocol.md section 1. */
+static void hostile_server_preamble(void)
+{
+    static const struct { const char *pre; size_t n; int want; } cases[] = {
+        {"HTTP/1.1", 8, WSDX_WSAEPROTONOSUPPORT},
+        {"WSDX\x02\x01\x00\x00", 8, WSDX_WSAVERNOTSUPPORTED},
+        {"WSDX\x01\x02\x00\x00", 8, WSDX_WSAEPROTOTYPE},
+        {"WSDX", 4, WSDX_WSAEPROTONOSUPPORT}, /* then FIN */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int port, lfd = raw_listen(&port, 0);
+        raw_server r;
+        raw_server_start(&r, lfd, cases[i].pre, cases[i].n, cases[i].n < 8);
+        wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+        CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 5000), -cases[i].want);
+        CHECK_EQ(wsdx_local_port(c), -WSDX_WSAENOTCONN); /* stays unconnected */
+        int s = raw_server_join(&r);
+        if (cases[i].n == 8) /* wsdx reset the connection after checking */
+            CHECK_EQ(drain(s, NULL, 5000), -ECONNRESET);
+        close(s);
+        wsdx_close(c);
+        close(lfd);
+    }
+    /* a server that never answers: the connect timeout */
+    int port, lfd = raw_listen(&port, 0);
+    wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+    long t0 = now_ms();
+    CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 300), -WSDX_WSAETIMEDOUT);
+    CHECK(now_ms() - t0 < 3000);
+    wsdx_close(c);
+    close(lfd);
+}
+
+/* A client that sends 4 preamble bytes and then nothing: rejected after the
+ * 10 s handshake time (socket.c HANDSHAKE_MS). */
+static void slow_preamble(void)
+{
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
+    int fd = raw_connect(wsdx_local_port(l));
+    CHECK(write_all(fd, "WSDX", 4));
+    long t0 = now_ms();
+    int rc = drain(fd, NULL, 15000);
+    long dt = now_ms() - t0;
+    CHECK_EQ(rc, -ECONNRESET);
+    CHECK(dt >= 9000 && dt < 14000);
+    CHECK_EQ(wsdx_listener_rejected(l), 1);
+    CHECK_EQ(wsdx_accept(l, 0), -WSDX_WSAEWOULDBLOCK);
+    close(fd);
+    wsdx_close(l);
+}
+
+/* -------------------------------------------------------------------- frames */
+
+/* Bytes on the wire after the preamble -> what recv and FD_CLOSE report, and
+ * that the raw peer sees a reset when wsdx found a protocol error. */
+static void hostile_frames(void)
+{
+    static const struct {
+        const char *what;
+        uint8_t type;
+        uint32_t len;
+        size_t body;       /* payload bytes actually sent */
+        const char *extra; /* sent after the frame */
+        int end;           /* 0 nothing, 1 FIN, 2 RST */
+        int want;          /* recv's error and FD_CLOSE's */
+        int peer_reset;    /* wsdx resets the connection */
+    } cases[] = {
+        {"length 2^32-1", 0x01, 0xffffffffu, 0, NULL, 0, WSDX_WSAEMSGSIZE, 1},
+        {"DATA over 16 MiB", 0x01, WSDX_MAX_MESSAGE + 1u, 0, NULL, 0, WSDX_WSAEMSGSIZE, 1},
+        {"disconnect 4097", 0x02, WSDX_MAX_DISCONNECT_DATA + 1u, 0, NULL, 0, WSDX_WSAEMSGSIZE, 1},
+        {"unknown type", 0x07, 1, 1, NULL, 0, WSDX_WSAEPROTONOSUPPORT, 1},
+        {"bytes after DISCONNECT", 0x02, 2, 2, "zz", 0, WSDX_WSAEPROTONOSUPPORT, 1},
+        {"FIN mid-frame", 0x01, 100, 10, NULL, 1, WSDX_WSAECONNABORTED, 1},
+        {"FIN mid-header", 0x01, 100, 0, NULL, 3, WSDX_WSAECONNABORTED, 1},
+        {"RST mid-frame", 0x01, 100, 10, NULL, 2, WSDX_WSAECONNRESET, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
+            wsdx_socket l, a;
+            int fd = raw_client_accepted(mode, &l, &a);
+            uint8_t w[64];
+            size_t n = 5 + cases[i].body;
+            put_header(w, cases[i].type, cases[i].len);
+            memset(w + 5, 'x', cases[i].body);
+            if (cases[i].end == 3)
+                n = 3; /* half a header */
+            if (cases[i].extra) {
+                memcpy(w + n, cases[i].extra, strlen(cases[i].extra));
+                n += strlen(cases[i].extra);
+            }
+            CHECK(write_all(fd, w, n));
+            if (cases[i].end == 1 || cases[i].end == 3)
+                shutdown(fd, SHUT_WR);
+            if (cases[i].end == 2) {
+                usleep(50000); /* let the partial frame arrive first */
+                struct linger lg = {1, 0};
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+                close(fd);
+                fd = -1;
+            }
+            char buf[256];
+            int rc = wsdx_recv(a, buf, sizeof buf, 5000);
+            /* a stream delivers a frame's payload as it comes: the part before
+             * the FIN or RST may be read first when the read wins the race */
+            if (mode == WSDX_STREAM && (cases[i].end == 1 || cases[i].end == 2) &&
+                rc == (int)cases[i].body)
+                rc = wsdx_recv(a, buf, sizeof buf, 5000);
+            if (rc != -cases[i].want)
+                fprintf(stderr, "hostile_frames: %s (mode %d): recv %d\n", cases[i].what, mode, rc);
+            CHECK_EQ(rc, -cases[i].want);
+            CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), -cases[i].want); /* it stays so */
+            CHECK_EQ(wait_events(1), 1);
+            CHECK_EQ(atomic_load(&last_error), cases[i].want);
+            CHECK_EQ(wsdx_send(a, "x", 1), -cases[i].want);
+            if (fd >= 0) {
+                if (cases[i].peer_reset)
+                    CHECK_EQ(drain(fd, NULL, 5000), -ECONNRESET);
+                close(fd);
+            }
+            usleep(20000);
+            CHECK_EQ(atomic_load(&events), 1); /* FD_CLOSE once */
+            CHECK_EQ(wsdx_close(a), 0);
+            wsdx_close(l);
+        }
+    }
+}
+
+/* ----------------------------------------------------- closing, peer never reads */
+
+/* Fills the kernel buffers towards a peer that never reads. Returns bytes accepted. */
+static long fill(wsdx_socket c)
+{
+    static char chunk[65536];
+    long total = 0;
+    wsdx_set_blocking(c, 0);
+    for (int i = 0; i < 10000; i++) {
+        int rc = wsdx_send(c, chunk, sizeof chunk);
+        if (rc == -WSDX_WSAEWOULDBLOCK) {
+            if (total > 0)
+                break;
+            continue;
+        }
+        if (rc < 0)
+            break;
+        total += rc;
+    }
+    return total;
+}
+
+static const uint8_t STREAM_PREAMBLE[8] = {'W', 'S', 'D', 'X', 1, WSDX_STREAM, 0, 0};
+
+/* We close while the peer never reads, under each linger policy (S7-S10). */
+static void close_while_peer_never_reads(void)
+{
+    for (int policy = 0; policy < 4; policy++) {
+        /* 0: SO_LINGER 0   1: SO_LINGER 1 s, blocking   2: SO_LINGER 5 s,
+         * non-blocking   3: SO_DONTLINGER (the default) */
+        int port, lfd = raw_listen(&port, 4096);
+        raw_server r;
+        raw_server_start(&r, lfd, STREAM_PREAMBLE, 8, 0);
+        wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+        CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 5000), 0);
+        int s = raw_server_join(&r);
+        CHECK(fill(c) > 0);
+        long t0 = now_ms();
+        if (policy == 0) {
+            CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
+            CHECK_EQ(wsdx_close(c), 0);              /* S8: at once, reset */
+            CHECK(now_ms() - t0 < 1000);
+            CHECK_EQ(drain(s, NULL, 5000), -ECONNRESET);
+        } else if (policy == 1) {
+            CHECK_EQ(wsdx_set_linger(c, 1, 1), 0);
+            CHECK_EQ(wsdx_set_blocking(c, 1), 0);
+            CHECK_EQ(wsdx_close(c), 0);              /* S9: waits 1 s, then resets */
+            long dt = now_ms() - t0;
+            CHECK(dt >= 900 && dt < 4000);
+            CHECK_EQ(drain(s, NULL, 5000), -ECONNRESET);
+        } else if (policy == 2) {
+            CHECK_EQ(wsdx_set_linger(c, 1, 5), 0);
+            CHECK_EQ(wsdx_close(c), -WSDX_WSAEWOULDBLOCK); /* S10: stays open */
+            CHECK(now_ms() - t0 < 1000);
+            CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAEWOULDBLOCK); /* still a socket */
+            CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
+            CHECK_EQ(wsdx_close(c), 0);
+            CHECK_EQ(drain(s, NULL, 5000), -ECONNRESET);
+        } else {
+            CHECK_EQ(wsdx_close(c), 0);              /* S7: at once; the rest goes later */
+            CHECK(now_ms() - t0 < 1000);
+            CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAENOTSOCK);
+            /* the peer reads late: every byte, then FIN */
+            usleep(300000);
+            long got = 0;
+            CHECK_EQ(drain(s, &got, 10000), 0);
+            CHECK(got > 65536);
+        }
+        close(s);
+        close(lfd);
+        /* the closed socket's resources go once the connection is over */
+        for (int i = 0; i < 500 && wsdx_open_handles() > 0; i++)
+            usleep(10000);
+        CHECK_EQ(wsdx_open_handles(), 0);
+    }
+}
+
+/* -------------------------------------------------------------- half-closes */
+
+static void half_close_then_keep_sending(void)
+{
+    wsdx_socket l, a;
+    int fd = raw_client_accepted(WSDX_STREAM, &l, &a);
+    char buf[64];
+    /* we half-close: our sends fail, receiving goes on */
+    CHECK_EQ(wsdx_send(a, "abc", 3), 3);
+    CHECK_EQ(wsdx_shutdown(a, WSDX_SD_SEND), 0);
+    CHECK_EQ(wsdx_send(a, "more", 4), -WSDX_WSAESHUTDOWN);
+    CHECK_EQ(wsdx_send_disconnect(a, NULL, 0), -WSDX_WSAESHUTDOWN);
+    long got = 0;
+    CHECK_EQ(drain(fd, &got, 5000), 0); /* the peer: one frame, then FIN */
+    CHECK_EQ(got, 8);
+    uint8_t w[16];
+    put_header(w, 0x01, 5);
+    memcpy(w + 5, "hello", 5);
+    CHECK(write_all(fd, w, 10)); /* the peer keeps sending to us */
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), 5);
+    /* the peer half-closes: we may go on sending, recv returns 0 */
+    shutdown(fd, SHUT_WR);
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), 0);
+    CHECK_EQ(wait_events(1), 1);
+    CHECK_EQ(atomic_load(&last_error), 0);
+    CHECK_EQ(wsdx_close(a), 0);
+    close(fd);
+    wsdx_close(l);
+
+    /* SD_RECEIVE then the peer keeps sending: the data is dropped, not queued */
+    fd = raw_client_accepted(WSDX_STREAM, &l, &a);
+    CHECK_EQ(wsdx_shutdown(a, WSDX_SD_RECEIVE), 0);
+    for (int i = 0; i < 50; i++)
+        CHECK(write_all(fd, w, 10));
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 100), -WSDX_WSAESHUTDOWN);
+    CHECK_EQ(wsdx_send(a, "ok", 2), 2); /* sending goes on */
+    CHECK_EQ(wsdx_close(a), 0);
+    close(fd);
+    wsdx_close(l);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    hostile_preamble_to_listener();
+    hostile_server_preamble();
+    hostile_frames();
+    half_close_then_keep_sending();
+    close_while_peer_never_reads();
+    slow_preamble();
+    for (int i = 0; i < 300 && wsdx_open_handles() > 0; i++)
+        usleep(10000);
+    CHECK_EQ(wsdx_open_handles(), 0);
+    return check_summary("test_hostile");
+}
