@@ -53,7 +53,9 @@ struct sock {
     uint8_t pre[WSDX_PREAMBLE_LEN];
     int64_t deadline;   /* handshake */
     sock *owner;        /* handshake: its listener */
-    sock *next;         /* accept queue, handshake list, post/retire lists */
+    sock *next;         /* accept queue or handshake list (its listener's mu) */
+    sock *post_next;    /* g.posted (g.post_mu) */
+    sock *retire_next;  /* g.retired (g.post_mu) */
     listener *lst;
 };
 
@@ -229,8 +231,8 @@ static void retire(sock *s)
         wsdx_unwatch(s->fd);
     s->watching = 0;
     wsdx_mutex_lock(&g.post_mu);
-    s->retired = 1;
-    s->next = g.retired;
+    __atomic_store_n(&s->retired, 1, __ATOMIC_RELEASE); /* read unlocked by wsdx__ready */
+    s->retire_next = g.retired;
     g.retired = s;
     wsdx_mutex_unlock(&g.post_mu);
     wsdx_notifier_wake();
@@ -261,7 +263,7 @@ void wsdx__batch_end(void)
     g.retired = NULL;
     wsdx_mutex_unlock(&g.post_mu);
     while (s) {
-        sock *n = s->next;
+        sock *n = s->retire_next;
         sock_free(s);
         s = n;
     }
@@ -287,7 +289,7 @@ static void post(sock *s)
     int queued = s->posted;
     if (!queued) {
         s->posted = 1;
-        s->next = g.posted;
+        s->post_next = g.posted;
         g.posted = s;
     }
     wsdx_mutex_unlock(&g.post_mu);
@@ -518,7 +520,7 @@ static void accept_all(sock *l);
 void wsdx__ready(void *tag, int events)
 {
     sock *s = tag;
-    if (s->retired || s->zombie_done)
+    if (__atomic_load_n(&s->retired, __ATOMIC_ACQUIRE) || s->zombie_done)
         return;
     if (s->kind == K_LISTENER) {
         accept_all(s);
@@ -557,11 +559,13 @@ void wsdx__posted(void)
     wsdx_mutex_lock(&g.post_mu);
     sock *s = g.posted;
     g.posted = NULL;
-    for (sock *p = s; p; p = p->next)
-        p->posted = 0;
     wsdx_mutex_unlock(&g.post_mu);
     while (s) {
-        sock *n = s->next;
+        /* read the link before clearing posted: a new post() may relink it */
+        wsdx_mutex_lock(&g.post_mu);
+        sock *n = s->post_next;
+        s->posted = 0;
+        wsdx_mutex_unlock(&g.post_mu);
         deliver(s);
         release(s);
         s = n;
