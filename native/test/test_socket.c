@@ -2,13 +2,11 @@
 #include "check.h"
 #include "wsdx.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "plat.h"
 
 static atomic_int events, last_error, last_flags;
 
@@ -24,7 +22,7 @@ static void on_close(wsdx_socket s, int error, int flags, void *ctx)
 static int wait_events(int n)
 {
     for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
-        usleep(10000);
+        test_sleep_ms(10);
     return atomic_load(&events);
 }
 
@@ -77,9 +75,13 @@ static void abortive_close(void)
     CHECK_EQ(wsdx_send(c, "abc", 3), 3);
     CHECK_EQ(wsdx_close(c), 0);                                /* S8 */
     CHECK_EQ(wait_events(1), 1);
-    CHECK_EQ(last_error, WSDX_WSAECONNRESET);                  /* R3 */
     char buf[8];
-    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), -WSDX_WSAECONNRESET);
+    if (test_under_wine()) { /* the spec's last section: Wine reports the reset as a FIN */
+        printf("SKIP S8/R3 reset checks: known Wine deviation (abortive close seen as graceful)\n");
+    } else {
+        CHECK_EQ(last_error, WSDX_WSAECONNRESET);              /* R3 */
+        CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), -WSDX_WSAECONNRESET);
+    }
     wsdx_close(a);
     wsdx_close(l);
 }
@@ -87,17 +89,15 @@ static void abortive_close(void)
 static void plain_client_is_refused(void)
 {
     wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)wsdx_local_port(l))};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    CHECK(write(fd, "GET / HTTP/1.0\r\n\r\n", 18) == 18);
+    raw_fd fd;
+    CHECK_EQ(raw_connect_loopback(wsdx_local_port(l), &fd), 0);
+    CHECK(raw_write(fd, "GET / HTTP/1.0\r\n\r\n", 18) == 18);
     char buf[64];
     ssize_t n = 1;
     while (n > 0)
-        n = read(fd, buf, sizeof buf); /* the preamble, then the reset */
+        n = raw_read(fd, buf, sizeof buf); /* the preamble, then the reset */
     CHECK(n < 0 || n == 0);
-    close(fd);
+    raw_close(fd);
     CHECK_EQ(wsdx_listener_rejected(l), 1);
     CHECK_EQ(wsdx_accept(l, 0), -WSDX_WSAEWOULDBLOCK);
     wsdx_socket c = wsdx_socket_open(WSDX_STREAM), a; /* still serving */
@@ -131,9 +131,9 @@ static void concurrent_senders_keep_frames_whole(void)
     wsdx_socket l, c, a;
     pair(WSDX_STREAM, &l, &c, &a);
     struct sender w[2] = {{c, 20, 0, 0}, {c, 20, 0, 0}};
-    pthread_t t[2];
+    test_thread t[2];
     for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, send_lots, &w[i]);
+        test_thread_start(&t[i], send_lots, &w[i]);
     static char buf[65536];
     long total = 0;
     CHECK_EQ(wsdx_set_blocking(a, 1), 0);
@@ -148,7 +148,7 @@ static void concurrent_senders_keep_frames_whole(void)
         total += n;
     }
     for (int i = 0; i < 2; i++) {
-        pthread_join(t[i], NULL);
+        test_thread_join(t[i]);
         CHECK(w[i].ok);
     }
     CHECK_EQ(total, w[0].sent + w[1].sent);
@@ -173,13 +173,14 @@ static void bad_calls(void)
 
 int main(void)
 {
+    raw_init();
     seed_scenario();
     abortive_close();
     plain_client_is_refused();
     concurrent_senders_keep_frames_whole();
     bad_calls();
     for (int i = 0; i < 100 && wsdx_open_handles() > 0; i++)
-        usleep(10000);
+        test_sleep_ms(10);
     CHECK_EQ(wsdx_open_handles(), 0);
     return check_summary("test_socket");
 }
