@@ -59,6 +59,23 @@ static int keep_disconnect(wsdx_conn *c, const wsdx_ev *ev)
 
 int wsdx_conn_ingest(wsdx_conn *c, const uint8_t *in, size_t n)
 {
+    size_t got = 0;
+    return wsdx_conn_ingest_to(c, in, n, NULL, 0, &got);
+}
+
+/* Stream payload straight into dst while nothing waits in the queue (order holds). */
+static size_t deliver_direct(wsdx_conn *c, const wsdx_ev *ev, uint8_t *dst, size_t cap, size_t *got)
+{
+    if (!dst || c->mode != WSDX_STREAM || *got >= cap || wsdx_rxq_has_ready(&c->rx))
+        return 0;
+    size_t take = ev->len < cap - *got ? ev->len : cap - *got;
+    memcpy(dst + *got, ev->ptr, take);
+    *got += take;
+    return take;
+}
+
+int wsdx_conn_ingest_to(wsdx_conn *c, const uint8_t *in, size_t n, uint8_t *dst, size_t cap, size_t *got)
+{
     while (n > 0 && !c->peer_error) {
         wsdx_ev ev;
         size_t used = wsdx_decode(&c->dec, in, n, &ev);
@@ -71,7 +88,10 @@ int wsdx_conn_ingest(wsdx_conn *c, const uint8_t *in, size_t n)
             /* after SD_RECEIVE arriving data is dropped; empty stream frames carry nothing */
             if (c->recv_shut || (c->mode == WSDX_STREAM && ev.len == 0))
                 break;
-            if (wsdx_rxq_push(&c->rx, ev.ptr, ev.len, ev.end))
+            size_t direct = deliver_direct(c, &ev, dst, cap, got);
+            /* queue the rest; an empty message is still a message */
+            if ((direct == 0 || direct < ev.len) &&
+                wsdx_rxq_push(&c->rx, ev.ptr + direct, ev.len - direct, ev.end))
                 return protocol_error(c, WSDX_WSAENOBUFS);
             break;
         case WSDX_EV_DISCONNECT:

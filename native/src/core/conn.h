@@ -34,6 +34,10 @@ void wsdx_conn_established(wsdx_conn *c);
 /* --- what arrived from the peer --- */
 /* Bytes after the preamble. A protocol error is recorded (and returned). */
 int wsdx_conn_ingest(wsdx_conn *c, const uint8_t *in, size_t n);
+/* The same, but in stream mode while nothing is queued the payload goes
+ * straight to the receiver's dst (up to cap, counted in *got); the rest is
+ * queued. Saves the copy through the queue on the receive path. */
+int wsdx_conn_ingest_to(wsdx_conn *c, const uint8_t *in, size_t n, uint8_t *dst, size_t cap, size_t *got);
 /* The peer's FIN. Mid-frame it is an abort (WSAECONNABORTED). */
 void wsdx_conn_eof(wsdx_conn *c);
 /* Reset or lost connection: error is passed through to recv and FD_CLOSE. */

@@ -323,8 +323,9 @@ static void reset_if_needed(sock *s)
 }
 
 /* Reads what the kernel has into the state machine: once, or until it would
- * block (drain). Returns 1 if anything arrived or the connection ended. */
-static int pump_input(sock *s, int drain)
+ * block (drain). Stream payload goes straight to dst (cap bytes, *got counts)
+ * while nothing is queued. Returns 1 if anything arrived or the connection ended. */
+static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *got)
 {
     uint8_t *buf = scratch();
     int progress = 0;
@@ -338,7 +339,7 @@ static int pump_input(sock *s, int drain)
             break;
         progress = 1;
         if (n > 0)
-            wsdx_conn_ingest(&s->core, buf, (size_t)n);
+            wsdx_conn_ingest_to(&s->core, buf, (size_t)n, dst, cap, got);
         else if (n == 0)
             wsdx_conn_eof(&s->core);
         else
@@ -348,6 +349,12 @@ static int pump_input(sock *s, int drain)
     }
     reset_if_needed(s);
     return progress;
+}
+
+static int pump_input(sock *s, int drain)
+{
+    size_t got = 0;
+    return pump_input_to(s, drain, NULL, 0, &got);
 }
 
 /* Sends as much of the queued frame rest as the kernel takes: 0 when the
@@ -1030,7 +1037,13 @@ int wsdx_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
         rc = wsdx_conn_recv(&s->core, buf, (size_t)len);
         if (rc != -WSDX_WSAEWOULDBLOCK)
             break;
-        if (pump_input(s, 0))
+        size_t got = 0;
+        int progress = pump_input_to(s, 0, buf, (size_t)len, &got);
+        if (got > 0) {
+            rc = (int)got; /* the fast path: straight from the read into buf */
+            break;
+        }
+        if (progress)
             continue;
         if (!s->blocking)
             break;
