@@ -625,6 +625,8 @@ static void accept_all(sock *l)
             c->watching = 1;
         }
         wsdx_mutex_unlock(&l->mu);
+        if (c->watching)
+            handshake_step(c); /* the client's preamble is often here already: no extra wake-up */
     }
 }
 
