@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 
 /**
  * Resource leaks (issue 5): up to {@value #CYCLES} open / exchange / close cycles through the Java
@@ -39,6 +41,7 @@ import org.junit.jupiter.api.Timeout;
  * {@code mallinfo2}) within 1% plus a small absolute slack, the Java heap within a few MiB.
  * The number of cycles that fit in the cap is printed (and asserted to be at least {@link #MIN_CYCLES}).
  */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "its probes are Linux's: /proc/self/fd and glibc mallinfo2")
 class LeakTest {
     static final int CYCLES = Integer.getInteger("wsdx.leak.cycles", 100_000);
     static final int THREADS = Integer.getInteger("wsdx.leak.threads", 4);
