@@ -155,6 +155,37 @@ static void r3_r4_resets_and_truncation(void)
     wsdx_conn_free(&c);
 }
 
+/* The receive fast path: stream payload straight into the caller's buffer,
+ * the rest queued behind it, order kept; messages always go through the queue. */
+static void ingest_to_keeps_order(void)
+{
+    wsdx_conn c;
+    uint8_t w[64], dst[4], buf[64];
+    size_t got = 0;
+    connected(&c, WSDX_STREAM);
+    size_t n = data_frame(w, "abcdef");
+    n += data_frame(w + n, "gh");
+    CHECK_EQ(wsdx_conn_ingest_to(&c, w, n, dst, sizeof dst, &got), 0);
+    CHECK_EQ(got, 4);
+    CHECK(memcmp(dst, "abcd", 4) == 0);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 4); /* "efgh" waited in the queue */
+    CHECK(memcmp(buf, "efgh", 4) == 0);
+    got = 0; /* with bytes queued, new payload must queue behind them */
+    wsdx_conn_ingest(&c, w, data_frame(w, "ij"));
+    CHECK_EQ(wsdx_conn_ingest_to(&c, w, data_frame(w, "kl"), dst, sizeof dst, &got), 0);
+    CHECK_EQ(got, 0);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 4);
+    CHECK(memcmp(buf, "ijkl", 4) == 0);
+    wsdx_conn_free(&c);
+
+    connected(&c, WSDX_MESSAGE);
+    got = 0;
+    CHECK_EQ(wsdx_conn_ingest_to(&c, w, data_frame(w, "msg"), dst, sizeof dst, &got), 0);
+    CHECK_EQ(got, 0);
+    CHECK_EQ(wsdx_conn_recv(&c, buf, sizeof buf), 3);
+    wsdx_conn_free(&c);
+}
+
 static void s7_s10_linger_plans(void)
 {
     CHECK_EQ(wsdx_linger_plan(0, 0, 1, 100), WSDX_CLOSE_GRACEFUL);
@@ -173,5 +204,6 @@ int main(void)
     r2_messages_keep_boundaries();
     r3_r4_resets_and_truncation();
     s7_s10_linger_plans();
+    ingest_to_keeps_order();
     return check_summary("test_conn");
 }
