@@ -19,6 +19,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 {
     "$out/bench_c" close "$closes"
     "$out/bench_c" calls 200000
+    "$out/bench_c" churn "$churn"
     "$out/bench_c" memory 4000
 } >"$out/bench_c.properties"
 

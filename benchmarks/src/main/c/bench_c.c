@@ -114,6 +114,56 @@ static void calls(int n)
     wsdx_close(l);
 }
 
+/* The seed scenario per connection from C, one client: the floor for figure 3. */
+static wsdx_socket g_listener;
+
+static void *serve_seed(void *arg)
+{
+    (void)arg;
+    char b[8];
+    for (;;) {
+        wsdx_socket a = wsdx_accept(g_listener, -1);
+        if (a < 0)
+            return NULL;
+        int got = 0;
+        while (got < 8)
+            got += wsdx_recv(a, b + got, 8 - got, -1);
+        wsdx_send(a, b, 8);
+        while (wsdx_recv(a, b, 8, -1) > 0)
+            ;
+        wsdx_recv_disconnect(a, b, 8);
+        wsdx_send_disconnect(a, b, 8);
+        wsdx_close(a);
+    }
+}
+
+static void churn(int n)
+{
+    g_listener = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 1024);
+    int port = wsdx_local_port(g_listener);
+    pthread_t t;
+    pthread_create(&t, NULL, serve_seed, NULL);
+    char b[8] = {0};
+    long long t0 = 0;
+    for (int i = -200; i < n; i++) { /* 200 warm-up rounds */
+        if (i == 0)
+            t0 = now_ns();
+        wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+        if (wsdx_connect(c, "127.0.0.1", port, 5000) != 0)
+            abort();
+        wsdx_send(c, b, 8);
+        int got = 0;
+        while (got < 8)
+            got += wsdx_recv(c, b + got, 8 - got, -1);
+        wsdx_send_disconnect(c, b, 8);
+        while (wsdx_recv(c, b, 8, -1) > 0)
+            ;
+        wsdx_recv_disconnect(c, b, 8);
+        wsdx_close(c);
+    }
+    printf("churn.c.per_s=%lld\n", (long long)(n / ((now_ns() - t0) / 1e9)));
+}
+
 static void memory(int n)
 {
     wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 1024);
@@ -154,6 +204,8 @@ int main(int argc, char **argv)
         close_latency(n, 1, "close.epoll.reset");
     } else if (!strcmp(argv[1], "calls")) {
         calls(n);
+    } else if (!strcmp(argv[1], "churn")) {
+        churn(n);
     } else if (!strcmp(argv[1], "memory")) {
         memory(n);
     } else {

@@ -44,8 +44,8 @@ public final class Bench {
         closeNotice(closes, false, c);
         closeNotice(closes, true, c);
         throughput(Long.getLong("bench.bytes", 1L << 30));
-        churn(1, Integer.getInteger("bench.churn", 3000));
-        churn(64, Integer.getInteger("bench.churn", 3000));
+        churn(1, Integer.getInteger("bench.churn", 3000), c);
+        churn(64, Integer.getInteger("bench.churn", 3000), null);
         scale(Integer.getInteger("bench.scale", 9000), c);
         calls(200_000, c);
         print();
@@ -225,7 +225,7 @@ public final class Bench {
 
     // ------------------------------------------------------------ 3. churn
 
-    private static void churn(int clients, int total) throws Exception {
+    private static void churn(int clients, int total, Properties c) throws Exception {
         double wsdx = wsdxChurn(clients, total);
         double jdk = jdkChurn(clients, total, false);
         double jdkSame = jdkChurn(clients, total, true);
@@ -234,6 +234,11 @@ public final class Bench {
                 wsdx / jdk, ">= 0.7");
         row("3", what, String.format("%.0f conn/s", wsdx), "JDK, the same exchanges in plain TCP",
                 String.format("%.0f conn/s", jdkSame), wsdx / jdkSame, "-");
+        if (c != null) { // where the time goes: the same scenario through wsdx.h from C
+            double fromC = Double.parseDouble(c.getProperty("churn.c.per_s"));
+            row("3", what, String.format("%.0f conn/s", wsdx), "wsdx from C, same scenario",
+                    String.format("%.0f conn/s", fromC), wsdx / fromC, "-");
+        }
     }
 
     private static double wsdxChurn(int clients, int total) throws Exception {
