@@ -161,6 +161,25 @@ WSDX_API int wsdx_close(wsdx_socket s);
  * is delivered now (from the notifier thread). Replaces a previous one. */
 WSDX_API int wsdx_on_close(wsdx_socket s, wsdx_close_fn fn, void *ctx);
 
+/* Where the protocol runs, for sockets and listeners opened from now on
+ * (handles already open keep theirs):
+ *  WSDX_BACKEND_IN_PROCESS: in this process, over the OS's TCP;
+ *  WSDX_BACKEND_INSTALLED:  in the installed wsdx layered service provider,
+ *                           through Winsock (Windows only);
+ *  WSDX_BACKEND_AUTO:       the installed provider when its catalog entries
+ *                           are present, else in-process (the default; the
+ *                           environment variable WSDX_BACKEND=installed|in-process
+ *                           sets the default).
+ * Returns the backend now in use, or fails WSAEPROTONOSUPPORT when
+ * WSDX_BACKEND_INSTALLED is asked for and no provider is installed. Both
+ * backends speak the same wire protocol. */
+#define WSDX_BACKEND_AUTO       0
+#define WSDX_BACKEND_IN_PROCESS 1
+#define WSDX_BACKEND_INSTALLED  2
+WSDX_API int wsdx_use_backend(int backend);
+/* The backend new sockets use (WSDX_BACKEND_IN_PROCESS or _INSTALLED). */
+WSDX_API int wsdx_backend(void);
+
 /* Number of open handles (sockets and listeners); for leak checks. */
 WSDX_API int wsdx_open_handles(void);
 

@@ -1,7 +1,7 @@
-/* socket.c - the wsdx socket API (wsdx.h) over a host (host.h): handles,
- * blocking, send queues, the preamble exchange, linger closes and FD_CLOSE
- * delivery. Per-connection protocol state lives in conn.c. */
-#include "wsdx.h"
+/* socket.c - the in-process backend of the wsdx API (backend.h) over a host
+ * (host.h): handles, blocking, send queues, the preamble exchange, linger
+ * closes and FD_CLOSE delivery. Per-connection protocol state lives in conn.c. */
+#include "backend.h"
 #include "conn.h"
 #include "frame.h"
 #include "host.h"
@@ -79,24 +79,15 @@ static struct {
     int ready;
 } g;
 
-static _Thread_local int t_last_error;
 static _Thread_local uint8_t *t_scratch;
 
 /* ---------------------------------------------------------------- errors */
 
+/* api.c records the calling thread's last error; here a failure is just -code. */
 static int fail(int code)
 {
-    t_last_error = code;
     return -code;
 }
-
-static int result(int rc)
-{
-    return rc < 0 ? fail(-rc) : rc;
-}
-
-int wsdx_last_error(void) { return t_last_error; }
-const char *wsdx_version(void) { return "0.1.0"; }
 
 /* ------------------------------------------------------------------ setup */
 
@@ -269,7 +260,7 @@ void wsdx__batch_end(void)
     }
 }
 
-int wsdx_open_handles(void)
+static int sk_open_handles(void)
 {
     if (__atomic_load_n(&g.ready, __ATOMIC_ACQUIRE) != 1)
         return 0;
@@ -500,7 +491,7 @@ static void wait_callback_done(sock *s)
     wsdx_mutex_unlock(&g.cb_mu);
 }
 
-int wsdx_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx)
+static int sk_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx)
 {
     sock *s = acquire(h);
     if (!s)
@@ -515,7 +506,7 @@ int wsdx_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx)
     if (rc == 0 && fn)
         post(s); /* delivers at once if the close already happened */
     release(s);
-    return result(rc);
+    return rc;
 }
 
 /* ------------------------------------------------------------- notifier side */
@@ -706,7 +697,7 @@ static void list_listener(listener *L, int add)
     wsdx_mutex_unlock(&g.lst_mu);
 }
 
-wsdx_socket wsdx_listen(const char *host, int port, int mode, int backlog)
+static wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
 {
     int rc = init();
     if (rc)
@@ -744,7 +735,7 @@ wsdx_socket wsdx_listen(const char *host, int port, int mode, int backlog)
     return l->handle;
 }
 
-wsdx_socket wsdx_accept(wsdx_socket lh, int timeout_ms)
+static wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms)
 {
     sock *l = acquire(lh);
     if (!l)
@@ -787,7 +778,7 @@ wsdx_socket wsdx_accept(wsdx_socket lh, int timeout_ms)
     return c ? c->handle : fail(rc);
 }
 
-int64_t wsdx_listener_rejected(wsdx_socket lh)
+static int64_t sk_listener_rejected(wsdx_socket lh)
 {
     sock *l = acquire(lh);
     if (!l)
@@ -830,7 +821,7 @@ static int close_listener(sock *l)
 
 /* ------------------------------------------------------------ connections */
 
-wsdx_socket wsdx_socket_open(int mode)
+static wsdx_socket sk_socket_open(int mode)
 {
     int rc = init();
     if (rc)
@@ -867,7 +858,7 @@ static int client_handshake(wsdx_fd fd, int mode, int64_t deadline)
     return wsdx_preamble_check(pre, mode);
 }
 
-int wsdx_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
+static int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
 {
     sock *s = acquire(h);
     if (!s)
@@ -909,7 +900,7 @@ int wsdx_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     return rc ? fail(rc) : 0;
 }
 
-int wsdx_local_port(wsdx_socket h)
+static int sk_local_port(wsdx_socket h)
 {
     sock *s = acquire(h);
     if (!s)
@@ -918,7 +909,7 @@ int wsdx_local_port(wsdx_socket h)
     int rc = s->phase == P_OPEN ? wsdx_io_local_port(s->fd) : -WSDX_WSAENOTCONN;
     wsdx_mutex_unlock(&s->mu);
     release(s);
-    return result(rc);
+    return rc;
 }
 
 /* Looks up a connection and locks it (senders first take the send lock);
@@ -957,7 +948,7 @@ static int leave_as(sock *s, int rc, int sender)
     if (report)
         post(s); /* this call saw the end first: the notifier reports it */
     release(s);
-    return result(rc);
+    return rc;
 }
 
 static int leave(sock *s, int rc)
@@ -965,22 +956,22 @@ static int leave(sock *s, int rc)
     return leave_as(s, rc, 0);
 }
 
-int wsdx_set_blocking(wsdx_socket h, int blocking)
+static int sk_set_blocking(wsdx_socket h, int blocking)
 {
     int rc;
     sock *s = enter(h, &rc);
     if (!s)
-        return result(rc);
+        return rc;
     s->blocking = blocking != 0;
     return leave(s, 0);
 }
 
-int wsdx_set_linger(wsdx_socket h, int onoff, int seconds)
+static int sk_set_linger(wsdx_socket h, int onoff, int seconds)
 {
     int rc;
     sock *s = enter(h, &rc);
     if (!s)
-        return result(rc);
+        return rc;
     if (onoff && (seconds < 0 || seconds > 65535))
         return leave(s, -WSDX_WSAEINVAL);
     s->linger_on = onoff != 0;
@@ -988,12 +979,12 @@ int wsdx_set_linger(wsdx_socket h, int onoff, int seconds)
     return leave(s, 0);
 }
 
-int wsdx_set_abort_timeout(wsdx_socket h, int ms)
+static int sk_set_abort_timeout(wsdx_socket h, int ms)
 {
     int rc;
     sock *s = enter(h, &rc);
     if (!s)
-        return result(rc);
+        return rc;
     if (ms < 0)
         rc = -WSDX_WSAEINVAL;
     else if (s->phase != P_OPEN)
@@ -1003,12 +994,12 @@ int wsdx_set_abort_timeout(wsdx_socket h, int ms)
     return leave(s, rc);
 }
 
-int wsdx_send(wsdx_socket h, const void *buf, int len)
+static int sk_send(wsdx_socket h, const void *buf, int len)
 {
     int rc;
     sock *s = enter_as(h, &rc, 1);
     if (!s)
-        return result(rc);
+        return rc;
     if (len < 0 || (len > 0 && !buf))
         return leave_as(s, -WSDX_WSAEFAULT, 1);
     if ((rc = wsdx_conn_send_check(&s->core)) != 0)
@@ -1026,12 +1017,12 @@ int wsdx_send(wsdx_socket h, const void *buf, int len)
     return leave_as(s, rc < 0 ? rc : (int)n, 1);
 }
 
-int wsdx_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
+static int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
 {
     int rc;
     sock *s = enter(h, &rc);
     if (!s)
-        return result(rc);
+        return rc;
     if (len < 0 || (len > 0 && !buf))
         return leave(s, -WSDX_WSAEFAULT);
     int64_t deadline = deadline_after(timeout_ms);
@@ -1055,24 +1046,24 @@ int wsdx_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
     return leave(s, rc);
 }
 
-int wsdx_shutdown(wsdx_socket h, int how)
+static int sk_shutdown(wsdx_socket h, int how)
 {
     int rc, fin;
     sock *s = enter(h, &rc);
     if (!s)
-        return result(rc);
+        return rc;
     rc = wsdx_conn_shutdown(&s->core, how, &fin);
     if (rc == 0 && fin)
         send_fin(s);
     return leave(s, rc);
 }
 
-int wsdx_send_disconnect(wsdx_socket h, const void *data, int len)
+static int sk_send_disconnect(wsdx_socket h, const void *data, int len)
 {
     int rc;
     sock *s = enter_as(h, &rc, 1);
     if (!s)
-        return result(rc);
+        return rc;
     if ((rc = wsdx_conn_send_disconnect(&s->core, data, len)) != 0)
         return leave_as(s, rc, 1);
     int was_blocking = s->blocking;
@@ -1086,12 +1077,12 @@ int wsdx_send_disconnect(wsdx_socket h, const void *data, int len)
     return leave_as(s, rc, 1);
 }
 
-int wsdx_recv_disconnect(wsdx_socket h, void *buf, int cap)
+static int sk_recv_disconnect(wsdx_socket h, void *buf, int cap)
 {
     int rc;
     sock *s = enter(h, &rc);
     if (!s)
-        return result(rc);
+        return rc;
     if (s->phase == P_OPEN)
         pump_input(s, 1); /* a disconnect frame may still sit in the kernel */
     rc = wsdx_conn_recv_disconnect(&s->core, buf, cap);
@@ -1186,7 +1177,7 @@ static int close_connection(sock *s)
     return 0;
 }
 
-int wsdx_close(wsdx_socket h)
+static int sk_close(wsdx_socket h)
 {
     sock *s = acquire(h);
     if (!s)
@@ -1204,5 +1195,25 @@ int wsdx_close(wsdx_socket h)
         release(s); /* the table's reference */
     }
     release(s);
-    return result(rc);
+    return rc;
 }
+
+const wsdx_backend_ops wsdx_inprocess_backend = {
+    .socket_open = sk_socket_open,
+    .connect = sk_connect,
+    .listen = sk_listen,
+    .local_port = sk_local_port,
+    .accept = sk_accept,
+    .listener_rejected = sk_listener_rejected,
+    .set_blocking = sk_set_blocking,
+    .send = sk_send,
+    .recv = sk_recv,
+    .shutdown = sk_shutdown,
+    .send_disconnect = sk_send_disconnect,
+    .recv_disconnect = sk_recv_disconnect,
+    .set_linger = sk_set_linger,
+    .set_abort_timeout = sk_set_abort_timeout,
+    .close = sk_close,
+    .on_close = sk_on_close,
+    .open_handles = sk_open_handles,
+};

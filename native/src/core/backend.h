@@ -1,0 +1,47 @@
+/* backend.h - the wsdx.h socket calls as a table. api.c implements wsdx.h by
+ * dispatching each call to the backend that owns the handle:
+ *  - the in-process backend (socket.c): the protocol runs in this process,
+ *    over the host's TCP (host.h);
+ *  - a host's installed backend, when it has one: on Windows, the wsdx
+ *    catalog entries of the installed layered provider, reached through
+ *    Winsock (src/win/provider_client.c). The POSIX host has none.
+ * Every call returns >= 0 or a negative WSA code, as wsdx.h says. */
+#ifndef WSDX_BACKEND_H
+#define WSDX_BACKEND_H
+
+#include "wsdx.h"
+
+typedef struct wsdx_backend_ops {
+    wsdx_socket (*socket_open)(int mode);
+    int (*connect)(wsdx_socket s, const char *host, int port, int timeout_ms);
+    wsdx_socket (*listen)(const char *host, int port, int mode, int backlog);
+    int (*local_port)(wsdx_socket s);
+    wsdx_socket (*accept)(wsdx_socket listener, int timeout_ms);
+    int64_t (*listener_rejected)(wsdx_socket listener);
+    int (*set_blocking)(wsdx_socket s, int blocking);
+    int (*send)(wsdx_socket s, const void *buf, int len);
+    int (*recv)(wsdx_socket s, void *buf, int len, int timeout_ms);
+    int (*shutdown)(wsdx_socket s, int how);
+    int (*send_disconnect)(wsdx_socket s, const void *data, int len);
+    int (*recv_disconnect)(wsdx_socket s, void *buf, int cap);
+    int (*set_linger)(wsdx_socket s, int onoff, int seconds);
+    int (*set_abort_timeout)(wsdx_socket s, int ms);
+    int (*close)(wsdx_socket s);
+    int (*on_close)(wsdx_socket s, wsdx_close_fn fn, void *ctx);
+    int (*open_handles)(void);
+} wsdx_backend_ops;
+
+/* Handles of the installed backend have this bit set in their low word; the
+ * in-process backend's slot indexes never reach it. */
+#define WSDX_HANDLE_INSTALLED 0x80000000u
+
+extern const wsdx_backend_ops wsdx_inprocess_backend;
+
+/* The host's installed backend if the provider is installed and usable,
+ * else NULL (always NULL on hosts without one). Cheap after the first call. */
+const wsdx_backend_ops *wsdx_host_installed_backend(void);
+/* The same, without probing: the backend whose handles carry
+ * WSDX_HANDLE_INSTALLED, once it has been found, else NULL. */
+const wsdx_backend_ops *wsdx_host_installed_known(void);
+
+#endif
