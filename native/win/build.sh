@@ -4,7 +4,8 @@
 #   2. wsdx.dll (x86-64, and i686 link-checked): the portable core, the Windows
 #      host (src/win) and the layered service provider (src/win/lsp), exporting
 #      exactly the wsdx_* functions of include/wsdx.h and WSPStartup;
-#   3. the portable C tests and the socket test against wsdx.dll, under Wine.
+#   3. the portable C tests and the socket test against wsdx.dll, and the
+#      socket test again on the installed backend, under Wine.
 # Output: native/target/win/wsdx.dll (java-api packs it as win32-x86-64/wsdx.dll).
 #
 #   bash native/win/build.sh            Linux: cross-build, run under Wine
@@ -69,6 +70,14 @@ for t in test_frame test_conn test_regressions; do # the portable ones, on the c
 done
 "$CC64" "${W[@]}" -Iinclude -Itest -o "$OUT/test_socket.exe" test/test_socket.c "$OUT/libwsdx.dll.a" -lws2_32
 TESTS+=(test_socket)
+# The same socket test on the installed backend (src/win/provider_client.c):
+# its Winsock calls reach the provider's WSP table through installed_shim.c,
+# as ws2_32 would route them to an installed wsdx entry; includes the seed
+# scenario between the two backends in both directions.
+"$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
+    test/test_socket.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/win/*.c \
+    src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c -lws2_32
+TESTS+=(test_socket_installed)
 
 run() { # test name -> its output; fails unless it ends "N passed, 0 failed"
     local log="$OUT/$1.log" rc=0

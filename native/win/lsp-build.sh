@@ -38,14 +38,14 @@ exports_of() { # DLL OBJDUMP -> exported names, one a line
 }
 
 W=(-Wall -Wextra -Werror -O2 -std=c11)
-INC=(-Iinclude -Isrc/core -Isrc/win/lsp)
+INC=(-Iinclude -Isrc/core -Isrc/win/lsp -Itest/win/lsp)
 CORE=(src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c)
 LSP_TEST=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c)   # lower.c: replaced by the harness
 LSP_ALL=("${LSP_TEST[@]}" src/win/lsp/lower.c)
 
 echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"
 "$CC64" "${W[@]}" "${INC[@]}" -o "$OUT/x64/lsp-harness.exe" \
-    test/win/lsp/harness.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
+    test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
 
 echo "== x86_64: standalone provider DLL (wsdx-lsp.dll: exports only WSPStartup)"
 "$CC64" "${W[@]}" "${INC[@]}" -shared -o "$OUT/x64/wsdx-lsp.dll" \
@@ -66,7 +66,7 @@ if [ -n "$CC32" ]; then
     echo "   exports (i686): $exports32"
     [ "$exports32" = "WSPStartup" ] || { echo "unexpected i686 exports: $exports32"; exit 1; }
     "$CC32" "${W[@]}" "${INC[@]}" -o "$OUT/x86/lsp-harness.exe" \
-        test/win/lsp/harness.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
+        test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
     "$CC32" "${W[@]}" "${INC[@]}" -municode -o "$OUT/x86/wsdx-install.exe" \
         src/win/installer/install.c -lws2_32 -lole32 -lrpcrt4
 fi

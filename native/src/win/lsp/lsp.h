@@ -41,6 +41,15 @@ extern const GUID wsdx_lsp_guid_chain;
 
 #define WSDX_LSP_NAME L"wsdx"
 
+/* getsockopt(SOL_SOCKET) on wsdx entries:
+ *  SO_DISCDATALEN: length of the peer's disconnect data once its DISCONNECT
+ *    frame arrived, -1 before (the OSI transports' option, read-only here);
+ *  WSDX_LSP_SO_REJECTED: peers a listener reset because they were not wsdx. */
+#ifndef SO_DISCDATALEN
+#define SO_DISCDATALEN 0x7006
+#endif
+#define WSDX_LSP_SO_REJECTED 0x5744
+
 /* What the seam hands back: the lower provider's WSPStartup and the
  * WSAPROTOCOL_INFOW to pass to it (the lower base entry, or our own entry when
  * the next link is itself layered). module may be NULL (tests). */

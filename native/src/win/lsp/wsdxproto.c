@@ -44,6 +44,7 @@ typedef struct wsock {
     WSAEVENT ev;
     long mask;
     int read_reported;          /* FD_READ re-enabled by the next receive */
+    volatile LONG rejected;     /* listener: peers reset for not being wsdx */
 } wsock;
 
 static SRWLOCK g_slock = SRWLOCK_INIT;
@@ -516,6 +517,7 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
         l_nbio(l->p, a, 1);
         if (handshake(l->p, a, l->mode)) {
             l_abort_close(l->p, a); /* not a wsdx peer: reset and go on serving the others */
+            InterlockedIncrement(&l->rejected);
             if (l->nonblocking) {
                 *lpErrno = WSAEWOULDBLOCK;
                 break;
@@ -1091,6 +1093,17 @@ static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT l
         } else {
             *(WSAPROTOCOL_INFOW *)val = w->p->self;
             *len = sizeof(WSAPROTOCOL_INFOW);
+        }
+    } else if (level == SOL_SOCKET && (opt == SO_DISCDATALEN || opt == WSDX_LSP_SO_REJECTED)) {
+        if (!val || !len || *len < (int)sizeof(int)) {
+            *lpErrno = WSAEFAULT;
+            rc = SOCKET_ERROR;
+        } else {
+            EnterCriticalSection(&w->lock);
+            *(int *)val = opt == WSDX_LSP_SO_REJECTED ? (int)w->rejected
+                          : w->conn.disc_received ? w->conn.disc_len : -1;
+            LeaveCriticalSection(&w->lock);
+            *len = sizeof(int);
         }
     } else if (level == SOL_SOCKET && (opt == SO_LINGER || opt == SO_DONTLINGER || opt == SO_TYPE)) {
         if (opt == SO_LINGER && len && *len >= (int)sizeof(struct linger)) {

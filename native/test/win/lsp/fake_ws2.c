@@ -1,0 +1,403 @@
+/* fake_ws2.c - ws2_32's part for the provider tests under Wine (which never
+ * loads a layered provider): a fake catalog, a fake lower provider whose
+ * 30-entry WSP table is implemented over Wine's real ws2_32, and the upcall
+ * table (WPUCreateSocketHandle & co. over a handle map whose handles are
+ * never reused). fake_ws2_start() starts the provider for a wsdx stream
+ * entry, a wsdx message entry and a transparent entry. Used by harness.c
+ * and by the installed-backend test (client_shim.c). */
+#include "fake_ws2.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* the fake lower provider: WSP table over Wine's ws2_32 */
+
+#define ERRNO(rc, bad) do { if ((rc) == (bad)) *lpErrno = WSAGetLastError(); } while (0)
+
+static SOCKET WSPAPI fk_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW pi, GROUP g,
+                               DWORD flags, LPINT lpErrno)
+{
+    (void)pi;
+    SOCKET s = WSASocketW(af, type, protocol, NULL, g, flags);
+    ERRNO(s, INVALID_SOCKET);
+    return s;
+}
+static SOCKET WSPAPI fk_Accept(SOCKET s, struct sockaddr *a, LPINT al, LPCONDITIONPROC c, DWORD_PTR d, LPINT lpErrno)
+{
+    SOCKET r = WSAAccept(s, a, al, c, d);
+    ERRNO(r, INVALID_SOCKET);
+    return r;
+}
+static INT WSPAPI fk_AddressToString(LPSOCKADDR sa, DWORD sl, LPWSAPROTOCOL_INFOW pi, LPWSTR str, LPDWORD len, LPINT lpErrno)
+{
+    (void)pi;
+    INT r = WSAAddressToStringW(sa, sl, NULL, str, len);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static INT WSPAPI fk_StringToAddress(LPWSTR str, INT af, LPWSAPROTOCOL_INFOW pi, LPSOCKADDR sa, LPINT len, LPINT lpErrno)
+{
+    (void)pi;
+    INT r = WSAStringToAddressW(str, af, NULL, sa, len);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_AsyncSelect(SOCKET s, HWND w, unsigned int m, __LONG32 e, LPINT lpErrno)
+{
+    int r = WSAAsyncSelect(s, w, m, e);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_Bind(SOCKET s, const struct sockaddr *n, int l, LPINT lpErrno)
+{
+    int r = bind(s, n, l);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_CancelBlockingCall(LPINT lpErrno) { (void)lpErrno; return 0; }
+int fk_cleanups;
+static int WSPAPI fk_Cleanup(LPINT lpErrno) { (void)lpErrno; fk_cleanups++; return 0; }
+static int WSPAPI fk_CloseSocket(SOCKET s, LPINT lpErrno)
+{
+    int r = closesocket(s);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_Connect(SOCKET s, const struct sockaddr *n, int l, LPWSABUF a, LPWSABUF b, LPQOS q, LPQOS g, LPINT lpErrno)
+{
+    int r = WSAConnect(s, n, l, a, b, q, g);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
+{
+    int r = WSADuplicateSocketW(s, pid, pi);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_EnumNetworkEvents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS ne, LPINT lpErrno)
+{
+    int r = WSAEnumNetworkEvents(s, e, ne);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_EventSelect(SOCKET s, WSAEVENT e, __LONG32 m, LPINT lpErrno)
+{
+    int r = WSAEventSelect(s, e, m);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static WINBOOL WSPAPI fk_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, WINBOOL w, LPDWORD f, LPINT lpErrno)
+{
+    WINBOOL r = WSAGetOverlappedResult(s, ov, n, w, f);
+    ERRNO(r, FALSE);
+    return r;
+}
+static int WSPAPI fk_GetPeerName(SOCKET s, struct sockaddr *n, LPINT l, LPINT lpErrno)
+{
+    int r = getpeername(s, n, l);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_GetSockName(SOCKET s, struct sockaddr *n, LPINT l, LPINT lpErrno)
+{
+    int r = getsockname(s, n, l);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_GetSockOpt(SOCKET s, int lv, int o, char *v, LPINT l, LPINT lpErrno)
+{
+    int r = getsockopt(s, lv, o, v, l);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static WINBOOL WSPAPI fk_GetQOSByName(SOCKET s, LPWSABUF n, LPQOS q, LPINT lpErrno)
+{
+    (void)s; (void)n; (void)q;
+    *lpErrno = WSAEOPNOTSUPP;
+    return FALSE;
+}
+static int WSPAPI fk_Ioctl(SOCKET s, DWORD c, LPVOID i, DWORD il, LPVOID o, DWORD ol, LPDWORD ret,
+                           LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
+{
+    (void)t;
+    int r = WSAIoctl(s, c, i, il, o, ol, ret, ov, cr);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static SOCKET WSPAPI fk_JoinLeaf(SOCKET s, const struct sockaddr *n, int l, LPWSABUF a, LPWSABUF b, LPQOS q, LPQOS g, DWORD f, LPINT lpErrno)
+{
+    (void)s; (void)n; (void)l; (void)a; (void)b; (void)q; (void)g; (void)f;
+    *lpErrno = WSAEOPNOTSUPP;
+    return INVALID_SOCKET;
+}
+static int WSPAPI fk_Listen(SOCKET s, int b, LPINT lpErrno)
+{
+    int r = listen(s, b);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_Recv(SOCKET s, LPWSABUF b, DWORD n, LPDWORD got, LPDWORD f, LPWSAOVERLAPPED ov,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
+{
+    (void)t;
+    int r = WSARecv(s, b, n, got, f, ov, cr);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_RecvDisconnect(SOCKET s, LPWSABUF d, LPINT lpErrno)
+{
+    int r = WSARecvDisconnect(s, d);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_RecvFrom(SOCKET s, LPWSABUF b, DWORD n, LPDWORD got, LPDWORD f, struct sockaddr *fr, LPINT fl,
+                              LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
+{
+    (void)t;
+    int r = WSARecvFrom(s, b, n, got, f, fr, fl, ov, cr);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_Select(int n, fd_set *r, fd_set *w, fd_set *x, const PTIMEVAL t, LPINT lpErrno)
+{
+    int rc = select(n, r, w, x, t);
+    ERRNO(rc, SOCKET_ERROR);
+    return rc;
+}
+static int WSPAPI fk_Send(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD f, LPWSAOVERLAPPED ov,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
+{
+    (void)t;
+    int r = WSASend(s, b, n, sent, f, ov, cr);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_SendDisconnect(SOCKET s, LPWSABUF d, LPINT lpErrno)
+{
+    int r = WSASendDisconnect(s, d);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_SendTo(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD f, const struct sockaddr *to, int tl,
+                            LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
+{
+    (void)t;
+    int r = WSASendTo(s, b, n, sent, f, to, tl, ov, cr);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_SetSockOpt(SOCKET s, int lv, int o, const char *v, int l, LPINT lpErrno)
+{
+    int r = setsockopt(s, lv, o, v, l);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+static int WSPAPI fk_Shutdown(SOCKET s, int how, LPINT lpErrno)
+{
+    int r = shutdown(s, how);
+    ERRNO(r, SOCKET_ERROR);
+    return r;
+}
+
+static void fill_fake(WSPPROC_TABLE *t)
+{
+    t->lpWSPAccept = fk_Accept;
+    t->lpWSPAddressToString = fk_AddressToString;
+    t->lpWSPAsyncSelect = fk_AsyncSelect;
+    t->lpWSPBind = fk_Bind;
+    t->lpWSPCancelBlockingCall = fk_CancelBlockingCall;
+    t->lpWSPCleanup = fk_Cleanup;
+    t->lpWSPCloseSocket = fk_CloseSocket;
+    t->lpWSPConnect = fk_Connect;
+    t->lpWSPDuplicateSocket = fk_DuplicateSocket;
+    t->lpWSPEnumNetworkEvents = fk_EnumNetworkEvents;
+    t->lpWSPEventSelect = fk_EventSelect;
+    t->lpWSPGetOverlappedResult = fk_GetOverlappedResult;
+    t->lpWSPGetPeerName = fk_GetPeerName;
+    t->lpWSPGetSockName = fk_GetSockName;
+    t->lpWSPGetSockOpt = fk_GetSockOpt;
+    t->lpWSPGetQOSByName = fk_GetQOSByName;
+    t->lpWSPIoctl = fk_Ioctl;
+    t->lpWSPJoinLeaf = fk_JoinLeaf;
+    t->lpWSPListen = fk_Listen;
+    t->lpWSPRecv = fk_Recv;
+    t->lpWSPRecvDisconnect = fk_RecvDisconnect;
+    t->lpWSPRecvFrom = fk_RecvFrom;
+    t->lpWSPSelect = fk_Select;
+    t->lpWSPSend = fk_Send;
+    t->lpWSPSendDisconnect = fk_SendDisconnect;
+    t->lpWSPSendTo = fk_SendTo;
+    t->lpWSPSetSockOpt = fk_SetSockOpt;
+    t->lpWSPShutdown = fk_Shutdown;
+    t->lpWSPSocket = fk_Socket;
+    t->lpWSPStringToAddress = fk_StringToAddress;
+}
+
+int g_bad_lower; /* 1: the lower provider returns a table with a NULL entry */
+
+static int WSPAPI fake_WSPStartup(WORD v, LPWSPDATA d, LPWSAPROTOCOL_INFOW pi, WSPUPCALLTABLE up, LPWSPPROC_TABLE t)
+{
+    (void)pi; (void)up;
+    d->wVersion = d->wHighVersion = v;
+    lstrcpyW(d->szDescription, L"fake lower provider over Wine ws2_32");
+    fill_fake(t);
+    if (g_bad_lower)
+        t->lpWSPGetQOSByName = NULL;
+    return 0;
+}
+
+
+/* The seam (production: lower.c). */
+int wsdx_lsp_find_lower(const WSAPROTOCOL_INFOW *self, wsdx_lsp_lower_ref *out)
+{
+    memset(out, 0, sizeof *out);
+    if (self->ProtocolChain.ChainLen < 2 || self->ProtocolChain.ChainEntries[0] != LAYER_ID)
+        return WSAEPROVIDERFAILEDINIT;
+    out->start = fake_WSPStartup;
+    out->info = *self;
+    out->info.ProtocolChain.ChainLen = BASE_PROTOCOL;
+    out->info.dwCatalogEntryId = self->ProtocolChain.ChainEntries[1];
+    out->info.dwServiceFlags1 = 0x20066;
+    out->info.iSocketType = SOCK_STREAM;
+    out->info.iProtocol = IPPROTO_TCP;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* upcalls: handle map (handles are never reused) */
+
+typedef struct {
+    SOCKET h;
+    DWORD cat;
+    DWORD_PTR ctx;
+    int live;
+} hentry;
+static hentry g_h[4096];
+static int g_nh;
+static CRITICAL_SECTION g_hlock;
+
+static SOCKET WSPAPI up_CreateSocketHandle(DWORD cat, DWORD_PTR ctx, LPINT err)
+{
+    EnterCriticalSection(&g_hlock);
+    if (g_nh >= (int)(sizeof g_h / sizeof g_h[0])) {
+        LeaveCriticalSection(&g_hlock);
+        *err = WSAENOBUFS;
+        return INVALID_SOCKET;
+    }
+    hentry *e = &g_h[g_nh];
+    e->h = (SOCKET)(0x40000 + 4 * g_nh);
+    e->cat = cat;
+    e->ctx = ctx;
+    e->live = 1;
+    g_nh++;
+    LeaveCriticalSection(&g_hlock);
+    return e->h;
+}
+static hentry *hfind(SOCKET s)
+{
+    if (s < 0x40000 || (s - 0x40000) % 4)
+        return NULL;
+    size_t i = (size_t)(s - 0x40000) / 4;
+    return i < (size_t)g_nh ? &g_h[i] : NULL;
+}
+static int WSPAPI up_QuerySocketHandleContext(SOCKET s, PDWORD_PTR ctx, LPINT err)
+{
+    EnterCriticalSection(&g_hlock);
+    hentry *e = hfind(s);
+    int ok = e && e->live;
+    if (ok)
+        *ctx = e->ctx;
+    LeaveCriticalSection(&g_hlock);
+    if (!ok) {
+        *err = WSAENOTSOCK;
+        return SOCKET_ERROR;
+    }
+    return 0;
+}
+static int WSPAPI up_CloseSocketHandle(SOCKET s, LPINT err)
+{
+    EnterCriticalSection(&g_hlock);
+    hentry *e = hfind(s);
+    int ok = e && e->live;
+    if (ok)
+        e->live = 0;
+    LeaveCriticalSection(&g_hlock);
+    if (!ok) {
+        *err = WSAENOTSOCK;
+        return SOCKET_ERROR;
+    }
+    return 0;
+}
+int live_handles(void)
+{
+    int n = 0;
+    EnterCriticalSection(&g_hlock);
+    for (int i = 0; i < g_nh; i++)
+        n += g_h[i].live;
+    LeaveCriticalSection(&g_hlock);
+    return n;
+}
+static WSAEVENT WSPAPI up_CreateEvent(LPINT err) { *err = 0; return WSACreateEvent(); }
+static BOOL WSPAPI up_CloseEvent(WSAEVENT e, LPINT err) { *err = 0; return WSACloseEvent(e); }
+static BOOL WSPAPI up_SetEvent(WSAEVENT e, LPINT err) { *err = 0; return WSASetEvent(e); }
+static BOOL WSPAPI up_ResetEvent(WSAEVENT e, LPINT err) { *err = 0; return WSAResetEvent(e); }
+
+/* ------------------------------------------------------------------ */
+/* catalog entries handed to WSPStartup */
+
+WSAPROTOCOL_INFOW entry(DWORD id, const GUID *g, DWORD flags, int type, int proto, const wchar_t *name)
+{
+    WSAPROTOCOL_INFOW pi;
+    memset(&pi, 0, sizeof pi);
+    pi.dwServiceFlags1 = flags;
+    pi.ProviderId = *g;
+    pi.dwCatalogEntryId = id;
+    pi.ProtocolChain.ChainLen = 2;
+    pi.ProtocolChain.ChainEntries[0] = LAYER_ID;
+    pi.ProtocolChain.ChainEntries[1] = BASE_TCP4_ID;
+    pi.iVersion = 2;
+    pi.iAddressFamily = AF_INET;
+    pi.iMaxSockAddr = sizeof(struct sockaddr_in);
+    pi.iMinSockAddr = sizeof(struct sockaddr_in);
+    pi.iSocketType = type;
+    pi.iProtocol = proto;
+    pi.dwMessageSize = (flags & XP1_MESSAGE_ORIENTED) ? WSDX_MAX_MESSAGE : 0;
+    lstrcpynW(pi.szProtocol, name, WSAPROTOCOL_LEN + 1);
+    return pi;
+}
+
+WSAPROTOCOL_INFOW g_pi_stream, g_pi_msg, g_pi_pt;
+WSPPROC_TABLE T_stream, T_msg, T_pt;
+WSPUPCALLTABLE g_up;
+
+int fake_ws2_start(void)
+{
+    WSADATA wd;
+    WSAStartup(MAKEWORD(2, 2), &wd);
+    InitializeCriticalSection(&g_hlock);
+
+    memset(&g_up, 0, sizeof g_up);
+    g_up.lpWPUCreateSocketHandle = up_CreateSocketHandle;
+    g_up.lpWPUQuerySocketHandleContext = up_QuerySocketHandleContext;
+    g_up.lpWPUCloseSocketHandle = up_CloseSocketHandle;
+    g_up.lpWPUCreateEvent = up_CreateEvent;
+    g_up.lpWPUCloseEvent = up_CloseEvent;
+    g_up.lpWPUSetEvent = up_SetEvent;
+    g_up.lpWPUResetEvent = up_ResetEvent;
+
+    g_pi_stream = entry(9001, &wsdx_lsp_guid_proto,
+                        XP1_GUARANTEED_DELIVERY | XP1_GUARANTEED_ORDER | XP1_GRACEFUL_CLOSE | XP1_DISCONNECT_DATA,
+                        SOCK_STREAM, WSDX_LSP_PROTO_STREAM, L"wsdx stream over [MSAFD Tcpip [TCP/IP]]");
+    g_pi_msg = entry(9002, &wsdx_lsp_guid_proto,
+                     XP1_GUARANTEED_DELIVERY | XP1_GUARANTEED_ORDER | XP1_GRACEFUL_CLOSE | XP1_DISCONNECT_DATA |
+                         XP1_MESSAGE_ORIENTED,
+                     SOCK_SEQPACKET, WSDX_LSP_PROTO_MESSAGE, L"wsdx message over [MSAFD Tcpip [TCP/IP]]");
+    g_pi_pt = entry(9003, &wsdx_lsp_guid_chain, 0x20066 & ~XP1_IFS_HANDLES, SOCK_STREAM, IPPROTO_TCP,
+                    L"wsdx over [MSAFD Tcpip [TCP/IP]]");
+    WSPDATA d;
+    int rc1 = WSPStartup(MAKEWORD(2, 2), &d, &g_pi_stream, g_up, &T_stream);
+    int rc2 = WSPStartup(MAKEWORD(2, 2), &d, &g_pi_msg, g_up, &T_msg);
+    int rc3 = WSPStartup(MAKEWORD(2, 2), &d, &g_pi_pt, g_up, &T_pt);
+    return rc1 ? rc1 : rc2 ? rc2 : rc3;
+}

@@ -1,0 +1,25 @@
+/* fake_ws2.h - the fake ws2_32 environment of the provider tests (fake_ws2.c). */
+#ifndef WSDX_FAKE_WS2_H
+#define WSDX_FAKE_WS2_H
+
+#include "lsp.h"
+#include "wsdx.h"
+
+#define BASE_TCP4_ID 1001
+#define LAYER_ID 9000
+
+/* Catalog entries handed to WSPStartup, and the tables it returned. */
+extern WSAPROTOCOL_INFOW g_pi_stream, g_pi_msg, g_pi_pt;
+extern WSPPROC_TABLE T_stream, T_msg, T_pt;
+extern WSPUPCALLTABLE g_up;
+extern int g_bad_lower;  /* 1: the fake lower provider returns a table with a NULL entry */
+extern int fk_cleanups;  /* WSPCleanup calls the lower provider saw */
+
+/* WSAStartup, the upcall table, and WSPStartup for the three entries: 0 or the first error. */
+int fake_ws2_start(void);
+/* A catalog entry layered over the fake base TCP entry. */
+WSAPROTOCOL_INFOW entry(DWORD id, const GUID *g, DWORD flags, int type, int proto, const wchar_t *name);
+/* Provider socket handles still open. */
+int live_handles(void);
+
+#endif
