@@ -6,7 +6,8 @@
 #      exactly the wsdx_* functions of include/wsdx.h and WSPStartup;
 #   3. the portable C tests and the socket test against wsdx.dll, and the
 #      socket test again on the installed backend, under Wine.
-# Output: native/target/win/wsdx.dll (java-api packs it as win32-x86-64/wsdx.dll).
+# Output: native/target/win/wsdx.dll and wsdx-install.exe, native/target/win32/wsdx.dll
+# (java-api packs them as win32-x86-64/wsdx.dll, win32-x86-64/wsdx-install.exe, win32-x86/wsdx.dll).
 #
 #   bash native/win/build.sh            Linux: cross-build, run under Wine
 #   bash native/win/build.sh --native   Windows (MSYS2): build, run natively
@@ -61,6 +62,8 @@ if [ -n "$CC32" ]; then
         "${SRC[@]}" "$NATIVE/target/win32/wsdx.def" -lws2_32
     check_exports "$NATIVE/target/win32/wsdx.dll" "$OBJDUMP32"
 fi
+
+cp "$NATIVE/target/win-lsp/x64/wsdx-install.exe" "$OUT/" # java-api packs it for dev.wsdx.ProviderInstaller
 
 echo "== x86_64: tests"
 TESTS=()

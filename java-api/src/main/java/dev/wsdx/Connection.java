@@ -55,6 +55,7 @@ public final class Connection implements AutoCloseable {
      */
     public static Connection open(Mode mode) throws IOException {
         Objects.requireNonNull(mode, "mode");
+        Wsdx.ensureBackend();
         long h = WsdxNative.wsdx_socket_open(mode.nativeValue());
         if (h < 0) throw WsdxException.of((int) h, "open");
         return new Connection(h, mode, false);

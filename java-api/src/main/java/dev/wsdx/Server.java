@@ -41,6 +41,7 @@ public final class Server implements AutoCloseable {
         Objects.requireNonNull(mode, "mode");
         InetAddress a = local.getAddress();
         String host = a != null ? a.getHostAddress() : local.getHostString();
+        Wsdx.ensureBackend();
         long h = WsdxNative.wsdx_listen(host, local.getPort(), mode.nativeValue(), backlog);
         if (h < 0) throw WsdxException.of((int) h, "listen");
         int port = WsdxNative.wsdx_local_port(h);

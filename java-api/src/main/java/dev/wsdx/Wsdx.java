@@ -2,7 +2,7 @@ package dev.wsdx;
 
 import dev.wsdx.internal.WsdxNative;
 
-/** Facts about the loaded native library. */
+/** Facts about the loaded native library, and the choice of {@link Backend}. */
 public final class Wsdx {
     private Wsdx() {}
 
@@ -14,5 +14,62 @@ public final class Wsdx {
     /** Number of open native handles (sockets and listeners), for leak checks. */
     public static int openHandles() {
         return WsdxNative.wsdx_open_handles();
+    }
+
+    /**
+     * The backend that sockets opened now use: {@link Backend#IN_PROCESS} or {@link Backend#INSTALLED},
+     * never {@code AUTO}.
+     *
+     * @throws ProviderNotInstalledException if {@value Backend#PROPERTY} asks for an installed provider
+     *     that is not there
+     */
+    public static Backend backend() throws ProviderNotInstalledException {
+        Chosen.check();
+        int b = WsdxNative.wsdx_backend();
+        if (b < 0) throw notInstalled();
+        return Backend.ofNative(b);
+    }
+
+    /**
+     * Chooses the backend for sockets and servers opened from now on; those already open keep theirs.
+     *
+     * @return the backend now in use ({@code AUTO} resolved)
+     * @throws ProviderNotInstalledException if {@code INSTALLED} is asked for and no provider is installed
+     */
+    public static Backend useBackend(Backend backend) throws ProviderNotInstalledException {
+        int b = WsdxNative.wsdx_use_backend(backend.nativeValue());
+        if (b < 0) throw notInstalled();
+        return Backend.ofNative(b);
+    }
+
+    /** Called before a socket or server is opened: applies {@value Backend#PROPERTY} once. */
+    static void ensureBackend() throws ProviderNotInstalledException {
+        Chosen.check();
+    }
+
+    private static ProviderNotInstalledException notInstalled() {
+        return new ProviderNotInstalledException(
+                "no wsdx provider is installed in the Winsock catalog (" + Backend.PROPERTY + "="
+                        + System.getProperty(Backend.PROPERTY, "auto") + ")");
+    }
+
+    /** The system property, applied when first needed; its failure is kept and repeated. */
+    private static final class Chosen {
+        private static final ProviderNotInstalledException FAILURE = apply();
+
+        private static ProviderNotInstalledException apply() {
+            String p = System.getProperty(Backend.PROPERTY);
+            if (p == null || p.isBlank()) return null;
+            try {
+                useBackend(Backend.parse(p));
+                return null;
+            } catch (ProviderNotInstalledException e) {
+                return e;
+            }
+        }
+
+        static void check() throws ProviderNotInstalledException {
+            if (FAILURE != null) throw notInstalled();
+        }
     }
 }

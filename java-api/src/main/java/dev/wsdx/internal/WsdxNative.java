@@ -97,6 +97,11 @@ public final class WsdxNative {
     /** Registers the FD_CLOSE callback; a close that already happened is delivered at once. */
     public static native int wsdx_on_close(long s, CloseFn fn, Pointer ctx);
 
+    /** Backend for new sockets: 0 auto, 1 in-process, 2 installed; the one in use or -WSA code. */
+    public static native int wsdx_use_backend(int backend);
+    /** Backend new sockets use (1 or 2), or -WSA code. */
+    public static native int wsdx_backend();
+
     /** Number of open handles. */
     public static native int wsdx_open_handles();
 }

@@ -1,0 +1,14 @@
+package dev.wsdx;
+
+/**
+ * {@link Backend#INSTALLED} was asked for, but no wsdx layered service provider is installed in this
+ * process's Winsock catalog (always so off Windows). Code {@code WSAEPROTONOSUPPORT}.
+ */
+public class ProviderNotInstalledException extends WsdxException {
+    private static final long serialVersionUID = 1L;
+
+    /** @param message the detail message */
+    public ProviderNotInstalledException(String message) {
+        super(WsaError.WSAEPROTONOSUPPORT, message);
+    }
+}
