@@ -5,6 +5,8 @@
 #define WSDX_TEST_PLAT_H
 
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 #ifdef _WIN32
 #include <winsock2.h>
@@ -33,6 +35,7 @@ static inline void test_thread_join(test_thread t)
     CloseHandle(t);
 }
 static inline void test_sleep_ms(int ms) { Sleep((DWORD)ms); }
+static inline long long test_now_ms(void) { return (long long)GetTickCount64(); }
 static inline int raw_init(void)
 {
     WSADATA d;
@@ -61,6 +64,12 @@ static inline int test_thread_start(test_thread *t, void *(*fn)(void *), void *a
 }
 static inline void test_thread_join(test_thread t) { pthread_join(t, NULL); }
 static inline void test_sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+static inline long long test_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 static inline int raw_init(void) { return 0; }
 static inline int raw_write(raw_fd fd, const void *p, int n) { return (int)write(fd, p, (size_t)n); }
 static inline int raw_read(raw_fd fd, void *p, int n) { return (int)read(fd, p, (size_t)n); }
@@ -79,6 +88,23 @@ static inline int raw_connect_loopback(int port, raw_fd *out)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     *out = fd;
     return connect(fd, (struct sockaddr *)&sa, sizeof sa);
+}
+
+/* A plain TCP listener on 127.0.0.1 (port picked by the system); 0 on success. */
+static inline int raw_listen_loopback(raw_fd *out, int *port)
+{
+    raw_fd fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    int len = sizeof sa; /* socklen_t on POSIX, int on Winsock */
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *out = fd;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 8) ||
+        getsockname(fd, (struct sockaddr *)&sa, (void *)&len))
+        return -1;
+    *port = ntohs(sa.sin_port);
+    return 0;
 }
 
 #endif

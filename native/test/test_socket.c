@@ -147,6 +147,46 @@ static void plain_client_is_refused(void)
 
 struct sender { wsdx_socket s; int rounds; int ok; long sent; };
 
+/* wsdx_connect's timeout covers the preamble: a server that never sends one. */
+static void connect_timeout_covers_the_preamble(void)
+{
+    raw_fd l;
+    int port = 0;
+    CHECK_EQ(raw_listen_loopback(&l, &port), 0);
+    wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+    long long t0 = test_now_ms();
+    CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 700), -WSDX_WSAETIMEDOUT);
+    long long ms = test_now_ms() - t0;
+    CHECK(ms >= 600 && ms < 3000);
+    CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAENOTCONN); /* still unconnected */
+    CHECK_EQ(wsdx_close(c), 0);
+    raw_close(l);
+}
+
+/* A peer that connects and stays silent holds up no other client. */
+static void silent_peer_blocks_nobody(void)
+{
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_MESSAGE, 0);
+    raw_fd silent;
+    CHECK_EQ(raw_connect_loopback(wsdx_local_port(l), &silent), 0);
+    test_sleep_ms(50);
+    for (int i = 0; i < 3; i++) {
+        long long t0 = test_now_ms();
+        wsdx_socket c = wsdx_socket_open(WSDX_MESSAGE), a;
+        CHECK_EQ(wsdx_connect(c, "127.0.0.1", wsdx_local_port(l), 5000), 0);
+        CHECK((a = wsdx_accept(l, 5000)) > 0);
+        CHECK(test_now_ms() - t0 < 2000);
+        CHECK_EQ(wsdx_send(c, "hi", 2), 2);
+        char buf[4];
+        CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), 2);
+        wsdx_close(a);
+        wsdx_close(c);
+    }
+    CHECK_EQ(wsdx_listener_rejected(l), 0); /* the silent one is still within its 10 s */
+    raw_close(silent);
+    wsdx_close(l);
+}
+
 static void *send_lots(void *arg)
 {
     struct sender *w = arg;
@@ -215,6 +255,8 @@ int main(void)
     backends();
     abortive_close();
     plain_client_is_refused();
+    connect_timeout_covers_the_preamble();
+    silent_peer_blocks_nobody();
     concurrent_senders_keep_frames_whole();
     bad_calls();
     for (int i = 0; i < 100 && wsdx_open_handles() > 0; i++)

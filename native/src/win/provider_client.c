@@ -520,8 +520,9 @@ static SOCKET open_for(const struct addrinfo *ai, int mode, int *rc)
     return s;
 }
 
-/* Tries each address; the provider's WSPConnect also exchanges preambles. */
-static int connect_any(entry *e, const struct addrinfo *list, SOCKET *out)
+/* Tries each address; the provider's WSPConnect also exchanges preambles,
+ * within the one deadline it is given. */
+static int connect_any(entry *e, const struct addrinfo *list, DWORD timeout_ms, SOCKET *out)
 {
     int rc = -WSDX_WSAEHOSTUNREACH;
     for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
@@ -529,6 +530,7 @@ static int connect_any(entry *e, const struct addrinfo *list, SOCKET *out)
         if (s == INVALID_SOCKET)
             continue;
         apply_options(e, s);
+        c.ws->setsockopt(s, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&timeout_ms, sizeof timeout_ms);
         if (c.ws->connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0) {
             *out = s;
             return 0;
@@ -541,7 +543,6 @@ static int connect_any(entry *e, const struct addrinfo *list, SOCKET *out)
 
 static int pc_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
 {
-    (void)timeout_ms; /* the provider bounds the connect and the preamble exchange itself */
     entry *e = lookup(h);
     if (!e)
         return -WSDX_WSAENOTSOCK;
@@ -556,7 +557,7 @@ static int pc_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
         rc = -resolve(host, port, 0, &list);
     SOCKET s = INVALID_SOCKET;
     if (!rc)
-        rc = connect_any(e, list, &s);
+        rc = connect_any(e, list, timeout_ms > 0 ? (DWORD)timeout_ms : CONNECT_DEFAULT_MS, &s);
     if (list)
         freeaddrinfo(list);
     if (!rc && e->closing)
@@ -603,8 +604,9 @@ static DWORD WINAPI acceptor_main(LPVOID arg)
             ReleaseSRWLockShared(&l->io);
             break;
         }
-        wait_io(l->s, 0, SLICE_MS);
-        SOCKET a = l->closing ? INVALID_SOCKET : c.ws->accept(l->s, NULL, NULL);
+        SOCKET a = c.ws->accept(l->s, NULL, NULL); /* non-blocking: handshakes go on meanwhile */
+        if (a == INVALID_SOCKET)
+            wait_io(l->s, 0, SLICE_MS); /* the provider's select advances the handshakes */
         ReleaseSRWLockShared(&l->io);
         if (a == INVALID_SOCKET)
             continue;

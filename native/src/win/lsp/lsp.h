@@ -44,11 +44,15 @@ extern const GUID wsdx_lsp_guid_chain;
 /* getsockopt(SOL_SOCKET) on wsdx entries:
  *  SO_DISCDATALEN: length of the peer's disconnect data once its DISCONNECT
  *    frame arrived, -1 before (the OSI transports' option, read-only here);
- *  WSDX_LSP_SO_REJECTED: peers a listener reset because they were not wsdx. */
+ *  WSDX_LSP_SO_REJECTED: peers a listener reset because they were not wsdx.
+ * setsockopt/getsockopt(SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, DWORD ms):
+ *  one deadline for WSPConnect's TCP connect and preamble exchange
+ *  (0, the default: 30 s for the connect, then 10 s for the preamble). */
 #ifndef SO_DISCDATALEN
 #define SO_DISCDATALEN 0x7006
 #endif
 #define WSDX_LSP_SO_REJECTED 0x5744
+#define WSDX_LSP_SO_CONNECT_TIMEOUT 0x5745
 
 /* What the seam hands back: the lower provider's WSPStartup and the
  * WSAPROTOCOL_INFOW to pass to it (the lower base entry, or our own entry when

@@ -44,8 +44,23 @@ typedef struct wsock {
     WSAEVENT ev;
     long mask;
     int read_reported;          /* FD_READ re-enabled by the next receive */
-    volatile LONG rejected;     /* listener: peers reset for not being wsdx */
+    DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
+    /* listener, under lock: connections whose preamble is not checked yet,
+     * and the checked ones waiting for WSPAccept */
+    struct pending *hs, *ready;
+    int nhs, caphs, nready, capready;
+    volatile LONG rejected;     /* peers reset for not being wsdx */
 } wsock;
+
+/* An accepted lower connection on its way to the application. */
+typedef struct pending {
+    SOCKET low;
+    DWORD deadline;
+    uint8_t in[WSDX_PREAMBLE_LEN];
+    size_t have;
+    struct sockaddr_storage addr;
+    int addrlen;
+} pending;
 
 static SRWLOCK g_slock = SRWLOCK_INIT;
 
@@ -78,6 +93,8 @@ static void put(wsock *w)
         return;
     wsdx_conn_free(&w->conn);
     free(w->txq);
+    free(w->hs);
+    free(w->ready);
     DeleteCriticalSection(&w->lock);
     DeleteCriticalSection(&w->rxio);
     DeleteCriticalSection(&w->txio);
@@ -184,11 +201,11 @@ static int send_exact(wsdx_lsp_provider *p, SOCKET low, const uint8_t *b, size_t
     return 0;
 }
 
-/* The preamble exchange (docs/protocol.md section 1): 0 or the WSA code. */
-static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode)
+/* The client's preamble exchange (docs/protocol.md section 1), done by
+ * deadline: 0 or the WSA code. */
+static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
 {
     uint8_t out[WSDX_PREAMBLE_LEN], in[WSDX_PREAMBLE_LEN];
-    DWORD deadline = GetTickCount() + HANDSHAKE_MS;
     wsdx_preamble_encode(out, mode);
     int rc = send_exact(p, low, out, sizeof out, deadline);
     if (rc)
@@ -444,11 +461,12 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
     else if (w->listening)
         rc = WSAEINVAL;
     LeaveCriticalSection(&w->lock);
+    /* one deadline for the connect and the preamble when the app set one */
+    DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
     if (!rc && w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == SOCKET_ERROR) {
         if (rc == WSAEWOULDBLOCK) {
             /* The connect and the preamble exchange run to completion here,
              * for non-blocking sockets too (see docs/windows.md). */
-            DWORD deadline = GetTickCount() + CONNECT_MS;
             rc = WSAETIMEDOUT;
             while ((LONG)(GetTickCount() - deadline) < 0 && !is_closed(w)) {
                 if (l_wait(w->p, w->low, 1, SLICE_MS) == 1) {
@@ -463,7 +481,7 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
         rc = 0;
     }
     if (!rc)
-        rc = handshake(w->p, w->low, w->mode);
+        rc = handshake(w->p, w->low, w->mode, w->connect_ms ? deadline : GetTickCount() + HANDSHAKE_MS);
     if (rc && rc != WSAEISCONN && rc != WSAEINVAL) {
         /* Not a wsdx peer (or no connection): reset it, keep the app socket
          * usable and unconnected with a fresh lower socket. */
@@ -489,6 +507,144 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
     return 0;
 }
 
+/* Listener, under l->lock: appends to a pending list; 0 when out of memory. */
+static int push_pending(pending **list, int *n, int *cap, const pending *x)
+{
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : 8;
+        pending *grown = (pending *)realloc(*list, (size_t)c * sizeof *grown);
+        if (!grown)
+            return 0;
+        *list = grown;
+        *cap = c;
+    }
+    (*list)[(*n)++] = *x;
+    return 1;
+}
+
+static void reject(wsock *l, SOCKET low)
+{
+    l_abort_close(l->p, low); /* not a wsdx peer: reset it and go on serving the others */
+    InterlockedIncrement(&l->rejected);
+}
+
+/* Takes every connection the lower listener has and sends each our
+ * preamble (8 bytes: an empty send buffer takes them at once). */
+static void take_new(wsock *l)
+{
+    for (;;) {
+        pending x;
+        memset(&x, 0, sizeof x);
+        x.addrlen = sizeof x.addr;
+        int e = 0;
+        x.low = l->p->next.lpWSPAccept(l->low, (struct sockaddr *)&x.addr, &x.addrlen, NULL, 0, &e);
+        if (x.low == INVALID_SOCKET)
+            return;
+        /* the accepted lower socket inherits the listener's event selection: cancel it */
+        l->p->next.lpWSPEventSelect(x.low, NULL, 0, &e);
+        l_nbio(l->p, x.low, 1);
+        uint8_t out[WSDX_PREAMBLE_LEN];
+        wsdx_preamble_encode(out, l->mode);
+        x.deadline = GetTickCount() + HANDSHAKE_MS;
+        if (l_send(l->p, x.low, out, sizeof out) != (long)sizeof out || !push_pending(&l->hs, &l->nhs, &l->caphs, &x))
+            reject(l, x.low);
+    }
+}
+
+/* 1 checked, 0 not yet, -1 not a wsdx peer of our mode (or too slow). */
+static int preamble_step(wsock *l, pending *x, DWORD now)
+{
+    while (x->have < WSDX_PREAMBLE_LEN) {
+        long k = l_recv(l->p, x->low, x->in + x->have, WSDX_PREAMBLE_LEN - x->have); /* never more */
+        if (k == -WSAEWOULDBLOCK)
+            return (LONG)(now - x->deadline) >= 0 ? -1 : 0;
+        if (k <= 0)
+            return -1; /* FIN or reset before 8 bytes */
+        x->have += (size_t)k;
+    }
+    return wsdx_preamble_check(x->in, l->mode) == 0 ? 1 : -1;
+}
+
+/* Listener, under l->lock: advances every handshake at once, so a slow
+ * or silent peer holds up nobody; checked connections become ready. */
+static void advance(wsock *l)
+{
+    take_new(l);
+    DWORD now = GetTickCount();
+    for (int i = 0; i < l->nhs;) {
+        int v = preamble_step(l, &l->hs[i], now);
+        if (v == 0) {
+            i++;
+            continue;
+        }
+        if (v < 0 || !push_pending(&l->ready, &l->nready, &l->capready, &l->hs[i]))
+            reject(l, l->hs[i].low);
+        l->hs[i] = l->hs[--l->nhs];
+    }
+}
+
+/* Listener: the next checked connection (1), or 0. */
+static int next_ready(wsock *l, pending *out)
+{
+    EnterCriticalSection(&l->lock);
+    advance(l);
+    int got = l->nready > 0;
+    if (got) {
+        *out = l->ready[0];
+        memmove(l->ready, l->ready + 1, (size_t)--l->nready * sizeof *l->ready);
+    }
+    LeaveCriticalSection(&l->lock);
+    return got;
+}
+
+static int listener_ready(wsock *l)
+{
+    EnterCriticalSection(&l->lock);
+    advance(l);
+    int yes = l->nready > 0;
+    LeaveCriticalSection(&l->lock);
+    return yes;
+}
+
+/* Listener being closed: connections never handed out are reset. */
+static void drop_pending(wsock *l)
+{
+    EnterCriticalSection(&l->lock);
+    for (int i = 0; i < l->nhs; i++)
+        l_abort_close(l->p, l->hs[i].low);
+    for (int i = 0; i < l->nready; i++)
+        l_abort_close(l->p, l->ready[i].low);
+    l->nhs = l->nready = 0;
+    LeaveCriticalSection(&l->lock);
+}
+
+/* A checked lower connection becomes an application socket. */
+static SOCKET adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPINT lpErrno)
+{
+    wsock *w = wsock_new(l->p, x->low, l->mode, l->catalog_id);
+    if (!w) {
+        l_abort_close(l->p, x->low);
+        *lpErrno = WSAENOBUFS;
+        return INVALID_SOCKET;
+    }
+    wsdx_conn_established(&w->conn);
+    w->linger_on = l->linger_on;
+    w->linger_secs = l->linger_secs;
+    SOCKET s = make_handle(w, lpErrno);
+    if (s == INVALID_SOCKET) {
+        int e = 0;
+        l->p->next.lpWSPCloseSocket(x->low, &e);
+        put(w);
+        return s;
+    }
+    if (addr && addrlen) {
+        int n = *addrlen < x->addrlen ? *addrlen : x->addrlen;
+        memcpy(addr, &x->addr, (size_t)(n > 0 ? n : 0));
+        *addrlen = x->addrlen;
+    }
+    return s;
+}
+
 static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, LPCONDITIONPROC cond,
                                DWORD_PTR data, LPINT lpErrno)
 {
@@ -496,49 +652,21 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
     wsock *l = get(s, lpErrno);
     if (!l)
         return INVALID_SOCKET;
+    pending x;
     SOCKET result = INVALID_SOCKET;
-    for (;;) {
-        int e = 0;
-        int alen = addrlen ? *addrlen : 0;
-        SOCKET a = l->p->next.lpWSPAccept(l->low, addr, addrlen ? &alen : NULL, NULL, 0, &e);
-        if (a == INVALID_SOCKET) {
-            if (e == WSAEWOULDBLOCK && !l->nonblocking && !is_closed(l)) {
-                l_wait(l->p, l->low, 0, SLICE_MS);
-                continue;
-            }
-            *lpErrno = e;
-            break;
-        }
-        if (addrlen)
-            *addrlen = alen;
-        int x = 0;
-        /* the accepted lower socket inherits the listener's event selection: cancel it */
-        l->p->next.lpWSPEventSelect(a, NULL, 0, &x);
-        l_nbio(l->p, a, 1);
-        if (handshake(l->p, a, l->mode)) {
-            l_abort_close(l->p, a); /* not a wsdx peer: reset and go on serving the others */
-            InterlockedIncrement(&l->rejected);
-            if (l->nonblocking) {
-                *lpErrno = WSAEWOULDBLOCK;
-                break;
-            }
-            continue;
-        }
-        wsock *w = wsock_new(l->p, a, l->mode, l->catalog_id);
-        if (!w) {
-            l_abort_close(l->p, a);
-            *lpErrno = WSAENOBUFS;
-            break;
-        }
-        wsdx_conn_established(&w->conn);
-        w->linger_on = l->linger_on;
-        w->linger_secs = l->linger_secs;
-        result = make_handle(w, lpErrno);
-        if (result == INVALID_SOCKET) {
-            l->p->next.lpWSPCloseSocket(a, &x);
-            put(w);
-        }
-        break;
+    if (!l->listening)
+        *lpErrno = WSAEINVAL;
+    else if (next_ready(l, &x))
+        result = adopt(l, &x, addr, addrlen, lpErrno);
+    else if (l->nonblocking)
+        *lpErrno = WSAEWOULDBLOCK;
+    else {
+        while (!is_closed(l) && !next_ready(l, &x))
+            l_wait(l->p, l->low, 0, 10); /* a new connection wakes it; handshakes are polled */
+        if (is_closed(l))
+            *lpErrno = WSAEINTR;
+        else
+            result = adopt(l, &x, addr, addrlen, lpErrno);
     }
     put(l);
     return result;
@@ -867,6 +995,8 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     AcquireSRWLockExclusive(&g_slock);
     w->closed = 1;
     ReleaseSRWLockExclusive(&g_slock);
+    if (w->listening)
+        drop_pending(w);
 
     if (plan == WSDX_CLOSE_ABORT) {
         l_abort_close(w->p, w->low);
@@ -1019,7 +1149,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
                           w->conn.disc_received;
                     LeaveCriticalSection(&w->lock);
                     if (w->listening)
-                        yes = l_wait(w->p, w->low, 0, 0) == 1;
+                        yes = listener_ready(w);
                 } else if (k == 1) {
                     yes = w->txlen == 0 && l_wait(w->p, w->low, 1, 0) == 1;
                 } else {
@@ -1094,6 +1224,14 @@ static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT l
             *(WSAPROTOCOL_INFOW *)val = w->p->self;
             *len = sizeof(WSAPROTOCOL_INFOW);
         }
+    } else if (level == SOL_SOCKET && opt == WSDX_LSP_SO_CONNECT_TIMEOUT) {
+        if (!val || !len || *len < (int)sizeof(DWORD)) {
+            *lpErrno = WSAEFAULT;
+            rc = SOCKET_ERROR;
+        } else {
+            *(DWORD *)val = w->connect_ms;
+            *len = sizeof(DWORD);
+        }
     } else if (level == SOL_SOCKET && (opt == SO_DISCDATALEN || opt == WSDX_LSP_SO_REJECTED)) {
         if (!val || !len || *len < (int)sizeof(int)) {
             *lpErrno = WSAEFAULT;
@@ -1130,7 +1268,18 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
     wsock *w = get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    /* the lower socket gets every option (its linger drives the FIN/RST) */
+    if (level == SOL_SOCKET && opt == WSDX_LSP_SO_CONNECT_TIMEOUT) { /* ours alone */
+        int rc = 0;
+        if (!val || len < (int)sizeof(DWORD)) {
+            *lpErrno = WSAEFAULT;
+            rc = SOCKET_ERROR;
+        } else {
+            w->connect_ms = *(const DWORD *)val;
+        }
+        put(w);
+        return rc;
+    }
+    /* the lower socket gets every other option (its linger drives the FIN/RST) */
     int rc = w->p->next.lpWSPSetSockOpt(w->low, level, opt, val, len, lpErrno);
     if (rc == 0 && level == SOL_SOCKET) {
         if (opt == SO_LINGER && val && len >= (int)sizeof(struct linger)) {
