@@ -11,6 +11,8 @@
  * _recv_disconnect / _take_close. Wire format: docs/protocol.md. */
 #include "lsp.h"
 
+#include <mswsock.h>
+
 #include "conn.h"
 #include "frame.h"
 #include "linger.h"
@@ -1294,6 +1296,85 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
     return rc;
 }
 
+/* A fresh non-blocking lower TCP socket for w's provider, or INVALID_SOCKET. */
+static SOCKET fresh_lower(wsdx_lsp_provider *p)
+{
+    int e = 0;
+    SOCKET low = p->next.lpWSPSocket(p->lower_info.iAddressFamily, SOCK_STREAM, IPPROTO_TCP, &p->lower_info, 0,
+                                     WSA_FLAG_OVERLAPPED, &e);
+    if (low != INVALID_SOCKET)
+        l_nbio(p, low, 1);
+    return low;
+}
+
+/* DisconnectEx on a wsdx socket: the queued data, then FIN (a graceful
+ * close, as S7), then the lower connection is let go; the handle stays
+ * valid and may connect again (TF_REUSE_SOCKET or not: a wsdx handle
+ * costs nothing to keep). It completes before it returns; an OVERLAPPED
+ * is filled and its event set as for an immediate completion. */
+static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD reserved)
+{
+    int rc = 0;
+    wsock *w = reserved || (flags & ~(DWORD)TF_REUSE_SOCKET) ? NULL : get(s, &rc);
+    if (!w && !rc)
+        rc = WSAEINVAL;
+    if (w) {
+        EnterCriticalSection(&w->txio);
+        EnterCriticalSection(&w->rxio);
+        EnterCriticalSection(&w->lock);
+        rc = w->conn.connected && !w->listening ? 0 : WSAENOTCONN;
+        LeaveCriticalSection(&w->lock);
+        SOCKET low = rc ? INVALID_SOCKET : fresh_lower(w->p);
+        if (!rc && low == INVALID_SOCKET)
+            rc = WSAENOBUFS;
+        if (!rc && (rc = flush(w, 1)) == 0) {
+            int e = 0;
+            w->p->next.lpWSPShutdown(w->low, SD_SEND, &e);
+            w->p->next.lpWSPCloseSocket(w->low, &e); /* graceful: no linger set by us */
+            if (w->ev)
+                w->p->next.lpWSPEventSelect(low, w->ev, w->mask | FD_READ | FD_CLOSE | FD_WRITE, &e);
+            EnterCriticalSection(&w->lock);
+            wsdx_conn_free(&w->conn);
+            wsdx_conn_init(&w->conn, w->mode); /* unconnected again */
+            w->low = low;
+            w->fin_pending = 0;
+            LeaveCriticalSection(&w->lock);
+        } else if (low != INVALID_SOCKET) {
+            int e = 0;
+            w->p->next.lpWSPCloseSocket(low, &e);
+        }
+        LeaveCriticalSection(&w->rxio);
+        LeaveCriticalSection(&w->txio);
+        put(w);
+    }
+    if (ov) {
+        ov->Internal = (ULONG_PTR)rc;
+        ov->InternalHigh = 0;
+        if (ov->hEvent)
+            SetEvent(ov->hEvent);
+    }
+    SetLastError((DWORD)rc);
+    return rc == 0;
+}
+
+/* SIO_GET_EXTENSION_FUNCTION_POINTER for DisconnectEx: ours (1), or not that GUID (0). */
+static int our_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc)
+{
+    static const GUID disconnect_ex = WSAID_DISCONNECTEX;
+    if (!in || inlen < sizeof(GUID) || memcmp(in, &disconnect_ex, sizeof(GUID)))
+        return 0;
+    if (!out || outlen < sizeof(LPFN_DISCONNECTEX)) {
+        *lpErrno = WSAEFAULT;
+        *rc = SOCKET_ERROR;
+        return 1;
+    }
+    *(LPFN_DISCONNECTEX *)out = wp_DisconnectEx;
+    if (ret)
+        *ret = sizeof(LPFN_DISCONNECTEX);
+    *rc = 0;
+    return 1;
+}
+
 static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out, DWORD outlen,
                            LPDWORD ret, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
                            LPWSATHREADID t, LPINT lpErrno)
@@ -1329,8 +1410,10 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
             if (ret)
                 *ret = sizeof(u_long);
         }
+    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER && our_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
+        /* DisconnectEx knows wsdx handles; the lower provider's would not */
     } else {
-        /* unknown codes and GUIDs go to the lower provider, on the lower socket */
+        /* unknown codes and other GUIDs go to the lower provider, on the lower socket */
         rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, ov, cr, t, lpErrno);
     }
     put(w);

@@ -10,6 +10,8 @@
  * loopback. Prints "N passed, N failed" and the rows Wine cannot show. */
 #include "fake_ws2.h"
 
+#include <mswsock.h>
+
 #include <stdint.h>
 
 #include <stdarg.h>
@@ -942,6 +944,61 @@ static void row_overlapped(void)
     xclose(&T_stream, s);
 }
 
+/* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
+ * not know the handle); a graceful close after the queued data; the handle
+ * then connects again. */
+static void row_disconnect_ex(void)
+{
+    SOCKET c, s, s2 = INVALID_SOCKET;
+    int e = 0, port = 0;
+    SOCKET l = listener(&T_stream, &g_pi_stream, &port);
+    acc_arg a = { &T_stream, l, INVALID_SOCKET, 0 };
+    if (pair(&T_stream, &g_pi_stream, &c, &s) || l == INVALID_SOCKET) {
+        check("DISCEX", 0, "no connection");
+        return;
+    }
+    GUID g = WSAID_DISCONNECTEX;
+    LPFN_DISCONNECTEX fn = NULL;
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    int rc = T_stream.lpWSPIoctl(c, SIO_GET_EXTENSION_FUNCTION_POINTER, &g, sizeof g, &fn, sizeof fn, &ret, NULL,
+                                 NULL, &tid, &e);
+    check("DISCEX", rc == 0 && fn && ret == sizeof fn, "the wsdx entry answers DisconnectEx's GUID itself: rc %d", rc);
+    if (!fn)
+        return;
+    xsend(&T_stream, c, "bye", 3, &e);
+    WSAOVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = WSACreateEvent();
+    BOOL ok = fn(c, &ov, TF_REUSE_SOCKET, 0);
+    int sig = WaitForSingleObject(ov.hEvent, 0) == WAIT_OBJECT_0 && ov.Internal == 0;
+    char buf[16];
+    int end = 0;
+    int n = drain(&T_stream, s, buf, sizeof buf, &end, 3000);
+    check("DISCEX", ok && sig && n == 3 && !memcmp(buf, "bye", 3) && end == 0,
+          "DisconnectEx: TRUE %d, overlapped done %d; peer got %d bytes then a graceful end (%d)", ok, sig, n, end);
+    int bad = !fn(c, NULL, 0x80, 0) && GetLastError() == WSAEINVAL && !fn(c, NULL, 0, 0) &&
+              GetLastError() == WSAENOTCONN;
+    check("DISCEX", bad, "unknown flags fail WSAEINVAL; a second DisconnectEx fails WSAENOTCONN");
+    HANDLE th = CreateThread(NULL, 0, accept_thread, &a, 0, NULL);
+    int again = connect_to(&T_stream, c, port, &e);
+    WaitForSingleObject(th, 15000);
+    CloseHandle(th);
+    s2 = a.acc;
+    if (s2 != INVALID_SOCKET)
+        xnbio(&T_stream, s2, 1); /* drain() polls */
+    int m = again == 0 && s2 != INVALID_SOCKET && xsend(&T_stream, c, "again", 5, &e) == 5 ? 1 : 0;
+    if (m)
+        m = drain(&T_stream, s2, buf, 5, &end, 300) == 5 && !memcmp(buf, "again", 5);
+    check("DISCEX", m, "the same handle connects again after DisconnectEx (connect %d) and carries data", again);
+    WSACloseEvent(ov.hEvent);
+    xclose(&T_stream, c);
+    xclose(&T_stream, s);
+    if (s2 != INVALID_SOCKET)
+        xclose(&T_stream, s2);
+    xclose(&T_stream, l);
+}
+
 static void row_transparent(void)
 {
     row_S1(&T_pt, &g_pi_pt, "T-S1");
@@ -1000,6 +1057,7 @@ int main(void)
     row_wire();
     row_blocking();
     row_overlapped();
+    row_disconnect_ex();
     row_transparent();
 
     Sleep(300); /* background closes (S7) finish */
