@@ -14,7 +14,9 @@
  *    or, failing that, WSCInstallProvider + WSCWriteProviderOrder (64-bit
  *    catalog of this process only);
  *  - the wsdx protocol entries (stream + message, IPv4 + IPv6,
- *    XP1_DISCONNECT_DATA), GUID wsdx_lsp_guid_proto, in this process's catalog;
+ *    XP1_DISCONNECT_DATA), GUID wsdx_lsp_guid_proto, in each catalog that has
+ *    the layer (the 32-bit one only when dll32 is given), chained over that
+ *    catalog's own layer and TCP entries, with that catalog's DLL;
  *  - the LSP category (WSCSetProviderInfo, when the system has it).
  * remove deinstalls exactly our GUIDs: the layer, the protocol entries, and
  * every entry whose chain starts at our layer, in the 64- and 32-bit catalogs.
@@ -36,6 +38,7 @@ const GUID wsdx_lsp_guid_chain = WSDX_LSP_GUID_CHAIN_INIT;
 
 typedef int(WSPAPI *enum_fn)(LPINT, LPWSAPROTOCOL_INFOW, LPDWORD, LPINT);
 typedef int(WSPAPI *deinst_fn)(LPGUID, LPINT);
+typedef int(WSPAPI *inst_fn)(LPGUID, const WCHAR *, const LPWSAPROTOCOL_INFOW, DWORD, LPINT);
 typedef int(WSPAPI *chains6432_fn)(LPGUID, LPWSTR, LPWSTR, LPWSTR, DWORD, LPWSAPROTOCOL_INFOW, DWORD,
                                    LPDWORD, LPINT);
 typedef int(WSPAPI *chains_fn)(LPGUID, LPWSTR, LPWSTR, DWORD, LPWSAPROTOCOL_INFOW, DWORD, LPDWORD, LPINT);
@@ -49,7 +52,28 @@ typedef struct {
     const char *name;
     enum_fn enumerate;
     deinst_fn deinstall;
+    inst_fn install; /* NULL: this process cannot install into it */
 } catalog;
+
+#ifdef _WIN64
+/* ws2_32 has no 32-bit-only install: WSCInstallProvider64_32 writes both
+ * catalogs, then its 64-bit copies (32-bit DLL and ids) are taken out again.
+ * Our own 64-bit entries would clash, so they go first; cmd_install fills
+ * the 64-bit catalog after this one. */
+static int WSPAPI install32(LPGUID g, const WCHAR *dll, const LPWSAPROTOCOL_INFOW list, DWORD n, LPINT err)
+{
+    inst_fn both = (inst_fn)(void *)sym("WSCInstallProvider64_32");
+    int ignored;
+    if (!both) {
+        *err = WSAEOPNOTSUPP;
+        return SOCKET_ERROR;
+    }
+    WSCDeinstallProvider(g, &ignored); /* usually nothing to take out */
+    if (both(g, dll, list, n, err) == SOCKET_ERROR)
+        return SOCKET_ERROR;
+    return WSCDeinstallProvider(g, err);
+}
+#endif
 
 static int catalogs(catalog out[2])
 {
@@ -57,6 +81,7 @@ static int catalogs(catalog out[2])
     out[n].name = sizeof(void *) == 8 ? "64-bit" : "32-bit";
     out[n].enumerate = WSCEnumProtocols;
     out[n].deinstall = WSCDeinstallProvider;
+    out[n].install = WSCInstallProvider;
     n++;
 #ifdef _WIN64
     enum_fn e32 = (enum_fn)(void *)sym("WSCEnumProtocols32");
@@ -65,6 +90,7 @@ static int catalogs(catalog out[2])
         out[n].name = "32-bit";
         out[n].enumerate = e32;
         out[n].deinstall = d32;
+        out[n].install = sym("WSCInstallProvider64_32") ? install32 : NULL;
         n++;
     }
 #endif
@@ -99,6 +125,14 @@ static DWORD layer_id(const WSAPROTOCOL_INFOW *c, int n)
     for (int i = 0; i < n; i++)
         if (IsEqualGUID(&c[i].ProviderId, &wsdx_lsp_guid_layer) && c[i].ProtocolChain.ChainLen == LAYERED_PROTOCOL)
             return c[i].dwCatalogEntryId;
+    return 0;
+}
+
+static int has_guid(const WSAPROTOCOL_INFOW *c, int n, const GUID *g)
+{
+    for (int i = 0; i < n; i++)
+        if (IsEqualGUID(&c[i].ProviderId, g))
+            return 1;
     return 0;
 }
 
@@ -287,20 +321,41 @@ static int install_chains_fallback(const wchar_t *dll, WSAPROTOCOL_INFOW *c, int
     return 0;
 }
 
-static int cmd_install(const wchar_t *dll64, const wchar_t *dll32)
+/* the system call that installs layer + chains; 0: missing or failed, fall back */
+static int install_and_chains(const wchar_t *dll64, const wchar_t *dll32, WSAPROTOCOL_INFOW *list, int nb)
 {
-    int n = 0, err = 0;
+    GUID g = wsdx_lsp_guid_layer;
+    int err = 0;
+#ifdef _WIN64
+    chains6432_fn f = (chains6432_fn)(void *)sym("WSCInstallProviderAndChains64_32");
+    if (!f || !dll32)
+        return 0;
+    if (f(&g, (LPWSTR)dll64, (LPWSTR)dll32, (LPWSTR)WSDX_LSP_NAME, XP1_IFS_HANDLES, list, (DWORD)nb, NULL, &err) !=
+        SOCKET_ERROR)
+        return 1;
+    printf("WSCInstallProviderAndChains64_32 failed: %d; falling back\n", err);
+#else
+    (void)dll32;
+    chains_fn f = (chains_fn)(void *)sym("WSCInstallProviderAndChains");
+    if (!f)
+        return 0;
+    if (f(&g, (LPWSTR)dll64, (LPWSTR)WSDX_LSP_NAME, XP1_IFS_HANDLES, list, (DWORD)nb, NULL, &err) != SOCKET_ERROR)
+        return 1;
+    printf("WSCInstallProviderAndChains failed: %d; falling back\n", err);
+#endif
+    return 0;
+}
+
+/* the layer entry and the transparent chains; -1 failed, 0 already there, 1 added */
+static int install_layer(const wchar_t *dll64, const wchar_t *dll32)
+{
+    int n = 0;
     WSAPROTOCOL_INFOW *c = enum_all(WSCEnumProtocols, &n);
     if (!c) {
         printf("cannot enumerate the catalog\n");
-        return 1;
+        return -1;
     }
-    DWORD layer = layer_id(c, n);
-    int have_proto = 0;
-    for (int i = 0; i < n; i++)
-        have_proto |= IsEqualGUID(&c[i].ProviderId, &wsdx_lsp_guid_proto);
-    if (layer && have_proto) {
-        printf("wsdx is already installed (layer entry %lu); nothing to do\n", (unsigned long)layer);
+    if (layer_id(c, n)) {
         free(c);
         return 0;
     }
@@ -313,85 +368,123 @@ static int cmd_install(const wchar_t *dll64, const wchar_t *dll32)
     if (!nb) {
         printf("no TCP base provider in the catalog\n");
         free(c);
-        return 1;
+        return -1;
     }
-    if (!layer) {
-        WSAPROTOCOL_INFOW list[2];
-        for (int k = 0; k < nb; k++)
-            list[k] = c[bases[k]];
-        GUID g = wsdx_lsp_guid_layer;
-        int done = 0;
-#ifdef _WIN64
-        chains6432_fn f = (chains6432_fn)(void *)sym("WSCInstallProviderAndChains64_32");
-        if (f && dll32) {
-            if (f(&g, (LPWSTR)dll64, (LPWSTR)dll32, (LPWSTR)WSDX_LSP_NAME, XP1_IFS_HANDLES, list, (DWORD)nb, NULL,
-                  &err) == SOCKET_ERROR)
-                printf("WSCInstallProviderAndChains64_32 failed: %d; falling back\n", err);
-            else
-                done = 1;
-        }
-#else
-        (void)dll32;
-        chains_fn f = (chains_fn)(void *)sym("WSCInstallProviderAndChains");
-        if (f) {
-            if (f(&g, (LPWSTR)dll64, (LPWSTR)WSDX_LSP_NAME, XP1_IFS_HANDLES, list, (DWORD)nb, NULL, &err) ==
-                SOCKET_ERROR)
-                printf("WSCInstallProviderAndChains failed: %d; falling back\n", err);
-            else
-                done = 1;
-        }
-#endif
-        if (!done) {
-            WSAPROTOCOL_INFOW *copy = (WSAPROTOCOL_INFOW *)malloc(sizeof *copy * (size_t)n);
-            memcpy(copy, c, sizeof *copy * (size_t)n);
-            if (install_chains_fallback(dll64, copy, n, bases, nb)) {
-                free(c);
-                return 1;
-            }
-        }
-        free(c);
-        c = enum_all(WSCEnumProtocols, &n);
-        layer = c ? layer_id(c, n) : 0;
-        if (!layer) {
-            printf("the layer entry did not appear in the catalog\n");
+    WSAPROTOCOL_INFOW list[2];
+    for (int k = 0; k < nb; k++)
+        list[k] = c[bases[k]];
+    if (!install_and_chains(dll64, dll32, list, nb)) {
+        WSAPROTOCOL_INFOW *copy = (WSAPROTOCOL_INFOW *)malloc(sizeof *copy * (size_t)n);
+        memcpy(copy, c, sizeof *copy * (size_t)n);
+        if (install_chains_fallback(dll64, copy, n, bases, nb)) {
             free(c);
-            return 1;
+            return -1;
         }
-        printf("installed the layer (entry %lu) and chains over TCP/IPv4%s\n", (unsigned long)layer,
-               nb > 1 ? " and TCP/IPv6" : "");
-    }
-    if (!have_proto) {
-        WSAPROTOCOL_INFOW list[4];
-        int m = 0;
-        int b4 = find_base(c, n, AF_INET), b6 = find_base(c, n, AF_INET6);
-        for (int msg = 0; msg < 2; msg++) {
-            if (b4 >= 0)
-                make_proto(&list[m++], &c[b4], layer, msg);
-            if (b6 >= 0)
-                make_proto(&list[m++], &c[b6], layer, msg);
-        }
-        GUID g = wsdx_lsp_guid_proto;
-        if (WSCInstallProvider(&g, dll64, list, (DWORD)m, &err) == SOCKET_ERROR) {
-            printf("WSCInstallProvider(wsdx protocol entries) failed: %d\n", err);
-            free(c);
-            return 1;
-        }
-        printf("installed %d wsdx protocol entries (XP1_DISCONNECT_DATA)\n", m);
     }
     free(c);
-
-    setinfo_fn si = (setinfo_fn)(void *)sym("WSCSetProviderInfo");
-    if (si) {
-        DWORD cat = LSP_INSPECTOR | LSP_INBOUND_MODIFY | LSP_OUTBOUND_MODIFY;
-        GUID g = wsdx_lsp_guid_layer;
-        if (si(&g, ProviderInfoLspCategories, (PBYTE)&cat, sizeof cat, 0, &err) == SOCKET_ERROR)
-            printf("WSCSetProviderInfo(LSP categories) failed: %d (ignored)\n", err);
-#ifdef _WIN64
-        setinfo_fn si32 = (setinfo_fn)(void *)sym("WSCSetProviderInfo32");
-        if (si32 && dll32)
-            si32(&g, ProviderInfoLspCategories, (PBYTE)&cat, sizeof cat, 0, &err);
-#endif
+    c = enum_all(WSCEnumProtocols, &n);
+    DWORD layer = c ? layer_id(c, n) : 0;
+    free(c);
+    if (!layer) {
+        printf("the layer entry did not appear in the catalog\n");
+        return -1;
     }
+    printf("installed the layer (entry %lu) and chains over TCP/IPv4%s\n", (unsigned long)layer,
+           nb > 1 ? " and TCP/IPv6" : "");
+    return 1;
+}
+
+/* the wsdx protocol entries of one catalog: chained over its own layer and
+ * TCP entries, since catalog ids differ between catalogs; -1 failed, 0 nothing
+ * done, 1 added */
+static int install_protos(const catalog *cat, const wchar_t *dll)
+{
+    int n = 0, err = 0;
+    WSAPROTOCOL_INFOW *c = enum_all(cat->enumerate, &n);
+    if (!c) {
+        printf("%s catalog: cannot enumerate\n", cat->name);
+        return -1;
+    }
+    DWORD layer = layer_id(c, n);
+    int have = has_guid(c, n, &wsdx_lsp_guid_proto);
+    int b4 = find_base(c, n, AF_INET), b6 = find_base(c, n, AF_INET6);
+    WSAPROTOCOL_INFOW list[4];
+    int m = 0;
+    for (int msg = 0; msg < 2; msg++) {
+        if (b4 >= 0)
+            make_proto(&list[m++], &c[b4], layer, msg);
+        if (b6 >= 0)
+            make_proto(&list[m++], &c[b6], layer, msg);
+    }
+    free(c);
+    if (have)
+        return 0;
+    if (!layer) { /* the layer step decides which catalogs are covered */
+        printf("%s catalog: no wsdx layer entry, so no wsdx protocol entries either\n", cat->name);
+        return 0;
+    }
+    if (!cat->install) {
+        printf("%s catalog: ws2_32 has no WSCInstallProvider64_32; no wsdx protocol entries there\n", cat->name);
+        return 0;
+    }
+    if (!m) {
+        printf("%s catalog: no TCP base provider\n", cat->name);
+        return -1;
+    }
+    GUID g = wsdx_lsp_guid_proto;
+    if (cat->install(&g, dll, list, (DWORD)m, &err) == SOCKET_ERROR) {
+        printf("%s catalog: installing the wsdx protocol entries failed: %d\n", cat->name, err);
+        return -1;
+    }
+    printf("%s catalog: installed %d wsdx protocol entries (XP1_DISCONNECT_DATA)\n", cat->name, m);
+    return 1;
+}
+
+static void set_categories(const wchar_t *dll32)
+{
+    setinfo_fn si = (setinfo_fn)(void *)sym("WSCSetProviderInfo");
+    if (!si)
+        return;
+    DWORD cat = LSP_INSPECTOR | LSP_INBOUND_MODIFY | LSP_OUTBOUND_MODIFY;
+    GUID g = wsdx_lsp_guid_layer;
+    int err = 0;
+    if (si(&g, ProviderInfoLspCategories, (PBYTE)&cat, sizeof cat, 0, &err) == SOCKET_ERROR)
+        printf("WSCSetProviderInfo(LSP categories) failed: %d (ignored)\n", err);
+#ifdef _WIN64
+    setinfo_fn si32 = (setinfo_fn)(void *)sym("WSCSetProviderInfo32");
+    if (si32 && dll32)
+        si32(&g, ProviderInfoLspCategories, (PBYTE)&cat, sizeof cat, 0, &err);
+#else
+    (void)dll32;
+#endif
+}
+
+static int cmd_install(const wchar_t *dll64, const wchar_t *dll32)
+{
+    int added = install_layer(dll64, dll32), failed = 0;
+    if (added < 0)
+        return 1;
+    catalog cats[2];
+    int nc = catalogs(cats);
+#ifdef _WIN64
+    if (dll32 && nc < 2)
+        printf("ws2_32 has no WSCEnumProtocols32 (Wine?): wsdx goes into the 64-bit catalog only\n");
+#endif
+    /* the 32-bit catalog first: install32 takes our GUID out of the 64-bit one */
+    for (int k = nc - 1; k >= 0; k--) {
+        if (k && !dll32)
+            continue;
+        int r = install_protos(&cats[k], k ? dll32 : dll64);
+        failed |= r < 0;
+        added |= r > 0;
+    }
+    if (failed)
+        return 1;
+    if (!added) {
+        printf("wsdx is already installed; nothing to do\n");
+        return 0;
+    }
+    set_categories(dll32);
     return 0;
 }
 
