@@ -1,7 +1,8 @@
-/* lower.c - production implementation of the seam wsdx_lsp_find_lower():
- * find the next provider in our entry's protocol chain in the Winsock
- * catalog and load its DLL. (Tests compile the other LSP sources without
- * this file and provide their own wsdx_lsp_find_lower.) */
+/* lower.c - production implementation of the seams to the real ws2_32:
+ * wsdx_lsp_find_lower() finds the next provider in our entry's protocol
+ * chain in the Winsock catalog and loads its DLL; wsdx_lsp_complete_request()
+ * is ws2_32's WPUCompleteOverlappedRequest. (Tests compile the other LSP
+ * sources without this file and provide their own.) */
 #include "lsp.h"
 
 #include <stdlib.h>
@@ -102,4 +103,9 @@ int wsdx_lsp_find_lower(const WSAPROTOCOL_INFOW *self, wsdx_lsp_lower_ref *out)
     out->info = next->ProtocolChain.ChainLen == BASE_PROTOCOL ? *next : *self;
     free(cat);
     return 0;
+}
+
+int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno)
+{
+    return WPUCompleteOverlappedRequest(s, ov, err, n, lpErrno);
 }

@@ -66,6 +66,11 @@ typedef struct {
 /* The seam: 0 or a WSA error code. self is the entry WSPStartup was called for. */
 int wsdx_lsp_find_lower(const WSAPROTOCOL_INFOW *self, wsdx_lsp_lower_ref *out);
 
+/* The second seam: ws2_32's WPUCompleteOverlappedRequest (exported by
+ * ws2_32, not in the upcall table): notifies an overlapped request's
+ * completion on one of our handles by its event or its completion port. */
+int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno);
+
 /* One started lower provider (one per catalog entry of ours that was started). */
 typedef struct {
     DWORD self_id;              /* our entry's dwCatalogEntryId */

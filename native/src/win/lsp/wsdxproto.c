@@ -3,12 +3,18 @@
  * (WPUCreateSocketHandle) whose context is a wsock: the portable state
  * machine (core conn.h), the lower TCP socket, and a small send queue.
  *
- * The lower socket is always non-blocking; the application's blocking mode
- * is ours to implement, by waiting on the lower socket with WSPSelect in
- * short slices (so that a close from another thread ends the wait). What the
- * lower provider delivers is fed to wsdx_conn_ingest / _eof / _fail; what a
- * call may do is asked of wsdx_conn_recv / _shutdown / _send_disconnect /
- * _recv_disconnect / _take_close. Wire format: docs/protocol.md. */
+ * The lower socket is always non-blocking, and its network events are
+ * always ours: they signal the wsock's own event, on which a thread-pool
+ * wait runs on_lower(). That reads what arrived, pushes the send queue,
+ * completes pending overlapped requests and tells the application what it
+ * asked to be told (WSPEventSelect's event or WSPAsyncSelect's message),
+ * by the same re-enabling rules as Winsock. The application's blocking mode
+ * is ours to implement too, by waiting on the lower socket with WSPSelect
+ * in short slices (so that a close from another thread ends the wait).
+ * What the lower provider delivers is fed to wsdx_conn_ingest / _eof /
+ * _fail; what a call may do is asked of wsdx_conn_recv / _shutdown /
+ * _send_disconnect / _recv_disconnect / _take_close. Wire format:
+ * docs/protocol.md. */
 #include "lsp.h"
 
 #include <mswsock.h>
@@ -25,6 +31,22 @@
 #define HANDSHAKE_MS 10000
 #define CONNECT_MS 30000
 #define TXQ_MAX (4 * 1024 * 1024)
+/* what the lower socket reports to us, whatever the application selected */
+#define LOWER_EVENTS (FD_READ | FD_WRITE | FD_CLOSE | FD_ACCEPT | FD_CONNECT)
+
+/* A pending overlapped request. It holds a reference on its wsock: the
+ * context lives until the last request completes (or is aborted by close). */
+typedef struct ovl {
+    struct ovl *next;
+    struct wsock *w;
+    LPWSAOVERLAPPED ov;
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr;
+    WSATHREADID thread;         /* where a completion routine runs (an APC) */
+    WSABUF *bufs;               /* receive: a copy of the caller's array */
+    DWORD nbufs;
+    uint64_t until;             /* send: done once the lower socket took this many queued bytes */
+    DWORD err, n, flags;        /* the result, for the completion routine */
+} ovl;
 
 typedef struct wsock {
     volatile LONG refs;
@@ -43,9 +65,18 @@ typedef struct wsock {
     uint8_t *txq;               /* bytes accepted from the app, not yet taken by the lower socket */
     size_t txlen;
     int fin_pending;            /* FIN goes out once txq is empty */
-    WSAEVENT ev;
-    long mask;
-    int read_reported;          /* FD_READ re-enabled by the next receive */
+    HANDLE iev;                 /* the lower socket's events signal this */
+    HANDLE wait;                /* thread-pool wait on iev (holds a reference) */
+    WSAEVENT ev;                /* WSPEventSelect's event, or NULL */
+    HWND wnd;                   /* WSPAsyncSelect's window and message, or NULL */
+    UINT msg;
+    long mask;                  /* the events the application selected */
+    long told;                  /* events told and not re-enabled since */
+    int connect_err;            /* FD_CONNECT's code, once connect_done */
+    int connect_done;
+    ovl *rxops, *txops;         /* pending overlapped requests, oldest first (under lock) */
+    uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
+    int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
     DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
     /* listener, under lock: connections whose preamble is not checked yet,
      * and the checked ones waiting for WSPAccept */
@@ -94,6 +125,8 @@ static void put(wsock *w)
     if (InterlockedDecrement(&w->refs) != 0)
         return;
     wsdx_conn_free(&w->conn);
+    if (w->iev)
+        CloseHandle(w->iev);
     free(w->txq);
     free(w->hs);
     free(w->ready);
@@ -231,19 +264,32 @@ static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
 /* ------------------------------------------------------------------ */
 /* receive side: move what the lower socket has into the state machine */
 
+#define PUMP_TRY (-1) /* pump's wait: not at all, and only if no other thread is reading */
+
 /* Reads what is available (wait: block for at least one event first).
  * Returns 1 when something happened (bytes, FIN, error), else 0. */
 static int pump(wsock *w, int wait)
 {
     uint8_t buf[16384];
     int progress = 0;
-    EnterCriticalSection(&w->rxio);
+    if (wait == PUMP_TRY) {
+        if (!TryEnterCriticalSection(&w->rxio))
+            return 0; /* that reader ingests, then settles */
+        wait = 0;
+    } else {
+        EnterCriticalSection(&w->rxio);
+    }
     for (;;) {
         EnterCriticalSection(&w->lock);
         int want = wsdx_conn_wants_input(&w->conn);
+        int there = wsdx_rxq_has_ready(&w->conn.rx) || w->conn.disc_received;
         LeaveCriticalSection(&w->lock);
         if (!want)
             break;
+        if (wait && there && !progress) {
+            progress = 1; /* on_lower read it while our caller looked: nothing to wait for */
+            break;
+        }
         long k = l_recv(w->p, w->low, buf, sizeof buf);
         if (k == -WSAEWOULDBLOCK) {
             if (!wait || progress)
@@ -282,43 +328,266 @@ static int close_due(wsock *w)
     return !w->conn.close_reported && (w->conn.peer_fin || w->conn.peer_error);
 }
 
-/* Signal the app's event when something is reportable that the lower
- * provider will not signal again by itself. */
-static void kick(wsock *w)
+/* Under w->lock: the selected events the application may be told of now,
+ * by Winsock's re-enabling rules (FD_READ again after a receive, FD_ACCEPT
+ * after an accept, FD_WRITE after a send that would block, FD_CONNECT and
+ * FD_CLOSE once). consume: mark them told. */
+static long due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume)
+{
+    long m = w->mask & ~w->told, due = 0;
+    if ((m & FD_READ) && !w->listening && wsdx_rxq_has_ready(&w->conn.rx))
+        due |= FD_READ;
+    if ((m & FD_WRITE) && w->conn.connected && !w->txlen)
+        due |= FD_WRITE;
+    if ((m & FD_ACCEPT) && w->listening && w->nready > 0)
+        due |= FD_ACCEPT;
+    if ((m & FD_CONNECT) && w->connect_done) {
+        due |= FD_CONNECT;
+        errs[FD_CONNECT_BIT] = w->connect_err;
+    }
+    int fl = 0;
+    if ((w->mask & FD_CLOSE) && (consume ? wsdx_conn_take_close(&w->conn, &errs[FD_CLOSE_BIT], &fl) : close_due(w))) {
+        due |= FD_CLOSE; /* once, after the data before it is readable (R5) */
+        if (!consume)
+            errs[FD_CLOSE_BIT] = w->conn.peer_error;
+    }
+    if (consume)
+        w->told |= due & ~FD_CLOSE;
+    return due;
+}
+
+/* Tells the application what is due: its event is set (it enumerates), or
+ * one window message per event is posted. */
+static void notify(wsock *w)
+{
+    int errs[FD_MAX_EVENTS] = { 0 };
+    EnterCriticalSection(&w->lock);
+    WSAEVENT ev = w->ev;
+    HWND wnd = w->wnd;
+    UINT msg = w->msg;
+    long due = ev || wnd ? due_events(w, errs, wnd != NULL) : 0;
+    LeaveCriticalSection(&w->lock);
+    int e = 0;
+    if (due && ev)
+        wsdx_lsp_up.lpWPUSetEvent(ev, &e);
+    for (int i = 0; wnd && i < FD_MAX_EVENTS; i++)
+        if (due & (1L << i))
+            wsdx_lsp_up.lpWPUPostMessage(wnd, msg, (WPARAM)w->app, (LPARAM)WSAMAKESELECTREPLY(1L << i, errs[i]));
+}
+
+/* ------------------------------------------------------------------ */
+/* overlapped requests */
+
+static ovl *op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
+                   const WSABUF *bufs, DWORD nbufs)
+{
+    ovl *o = (ovl *)calloc(1, sizeof *o + nbufs * sizeof(WSABUF));
+    if (!o)
+        return NULL;
+    o->w = w;
+    o->ov = ov;
+    o->cr = cr;
+    if (t)
+        o->thread = *t;
+    o->bufs = (WSABUF *)(o + 1); /* the caller's array may live on its stack */
+    o->nbufs = nbufs;
+    if (nbufs)
+        memcpy(o->bufs, bufs, nbufs * sizeof(WSABUF));
+    ov->Internal = WSS_OPERATION_IN_PROGRESS;
+    InterlockedIncrement(&w->refs);
+    return o;
+}
+
+/* The request's result where WSPGetOverlappedResult finds it. */
+static void op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
+{
+    o->err = err;
+    o->n = n;
+    o->flags = flags;
+    o->ov->Offset = flags;
+    o->ov->OffsetHigh = err;
+    o->ov->InternalHigh = n;
+    o->ov->Internal = err; /* no longer WSS_OPERATION_IN_PROGRESS */
+}
+
+/* A request that failed before it was pending: no completion is notified. */
+static void op_drop(ovl *o, DWORD err)
+{
+    wsock *w = o->w;
+    op_result(o, err, 0, 0);
+    free(o);
+    put(w);
+}
+
+static void CALLBACK run_routine(DWORD_PTR arg)
+{
+    ovl *o = (ovl *)arg;
+    o->cr(o->err, o->n, o->ov, o->flags);
+    free(o);
+}
+
+/* Notifies completion as the application asked: its completion routine as
+ * an APC in the thread that made the request, else the event and the
+ * completion port (WPUCompleteOverlappedRequest; our handles are not IFS). */
+static void op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
+{
+    wsock *w = o->w;
+    SOCKET app = w->app;
+    int e = 0;
+    op_result(o, err, n, flags);
+    if (o->cr) {
+        if (wsdx_lsp_up.lpWPUQueueApc(&o->thread, run_routine, (DWORD_PTR)o, &e) != 0)
+            free(o); /* the thread is gone: nobody is left to tell */
+    } else {
+        LPWSAOVERLAPPED ov = o->ov;
+        free(o);
+        wsdx_lsp_complete_request(app, ov, err, n, &e);
+    }
+    put(w);
+}
+
+static void op_append(ovl **list, ovl *o)
+{
+    while (*list)
+        list = &(*list)->next;
+    *list = o;
+}
+
+/* Under w->lock: one receive into the caller's buffers: bytes (>= 0) or
+ * -WSA code, with *n and *flags as WSPRecv reports them (a message cut to
+ * the buffers: -WSAEMSGSIZE, all of them filled, MSG_PARTIAL). */
+static int take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
+{
+    size_t cap = 0;
+    for (DWORD i = 0; i < nbufs; i++)
+        cap += bufs[i].len;
+    uint8_t *tmp = nbufs == 1 ? (uint8_t *)bufs[0].buf : (uint8_t *)malloc(cap ? cap : 1);
+    if (!tmp)
+        return -WSAENOBUFS;
+    int rc = wsdx_conn_recv(&w->conn, tmp, cap);
+    if (rc != -WSAEWOULDBLOCK)
+        w->told &= ~FD_READ; /* a receive re-enables FD_READ */
+    size_t got = rc >= 0 ? (size_t)rc : rc == -WSAEMSGSIZE ? cap : 0;
+    for (DWORD i = 0, off = 0; nbufs != 1 && i < nbufs && off < got; i++) {
+        size_t c = bufs[i].len < got - off ? bufs[i].len : got - off;
+        memcpy(bufs[i].buf, tmp + off, c);
+        off += (DWORD)c;
+    }
+    if (nbufs != 1)
+        free(tmp);
+    *n = (DWORD)got;
+    *flags = rc == -WSAEMSGSIZE ? MSG_PARTIAL : 0;
+    return rc;
+}
+
+/* Completes, oldest first, the pending requests that can complete now. */
+static void finish_ops(wsock *w)
+{
+    for (;;) {
+        DWORD n = 0, fl = 0;
+        int rc = 0;
+        EnterCriticalSection(&w->lock);
+        ovl *o = w->rxops;
+        if (o && (rc = take(w, o->bufs, o->nbufs, &n, &fl)) == -WSAEWOULDBLOCK)
+            o = NULL;
+        if (o)
+            w->rxops = o->next;
+        LeaveCriticalSection(&w->lock);
+        if (!o)
+            break;
+        op_complete(o, rc < 0 ? (DWORD)-rc : 0, n, fl);
+    }
+    for (;;) {
+        EnterCriticalSection(&w->lock);
+        ovl *o = w->txops;
+        if (o && !w->tx_err && w->tx_out < o->until)
+            o = NULL;
+        if (o)
+            w->txops = o->next;
+        int err = w->tx_err;
+        LeaveCriticalSection(&w->lock);
+        if (!o)
+            break;
+        op_complete(o, (DWORD)err, err ? 0 : o->n, 0);
+    }
+}
+
+/* Close: what is still pending completes with WSA_OPERATION_ABORTED. */
+static void abort_ops(wsock *w)
 {
     EnterCriticalSection(&w->lock);
-    int due = w->ev && (((w->mask & FD_READ) && !w->read_reported && wsdx_rxq_has_ready(&w->conn.rx)) ||
-                        ((w->mask & FD_CLOSE) && close_due(w)));
-    WSAEVENT ev = w->ev;
+    ovl *o = w->rxops, *t = w->txops;
+    w->rxops = w->txops = NULL;
     LeaveCriticalSection(&w->lock);
-    if (due) {
-        int e = 0;
-        if (wsdx_lsp_up.lpWPUSetEvent)
-            wsdx_lsp_up.lpWPUSetEvent(ev, &e);
-        else
-            SetEvent(ev);
-    }
+    for (ovl *lists[2] = { o, t }, **l = lists; l < lists + 2; l++)
+        while (*l) {
+            ovl *next = (*l)->next;
+            op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
+            *l = next;
+        }
+}
+
+/* After anything that may have changed what is due: pending requests first
+ * (they take the data), then what the application is told. */
+static void settle(wsock *w)
+{
+    finish_ops(w);
+    notify(w);
 }
 
 /* ------------------------------------------------------------------ */
 /* send side */
 
-/* Pushes the queue to the lower socket; caller holds txio. 0 or WSA code. */
-static int flush(wsock *w, int wait)
+/* Appends to the send queue; caller holds txio. 0 or WSAENOBUFS. */
+static int txq_put(wsock *w, const uint8_t *b, size_t n)
+{
+    uint8_t *q = (uint8_t *)realloc(w->txq, w->txlen + n);
+    if (!q)
+        return WSAENOBUFS;
+    memcpy(q + w->txlen, b, n);
+    w->txq = q;
+    w->txlen += n;
+    EnterCriticalSection(&w->lock);
+    w->tx_in += n;
+    LeaveCriticalSection(&w->lock);
+    return 0;
+}
+
+/* Moves the queue to the lower socket; caller holds txio. wait: while the
+ * lower socket is full, wait in slices until deadline (0: none, but a close
+ * from another thread ends the wait). 0 once empty, else WSAEWOULDBLOCK
+ * (not waiting, or waited out) or the lower provider's code. */
+static int txq_push(wsock *w, int wait, DWORD deadline)
 {
     while (w->txlen) {
         long k = l_send(w->p, w->low, w->txq, w->txlen);
         if (k == -WSAEWOULDBLOCK) {
-            if (!wait || is_closed(w))
+            if (!wait || (deadline ? (LONG)(GetTickCount() - deadline) >= 0 : is_closed(w)))
                 return WSAEWOULDBLOCK;
             l_wait(w->p, w->low, 1, SLICE_MS);
             continue;
         }
-        if (k < 0)
+        if (k < 0) {
+            EnterCriticalSection(&w->lock);
+            w->tx_err = (int)-k;
+            LeaveCriticalSection(&w->lock);
             return (int)-k;
+        }
         memmove(w->txq, w->txq + k, w->txlen - (size_t)k);
         w->txlen -= (size_t)k;
+        EnterCriticalSection(&w->lock);
+        w->tx_out += (uint64_t)k;
+        LeaveCriticalSection(&w->lock);
     }
+    return 0;
+}
+
+/* The queue, then a pending FIN; caller holds txio. 0 or WSA code. */
+static int flush(wsock *w, int wait)
+{
+    int rc = txq_push(w, wait, 0);
+    if (rc)
+        return rc;
     if (w->fin_pending) {
         int e = 0;
         w->fin_pending = 0;
@@ -343,16 +612,7 @@ static int send_frame(wsock *w, int type, const uint8_t *b, size_t n)
         long k = l_send(w->p, w->low, f + off, total - off);
         if (k == -WSAEWOULDBLOCK) {
             if (w->nonblocking) {
-                size_t rest = total - off;
-                uint8_t *q = (uint8_t *)realloc(w->txq, w->txlen + rest);
-                if (!q) {
-                    rc = WSAENOBUFS; /* the frame is cut: the connection cannot go on */
-                    break;
-                }
-                memcpy(q + w->txlen, f + off, rest);
-                w->txq = q;
-                w->txlen += rest;
-                off = total;
+                rc = txq_put(w, f + off, total - off); /* WSAENOBUFS: the frame is cut, the connection cannot go on */
                 break;
             }
             if (is_closed(w)) {
@@ -386,6 +646,40 @@ static void send_fin(wsock *w)
 /* ------------------------------------------------------------------ */
 /* socket creation */
 
+static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out);
+static void advance(wsock *l);
+
+/* The lower socket's events go to w's own event, watched by a pool wait. */
+static int arm(wsock *w)
+{
+    int e = 0;
+    if (w->p->next.lpWSPEventSelect(w->low, w->iev, LOWER_EVENTS, &e))
+        return e;
+    InterlockedIncrement(&w->refs); /* the wait's */
+    if (RegisterWaitForSingleObject(&w->wait, w->iev, on_lower, w, INFINITE, WT_EXECUTEDEFAULT))
+        return 0;
+    w->wait = NULL;
+    InterlockedDecrement(&w->refs);
+    return WSAENOBUFS;
+}
+
+/* Ends the wait (and any on_lower still running) before the lower socket
+ * is closed or replaced, so on_lower never touches a closed handle that
+ * another socket may have been given. Never called from on_lower. */
+static void disarm(wsock *w)
+{
+    if (!w->wait)
+        return;
+    UnregisterWaitEx(w->wait, INVALID_HANDLE_VALUE);
+    w->wait = NULL;
+    int e = 0;
+    w->p->next.lpWSPEventSelect(w->low, NULL, 0, &e);
+    ResetEvent(w->iev);
+    put(w);
+}
+
+/* A wsock over a lower socket, armed; NULL when out of resources (low is
+ * then the caller's to close). */
 static wsock *wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id)
 {
     wsock *w = (wsock *)calloc(1, sizeof *w);
@@ -400,7 +694,75 @@ static wsock *wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalo
     InitializeCriticalSection(&w->rxio);
     InitializeCriticalSection(&w->txio);
     wsdx_conn_init(&w->conn, mode);
+    w->iev = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!w->iev || l_nbio(p, low, 1) || arm(w)) {
+        int e = 0;
+        p->next.lpWSPEventSelect(low, NULL, 0, &e);
+        put(w);
+        return NULL;
+    }
     return w;
+}
+
+/* Undoes wsock_new (no handle was made): the lower socket is closed. */
+static void wsock_free(wsock *w)
+{
+    int e = 0;
+    disarm(w);
+    w->p->next.lpWSPCloseSocket(w->low, &e);
+    put(w);
+}
+
+/* Swaps in a fresh lower socket (connect failed, DisconnectEx): the old one
+ * is reset (abort) or closed gracefully. 0 or WSA code (then no lower socket
+ * is left: later calls fail as on a broken connection). */
+static int replace_lower(wsock *w, int abort)
+{
+    int e = 0;
+    disarm(w);
+    if (abort)
+        l_abort_close(w->p, w->low);
+    else
+        w->p->next.lpWSPCloseSocket(w->low, &e);
+    w->low = w->p->next.lpWSPSocket(w->p->lower_info.iAddressFamily, SOCK_STREAM, IPPROTO_TCP, &w->p->lower_info, 0,
+                                    WSA_FLAG_OVERLAPPED, &e);
+    if (w->low == INVALID_SOCKET)
+        return e ? e : WSAENOBUFS;
+    int rc = l_nbio(w->p, w->low, 1);
+    return rc ? rc : arm(w);
+}
+
+/* The pool wait: the lower socket reported something. */
+static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out)
+{
+    wsock *w = (wsock *)arg;
+    WSANETWORKEVENTS ne;
+    int e = 0;
+    (void)timed_out;
+    memset(&ne, 0, sizeof ne);
+    if (w->p->next.lpWSPEnumNetworkEvents(w->low, w->iev, &ne, &e) == SOCKET_ERROR) {
+        ResetEvent(w->iev);
+        return;
+    }
+    if (w->listening) {
+        EnterCriticalSection(&w->lock);
+        advance(w); /* new connections, and preambles arriving on them */
+        LeaveCriticalSection(&w->lock);
+    } else {
+        if (ne.lNetworkEvents & (FD_READ | FD_CLOSE))
+            pump(w, PUMP_TRY);
+        if ((ne.lNetworkEvents & FD_CLOSE) && ne.iErrorCode[FD_CLOSE_BIT]) {
+            EnterCriticalSection(&w->lock);
+            if (w->conn.connected) /* during the preamble, WSPConnect sees it itself */
+                wsdx_conn_fail(&w->conn, ne.iErrorCode[FD_CLOSE_BIT]); /* no effect when a clean end came first */
+            LeaveCriticalSection(&w->lock);
+        }
+        if ((ne.lNetworkEvents & FD_WRITE) && TryEnterCriticalSection(&w->txio)) {
+            flush(w, 0); /* a holder of txio is sending, and flushes itself */
+            LeaveCriticalSection(&w->txio);
+        }
+    }
+    settle(w);
 }
 
 static SOCKET make_handle(wsock *w, LPINT lpErrno)
@@ -434,18 +796,14 @@ static SOCKET WSPAPI wp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
         return INVALID_SOCKET;
     int e = 0;
     wsock *w = wsock_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id);
-    if (!w || l_nbio(p, low, 1)) {
+    if (!w) {
         p->next.lpWSPCloseSocket(low, &e);
-        if (w)
-            put(w);
         *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
     SOCKET s = make_handle(w, lpErrno);
-    if (s == INVALID_SOCKET) {
-        p->next.lpWSPCloseSocket(low, &e);
-        put(w);
-    }
+    if (s == INVALID_SOCKET)
+        wsock_free(w);
     return s;
 }
 
@@ -462,6 +820,8 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
         rc = WSAEISCONN;
     else if (w->listening)
         rc = WSAEINVAL;
+    w->connect_done = 0;
+    w->told &= ~FD_CONNECT;
     LeaveCriticalSection(&w->lock);
     /* one deadline for the connect and the preamble when the app set one */
     DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
@@ -487,20 +847,22 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
     if (rc && rc != WSAEISCONN && rc != WSAEINVAL) {
         /* Not a wsdx peer (or no connection): reset it, keep the app socket
          * usable and unconnected with a fresh lower socket. */
-        int e = 0;
-        l_abort_close(w->p, w->low);
-        SOCKET low = w->p->next.lpWSPSocket(w->p->lower_info.iAddressFamily, SOCK_STREAM, IPPROTO_TCP,
-                                            &w->p->lower_info, 0, WSA_FLAG_OVERLAPPED, &e);
-        if (low != INVALID_SOCKET)
-            l_nbio(w->p, low, 1);
-        w->low = low;
+        replace_lower(w, 1);
     } else if (!rc) {
         EnterCriticalSection(&w->lock);
         wsdx_conn_established(&w->conn);
         LeaveCriticalSection(&w->lock);
         if (callee)
             callee->len = 0; /* no connect data */
+        pump(w, 0); /* what came with the peer's preamble raised no event of its own */
     }
+    if (rc != WSAEISCONN && rc != WSAEINVAL) {
+        EnterCriticalSection(&w->lock);
+        w->connect_done = 1;
+        w->connect_err = rc;
+        LeaveCriticalSection(&w->lock);
+    }
+    settle(w);
     put(w);
     if (rc) {
         *lpErrno = rc;
@@ -542,8 +904,8 @@ static void take_new(wsock *l)
         x.low = l->p->next.lpWSPAccept(l->low, (struct sockaddr *)&x.addr, &x.addrlen, NULL, 0, &e);
         if (x.low == INVALID_SOCKET)
             return;
-        /* the accepted lower socket inherits the listener's event selection: cancel it */
-        l->p->next.lpWSPEventSelect(x.low, NULL, 0, &e);
+        /* its preamble's arrival wakes the listener's on_lower */
+        l->p->next.lpWSPEventSelect(x.low, l->iev, FD_READ | FD_CLOSE, &e);
         l_nbio(l->p, x.low, 1);
         uint8_t out[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(out, l->mode);
@@ -634,11 +996,10 @@ static SOCKET adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, 
     w->linger_secs = l->linger_secs;
     SOCKET s = make_handle(w, lpErrno);
     if (s == INVALID_SOCKET) {
-        int e = 0;
-        l->p->next.lpWSPCloseSocket(x->low, &e);
-        put(w);
+        wsock_free(w);
         return s;
     }
+    pump(w, 0); /* what came after the preamble raised no event of ours yet */
     if (addr && addrlen) {
         int n = *addrlen < x->addrlen ? *addrlen : x->addrlen;
         memcpy(addr, &x->addr, (size_t)(n > 0 ? n : 0));
@@ -670,6 +1031,10 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
         else
             result = adopt(l, &x, addr, addrlen, lpErrno);
     }
+    EnterCriticalSection(&l->lock);
+    l->told &= ~FD_ACCEPT; /* an accept re-enables FD_ACCEPT */
+    LeaveCriticalSection(&l->lock);
+    settle(l);
     put(l);
     return result;
 }
@@ -677,67 +1042,69 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
 /* ------------------------------------------------------------------ */
 /* data */
 
+/* A receive that waits (blocking socket) or not: bytes, or -WSA code. */
+static int recv_now(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *fl)
+{
+    for (;;) {
+        EnterCriticalSection(&w->lock);
+        int rc = take(w, bufs, nbufs, n, fl);
+        LeaveCriticalSection(&w->lock);
+        if (rc != -WSAEWOULDBLOCK)
+            return rc;
+        if (!pump(w, !w->nonblocking) && w->nonblocking)
+            return rc;
+        if (is_closed(w))
+            return -WSAENOTSOCK;
+    }
+}
+
+/* An overlapped receive: done now (0 or -WSA code, completion notified on
+ * success) or pending (-WSA_IO_PENDING) behind any earlier one. */
+static int recv_overlapped(wsock *w, const WSABUF *bufs, DWORD nbufs, LPWSAOVERLAPPED ov,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, DWORD *n, DWORD *fl)
+{
+    ovl *o = op_new(w, ov, cr, t, bufs, nbufs);
+    if (!o)
+        return -WSAENOBUFS;
+    pump(w, 0);
+    EnterCriticalSection(&w->lock);
+    int rc = w->rxops ? -WSAEWOULDBLOCK : take(w, bufs, nbufs, n, fl);
+    if (rc == -WSAEWOULDBLOCK)
+        op_append(&w->rxops, o);
+    LeaveCriticalSection(&w->lock);
+    if (rc == -WSAEWOULDBLOCK)
+        return -WSA_IO_PENDING;
+    if (rc < 0 && rc != -WSAEMSGSIZE) {
+        op_drop(o, (DWORD)-rc);
+        return rc;
+    }
+    op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
+    return rc < 0 ? rc : 0;
+}
+
 static int WSPAPI wp_Recv(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD got, LPDWORD flags,
                           LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                           LPINT lpErrno)
 {
-    (void)t;
-    if (cr) {
-        *lpErrno = WSAEOPNOTSUPP; /* completion routines: not offered on wsdx entries */
+    if (!bufs && nbufs) {
+        *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
     wsock *w = get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    size_t cap = 0;
-    for (DWORD i = 0; i < nbufs; i++)
-        cap += bufs[i].len;
-    uint8_t *tmp = nbufs == 1 ? (uint8_t *)bufs[0].buf : (uint8_t *)malloc(cap ? cap : 1);
-    int rc;
-    if (!tmp) {
-        rc = -WSAENOBUFS;
-    } else {
-        for (;;) {
-            EnterCriticalSection(&w->lock);
-            rc = wsdx_conn_recv(&w->conn, tmp, cap);
-            if (rc != -WSAEWOULDBLOCK)
-                w->read_reported = 0; /* a receive re-enables FD_READ */
-            LeaveCriticalSection(&w->lock);
-            if (rc != -WSAEWOULDBLOCK)
-                break;
-            /* overlapped requests are completed before returning (docs/windows.md) */
-            int wait = !w->nonblocking || ov;
-            if (!pump(w, wait) && !wait)
-                break;
-            if (is_closed(w)) {
-                rc = -WSAENOTSOCK;
-                break;
-            }
-        }
-    }
-    int n = rc >= 0 ? rc : (rc == -WSAEMSGSIZE ? (int)cap : 0);
-    if (tmp && nbufs != 1) {
-        size_t off = 0;
-        for (DWORD i = 0; i < nbufs && off < (size_t)n; i++) {
-            size_t c = bufs[i].len < (size_t)n - off ? bufs[i].len : (size_t)n - off;
-            memcpy(bufs[i].buf, tmp + off, c);
-            off += c;
-        }
-        free(tmp);
-    }
-    kick(w);
+    DWORD n = 0, fl = 0;
+    int rc = ov ? recv_overlapped(w, bufs, nbufs, ov, cr, t, &n, &fl) : recv_now(w, bufs, nbufs, &n, &fl);
+    settle(w);
     put(w);
-    if (got)
-        *got = (DWORD)n;
-    if (flags)
-        *flags = rc == -WSAEMSGSIZE ? MSG_PARTIAL : 0;
-    if (ov) {
-        ov->Internal = rc >= 0 ? 0 : (ULONG_PTR)(-rc);
-        ov->InternalHigh = (ULONG_PTR)n;
-        ov->Offset = flags ? *flags : 0;
-        if (ov->hEvent)
-            SetEvent(ov->hEvent);
+    if (rc == -WSA_IO_PENDING) {
+        *lpErrno = WSA_IO_PENDING;
+        return SOCKET_ERROR;
     }
+    if (got)
+        *got = n;
+    if (flags)
+        *flags = fl;
     if (rc < 0) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -761,17 +1128,80 @@ static int WSPAPI wp_RecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPD
     return rc;
 }
 
+/* The caller's buffers as one block: bufs[0] itself, or *tmp (to be freed). */
+static const uint8_t *gather(const WSABUF *bufs, DWORD nbufs, size_t n, uint8_t **tmp)
+{
+    *tmp = NULL;
+    if (nbufs == 1)
+        return (const uint8_t *)bufs[0].buf;
+    *tmp = (uint8_t *)malloc(n ? n : 1);
+    for (DWORD i = 0, off = 0; *tmp && i < nbufs; off += bufs[i].len, i++)
+        memcpy(*tmp + off, bufs[i].buf, bufs[i].len);
+    return *tmp;
+}
+
+/* An overlapped send, caller holding txio: the whole frame goes into the
+ * queue (in order after what is there) and out as the lower socket takes
+ * it; the request completes once all of it is taken. 0 (done now, notified),
+ * -WSA_IO_PENDING, or -WSA code. */
+static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED ov,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t)
+{
+    ovl *o = op_new(w, ov, cr, t, NULL, 0);
+    if (!o)
+        return -WSAENOBUFS;
+    uint8_t h[WSDX_FRAME_HEADER_LEN];
+    wsdx_frame_header_encode(h, WSDX_FRAME_DATA, (uint32_t)n);
+    int rc = n || w->mode == WSDX_MESSAGE ? txq_put(w, h, sizeof h) : 0; /* no empty stream frames */
+    if (!rc && n)
+        rc = txq_put(w, b, n);
+    if (!rc && (rc = txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
+        rc = 0; /* the lower socket takes the rest later (on_lower) */
+    if (rc) {
+        op_drop(o, (DWORD)rc);
+        return -rc;
+    }
+    o->n = (DWORD)n;
+    EnterCriticalSection(&w->lock);
+    o->until = w->tx_in;
+    int done = !w->txops && w->tx_out >= o->until;
+    if (!done)
+        op_append(&w->txops, o);
+    LeaveCriticalSection(&w->lock);
+    if (!done)
+        return -WSA_IO_PENDING;
+    op_complete(o, 0, (DWORD)n, 0);
+    return 0;
+}
+
+/* A send that waits (blocking socket) or queues what does not fit now. */
+static int send_now(wsock *w, const uint8_t *b, size_t n)
+{
+    int rc = flush(w, !w->nonblocking);
+    if (rc == 0 && (n > 0 || w->mode == WSDX_MESSAGE)) {
+        if (w->nonblocking && w->txlen + n > TXQ_MAX)
+            rc = WSAEWOULDBLOCK;
+        else
+            rc = send_frame(w, WSDX_FRAME_DATA, b, n);
+    }
+    if (rc == WSAEWOULDBLOCK) {
+        EnterCriticalSection(&w->lock);
+        w->told &= ~FD_WRITE; /* FD_WRITE again once there is room */
+        LeaveCriticalSection(&w->lock);
+    }
+    return -rc;
+}
+
 static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DWORD flags,
                           LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                           LPINT lpErrno)
 {
-    (void)t;
-    if (cr) {
+    if (flags & MSG_OOB) {
         *lpErrno = WSAEOPNOTSUPP;
         return SOCKET_ERROR;
     }
-    if (flags & MSG_OOB) {
-        *lpErrno = WSAEOPNOTSUPP;
+    if (!bufs && nbufs) {
+        *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
     wsock *w = get(s, lpErrno);
@@ -780,46 +1210,31 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
     size_t n = 0;
     for (DWORD i = 0; i < nbufs; i++)
         n += bufs[i].len;
-    int rc = 0;
+    uint8_t *tmp = NULL;
+    int rc;
     EnterCriticalSection(&w->txio);
     EnterCriticalSection(&w->lock);
-    int chk = wsdx_conn_send_check(&w->conn);
+    rc = wsdx_conn_send_check(&w->conn);
     LeaveCriticalSection(&w->lock);
-    if (chk)
-        rc = -chk;
-    else if (w->mode == WSDX_MESSAGE && n > WSDX_MAX_MESSAGE)
-        rc = WSAEMSGSIZE;
-    else if ((rc = flush(w, !w->nonblocking || ov != NULL)) == 0 && (n > 0 || w->mode == WSDX_MESSAGE)) {
-        if (w->nonblocking && w->txlen + n > TXQ_MAX) {
-            rc = WSAEWOULDBLOCK;
-        } else {
-            const uint8_t *b = (const uint8_t *)bufs[0].buf;
-            uint8_t *tmp = NULL;
-            if (nbufs > 1) {
-                tmp = (uint8_t *)malloc(n ? n : 1);
-                if (!tmp)
-                    rc = WSAENOBUFS;
-                for (DWORD i = 0, off = 0; tmp && i < nbufs; off += bufs[i].len, i++)
-                    memcpy(tmp + off, bufs[i].buf, bufs[i].len);
-                b = tmp;
-            }
-            if (!rc)
-                rc = send_frame(w, WSDX_FRAME_DATA, b, n);
-            free(tmp);
-        }
-    }
+    if (!rc && w->mode == WSDX_MESSAGE && n > WSDX_MAX_MESSAGE)
+        rc = -WSAEMSGSIZE;
+    const uint8_t *b = rc ? NULL : gather(bufs, nbufs, n, &tmp);
+    if (!rc && !b)
+        rc = -WSAENOBUFS;
+    if (!rc)
+        rc = ov ? send_overlapped(w, b, n, ov, cr, t) : send_now(w, b, n);
     LeaveCriticalSection(&w->txio);
+    free(tmp);
+    settle(w);
     put(w);
+    if (rc == -WSA_IO_PENDING) {
+        *lpErrno = WSA_IO_PENDING;
+        return SOCKET_ERROR;
+    }
     if (sent)
         *sent = rc ? 0 : (DWORD)n;
-    if (ov) {
-        ov->Internal = (ULONG_PTR)rc;
-        ov->InternalHigh = rc ? 0 : (ULONG_PTR)n;
-        if (ov->hEvent)
-            SetEvent(ov->hEvent);
-    }
     if (rc) {
-        *lpErrno = rc;
+        *lpErrno = -rc;
         return SOCKET_ERROR;
     }
     return 0;
@@ -836,17 +1251,30 @@ static int WSPAPI wp_SendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWOR
 static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, WINBOOL wait,
                                              LPDWORD flags, LPINT lpErrno)
 {
-    (void)wait;
     wsock *w = get(s, lpErrno);
     if (!w)
         return FALSE;
     put(w);
-    /* every overlapped request on a wsdx entry has completed when its call returned */
+    if (!ov || !n) {
+        *lpErrno = WSAEFAULT;
+        return FALSE;
+    }
+    if (ov->Internal == WSS_OPERATION_IN_PROGRESS) {
+        if (!wait) {
+            *lpErrno = WSA_IO_INCOMPLETE;
+            return FALSE;
+        }
+        if (!ov->hEvent || WaitForSingleObject(ov->hEvent, INFINITE) != WAIT_OBJECT_0) {
+            *lpErrno = WSA_INVALID_HANDLE; /* waiting needs event-based notification */
+            return FALSE;
+        }
+    }
+    /* op_result() left the outcome here */
     *n = (DWORD)ov->InternalHigh;
     if (flags)
         *flags = ov->Offset;
-    if (ov->Internal) {
-        *lpErrno = (int)ov->Internal;
+    if (ov->OffsetHigh) {
+        *lpErrno = (int)ov->OffsetHigh;
         return FALSE;
     }
     return TRUE;
@@ -868,6 +1296,7 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
     if (rc == 0 && fin)
         send_fin(w);
     LeaveCriticalSection(&w->txio);
+    settle(w); /* SD_RECEIVE ends pending receives */
     put(w);
     if (rc) {
         *lpErrno = -rc;
@@ -935,18 +1364,7 @@ static DWORD WINAPI background_close(LPVOID arg)
     wsock *w = (wsock *)arg;
     int e = 0;
     EnterCriticalSection(&w->txio);
-    DWORD deadline = GetTickCount() + 120000;
-    while (w->txlen && (LONG)(GetTickCount() - deadline) < 0) {
-        long k = l_send(w->p, w->low, w->txq, w->txlen);
-        if (k == -WSAEWOULDBLOCK) {
-            l_wait(w->p, w->low, 1, SLICE_MS);
-            continue;
-        }
-        if (k < 0)
-            break;
-        memmove(w->txq, w->txq + k, w->txlen - (size_t)k);
-        w->txlen -= (size_t)k;
-    }
+    txq_push(w, 1, (GetTickCount() + 120000) | 1);
     LeaveCriticalSection(&w->txio);
     if (w->txlen)
         l_abort_close(w->p, w->low);
@@ -973,39 +1391,27 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     }
     if (plan == WSDX_CLOSE_WAIT) {
         /* blocking, linger n: wait until our queue is delivered or n seconds pass */
-        DWORD deadline = GetTickCount() + (DWORD)w->linger_secs * 1000;
-        while (w->txlen && (LONG)(GetTickCount() - deadline) < 0) {
-            long k = l_send(w->p, w->low, w->txq, w->txlen);
-            if (k == -WSAEWOULDBLOCK) {
-                l_wait(w->p, w->low, 1, SLICE_MS);
-                continue;
-            }
-            if (k < 0)
-                break;
-            memmove(w->txq, w->txq + k, w->txlen - (size_t)k);
-            w->txlen -= (size_t)k;
-        }
+        txq_push(w, 1, (GetTickCount() + (DWORD)w->linger_secs * 1000) | 1);
         plan = w->txlen ? WSDX_CLOSE_ABORT : WSDX_CLOSE_GRACEFUL;
     }
     int background = plan == WSDX_CLOSE_GRACEFUL && w->txlen > 0;
-    if (!background && plan == WSDX_CLOSE_GRACEFUL && w->linger_on && !w->nonblocking && !w->ev) {
-        /* blocking linger n: let the lower provider wait for the kernel's queue */
-        l_nbio(w->p, w->low, 0);
-    }
     LeaveCriticalSection(&w->txio);
 
     AcquireSRWLockExclusive(&g_slock);
     w->closed = 1;
     ReleaseSRWLockExclusive(&g_slock);
+    disarm(w); /* from here on the lower socket's events are nobody's */
     if (w->listening)
         drop_pending(w);
+    if (!background && plan == WSDX_CLOSE_GRACEFUL && w->linger_on && !w->nonblocking) {
+        /* blocking linger n: let the lower provider wait for the kernel's queue */
+        l_nbio(w->p, w->low, 0);
+    }
 
     if (plan == WSDX_CLOSE_ABORT) {
         l_abort_close(w->p, w->low);
     } else if (background) {
         InterlockedIncrement(&w->refs);
-        e = 0;
-        w->p->next.lpWSPEventSelect(w->low, NULL, 0, &e);
         HANDLE th = CreateThread(NULL, 0, background_close, w, 0, NULL);
         if (th)
             CloseHandle(th);
@@ -1017,12 +1423,14 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
             AcquireSRWLockExclusive(&g_slock);
             w->closed = 0;
             ReleaseSRWLockExclusive(&g_slock);
+            arm(w);
             put(w);
             *lpErrno = WSAEWOULDBLOCK;
             return SOCKET_ERROR;
         }
         rc = e; /* the lower socket is gone anyway */
     }
+    abort_ops(w); /* before the handle goes: completions name it */
     wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e);
     put(w); /* ours */
     put(w); /* the handle's */
@@ -1033,85 +1441,73 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
 /* ------------------------------------------------------------------ */
 /* events */
 
-static int WSPAPI wp_EventSelect(SOCKET s, WSAEVENT ev, __LONG32 mask, LPINT lpErrno)
+/* WSPEventSelect / WSPAsyncSelect: what to tell, and how. The lower socket
+ * is not touched (its events stay ours); as in Winsock, the socket becomes
+ * non-blocking and nothing selected before is remembered as told. */
+static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, LPINT lpErrno)
 {
+    if (mask & ~(long)(FD_READ | FD_WRITE | FD_OOB | FD_ACCEPT | FD_CONNECT | FD_CLOSE)) {
+        *lpErrno = WSAEINVAL; /* QoS and address-list events are not offered */
+        return SOCKET_ERROR;
+    }
     wsock *w = get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    long lower_mask = mask ? (mask | FD_READ | FD_CLOSE | FD_WRITE) : 0;
-    int rc = w->p->next.lpWSPEventSelect(w->low, ev, lower_mask, lpErrno);
-    if (rc == 0) {
-        EnterCriticalSection(&w->lock);
-        w->ev = mask ? ev : NULL;
-        w->mask = mask;
-        w->read_reported = 0;
-        w->nonblocking = 1; /* as WSAEventSelect does */
-        LeaveCriticalSection(&w->lock);
-        kick(w);
-    }
-    put(w);
-    return rc;
-}
-
-static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS ne, LPINT lpErrno)
-{
-    wsock *w = get(s, lpErrno);
-    if (!w)
-        return SOCKET_ERROR;
-    WSANETWORKEVENTS lne;
-    memset(&lne, 0, sizeof lne);
-    if (w->p->next.lpWSPEnumNetworkEvents(w->low, ev, &lne, lpErrno) == SOCKET_ERROR) {
-        put(w);
-        return SOCKET_ERROR;
-    }
-    memset(ne, 0, sizeof *ne);
-    long pass = lne.lNetworkEvents & w->mask & (FD_CONNECT | FD_ACCEPT | FD_OOB);
-    ne->lNetworkEvents = pass;
-    for (int i = 0; i < FD_MAX_EVENTS; i++)
-        if (pass & (1L << i))
-            ne->iErrorCode[i] = lne.iErrorCode[i];
-    if (lne.lNetworkEvents & (FD_READ | FD_CLOSE))
-        pump(w, 0);
-    if (lne.lNetworkEvents & FD_CLOSE) {
-        int err = lne.iErrorCode[FD_CLOSE_BIT];
-        EnterCriticalSection(&w->lock);
-        if (err)
-            wsdx_conn_fail(&w->conn, err); /* no effect when a clean end came first */
-        LeaveCriticalSection(&w->lock);
-    }
-    if ((lne.lNetworkEvents & FD_WRITE) && (w->mask & FD_WRITE)) {
-        EnterCriticalSection(&w->txio);
-        int f = flush(w, 0);
-        LeaveCriticalSection(&w->txio);
-        if (f == 0) {
-            ne->lNetworkEvents |= FD_WRITE;
-            ne->iErrorCode[FD_WRITE_BIT] = lne.iErrorCode[FD_WRITE_BIT];
-        }
-    }
     EnterCriticalSection(&w->lock);
-    if ((w->mask & FD_READ) && !w->read_reported && wsdx_rxq_has_ready(&w->conn.rx)) {
-        ne->lNetworkEvents |= FD_READ;
-        w->read_reported = 1;
-    }
-    int err = 0, fl = 0;
-    if ((w->mask & FD_CLOSE) && wsdx_conn_take_close(&w->conn, &err, &fl)) {
-        ne->lNetworkEvents |= FD_CLOSE; /* once, after the data before it is readable (R5) */
-        ne->iErrorCode[FD_CLOSE_BIT] = err;
-    }
+    w->ev = mask ? ev : NULL;
+    w->wnd = mask ? wnd : NULL;
+    w->msg = msg;
+    w->mask = mask;
+    w->told = 0;
+    w->nonblocking = 1;
     LeaveCriticalSection(&w->lock);
+    settle(w);
     put(w);
     return 0;
 }
 
-static int WSPAPI wp_AsyncSelect(SOCKET s, HWND wnd, unsigned int msg, __LONG32 ev, LPINT lpErrno)
+static int WSPAPI wp_EventSelect(SOCKET s, WSAEVENT ev, __LONG32 mask, LPINT lpErrno)
 {
-    (void)wnd; (void)msg; (void)ev;
+    if (mask && !ev) {
+        *lpErrno = WSAEINVAL;
+        return SOCKET_ERROR;
+    }
+    return select_events(s, ev, NULL, 0, mask, lpErrno);
+}
+
+static int WSPAPI wp_AsyncSelect(SOCKET s, HWND wnd, unsigned int msg, __LONG32 mask, LPINT lpErrno)
+{
+    if (mask && !IsWindow(wnd)) {
+        *lpErrno = WSAEINVAL;
+        return SOCKET_ERROR;
+    }
+    return select_events(s, NULL, wnd, msg, mask, lpErrno);
+}
+
+/* The events due now, each told once (they are re-enabled as in Winsock);
+ * resets the event it is given, atomically with taking the record. */
+static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS ne, LPINT lpErrno)
+{
+    if (!ne) {
+        *lpErrno = WSAEFAULT;
+        return SOCKET_ERROR;
+    }
     wsock *w = get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
+    if (!w->listening)
+        pump(w, 0);
+    memset(ne, 0, sizeof *ne);
+    int e = 0;
+    EnterCriticalSection(&w->lock);
+    if (w->listening)
+        advance(w);
+    if (ev)
+        wsdx_lsp_up.lpWPUResetEvent(ev, &e);
+    ne->lNetworkEvents = due_events(w, ne->iErrorCode, 1);
+    LeaveCriticalSection(&w->lock);
     put(w);
-    *lpErrno = WSAEOPNOTSUPP; /* window messages: not offered on wsdx entries (docs/windows.md) */
-    return SOCKET_ERROR;
+    return 0;
 }
 
 static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PTIMEVAL t, LPINT lpErrno)
@@ -1296,22 +1692,36 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
     return rc;
 }
 
-/* A fresh non-blocking lower TCP socket for w's provider, or INVALID_SOCKET. */
-static SOCKET fresh_lower(wsdx_lsp_provider *p)
-{
-    int e = 0;
-    SOCKET low = p->next.lpWSPSocket(p->lower_info.iAddressFamily, SOCK_STREAM, IPPROTO_TCP, &p->lower_info, 0,
-                                     WSA_FLAG_OVERLAPPED, &e);
-    if (low != INVALID_SOCKET)
-        l_nbio(p, low, 1);
-    return low;
-}
-
 /* DisconnectEx on a wsdx socket: the queued data, then FIN (a graceful
  * close, as S7), then the lower connection is let go; the handle stays
  * valid and may connect again (TF_REUSE_SOCKET or not: a wsdx handle
- * costs nothing to keep). It completes before it returns; an OVERLAPPED
- * is filled and its event set as for an immediate completion. */
+ * costs nothing to keep). The work is done before it returns; with an
+ * OVERLAPPED, completion is notified as for any immediate success. */
+static int disconnect(wsock *w)
+{
+    EnterCriticalSection(&w->txio);
+    EnterCriticalSection(&w->lock);
+    int rc = w->conn.connected && !w->listening ? 0 : WSAENOTCONN;
+    LeaveCriticalSection(&w->lock);
+    if (!rc)
+        rc = flush(w, 1);
+    if (!rc) {
+        int e = 0;
+        w->p->next.lpWSPShutdown(w->low, SD_SEND, &e);
+        EnterCriticalSection(&w->rxio); /* no reader on the old lower socket */
+        rc = replace_lower(w, 0);       /* graceful: no linger set by us */
+        EnterCriticalSection(&w->lock);
+        wsdx_conn_free(&w->conn);
+        wsdx_conn_init(&w->conn, w->mode); /* unconnected again */
+        w->fin_pending = 0;
+        w->told = 0;
+        LeaveCriticalSection(&w->lock);
+        LeaveCriticalSection(&w->rxio);
+    }
+    LeaveCriticalSection(&w->txio);
+    return rc;
+}
+
 static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD reserved)
 {
     int rc = 0;
@@ -1319,39 +1729,13 @@ static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DW
     if (!w && !rc)
         rc = WSAEINVAL;
     if (w) {
-        EnterCriticalSection(&w->txio);
-        EnterCriticalSection(&w->rxio);
-        EnterCriticalSection(&w->lock);
-        rc = w->conn.connected && !w->listening ? 0 : WSAENOTCONN;
-        LeaveCriticalSection(&w->lock);
-        SOCKET low = rc ? INVALID_SOCKET : fresh_lower(w->p);
-        if (!rc && low == INVALID_SOCKET)
-            rc = WSAENOBUFS;
-        if (!rc && (rc = flush(w, 1)) == 0) {
-            int e = 0;
-            w->p->next.lpWSPShutdown(w->low, SD_SEND, &e);
-            w->p->next.lpWSPCloseSocket(w->low, &e); /* graceful: no linger set by us */
-            if (w->ev)
-                w->p->next.lpWSPEventSelect(low, w->ev, w->mask | FD_READ | FD_CLOSE | FD_WRITE, &e);
-            EnterCriticalSection(&w->lock);
-            wsdx_conn_free(&w->conn);
-            wsdx_conn_init(&w->conn, w->mode); /* unconnected again */
-            w->low = low;
-            w->fin_pending = 0;
-            LeaveCriticalSection(&w->lock);
-        } else if (low != INVALID_SOCKET) {
-            int e = 0;
-            w->p->next.lpWSPCloseSocket(low, &e);
-        }
-        LeaveCriticalSection(&w->rxio);
-        LeaveCriticalSection(&w->txio);
+        rc = disconnect(w);
+        ovl *o = ov ? op_new(w, ov, NULL, NULL, NULL, 0) : NULL;
+        if (o && !rc)
+            op_complete(o, 0, 0, 0);
+        else if (o)
+            op_drop(o, (DWORD)rc);
         put(w);
-    }
-    if (ov) {
-        ov->Internal = (ULONG_PTR)rc;
-        ov->InternalHigh = 0;
-        if (ov->hEvent)
-            SetEvent(ov->hEvent);
     }
     SetLastError((DWORD)rc);
     return rc == 0;
@@ -1387,8 +1771,8 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
         if (!in || inlen < sizeof(u_long)) {
             *lpErrno = WSAEFAULT;
             rc = SOCKET_ERROR;
-        } else if (!*(u_long *)in && w->ev) {
-            *lpErrno = WSAEINVAL; /* WSAEventSelect is active */
+        } else if (!*(u_long *)in && (w->ev || w->wnd)) {
+            *lpErrno = WSAEINVAL; /* WSPEventSelect / WSPAsyncSelect is active */
             rc = SOCKET_ERROR;
         } else {
             w->nonblocking = *(u_long *)in != 0; /* the lower socket stays non-blocking */

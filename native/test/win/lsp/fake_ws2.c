@@ -272,6 +272,8 @@ typedef struct {
     DWORD cat;
     DWORD_PTR ctx;
     int live;
+    HANDLE port; /* fake_associate_port() */
+    ULONG_PTR key;
 } hentry;
 static hentry g_h[4096];
 static int g_nh;
@@ -329,6 +331,41 @@ static int WSPAPI up_CloseSocketHandle(SOCKET s, LPINT err)
     }
     return 0;
 }
+/* CreateIoCompletionPort for one of our handles, as the kernel keeps it. */
+int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key)
+{
+    EnterCriticalSection(&g_hlock);
+    hentry *e = hfind(s);
+    if (e && e->live) {
+        e->port = port;
+        e->key = key;
+    }
+    LeaveCriticalSection(&g_hlock);
+    return e && e->live ? 0 : -1;
+}
+
+/* The seam (production: lower.c, ws2_32's WPUCompleteOverlappedRequest):
+ * a packet to the handle's completion port unless the event's low bit
+ * says not to, and the event. */
+int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno)
+{
+    EnterCriticalSection(&g_hlock);
+    hentry *e = hfind(s);
+    HANDLE port = e && e->live ? e->port : NULL;
+    ULONG_PTR key = e ? e->key : 0;
+    LeaveCriticalSection(&g_hlock);
+    if (!e) {
+        *lpErrno = WSAEINVAL;
+        return SOCKET_ERROR;
+    }
+    (void)err;
+    if (port && !((ULONG_PTR)ov->hEvent & 1))
+        PostQueuedCompletionStatus(port, n, key, ov);
+    if (ov->hEvent)
+        SetEvent((HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1));
+    return 0;
+}
+
 int live_handles(void)
 {
     int n = 0;
@@ -342,6 +379,16 @@ static WSAEVENT WSPAPI up_CreateEvent(LPINT err) { *err = 0; return WSACreateEve
 static BOOL WSPAPI up_CloseEvent(WSAEVENT e, LPINT err) { *err = 0; return WSACloseEvent(e); }
 static BOOL WSPAPI up_SetEvent(WSAEVENT e, LPINT err) { *err = 0; return WSASetEvent(e); }
 static BOOL WSPAPI up_ResetEvent(WSAEVENT e, LPINT err) { *err = 0; return WSAResetEvent(e); }
+static BOOL WSPAPI up_PostMessage(HWND w, UINT m, WPARAM wp, LPARAM lp) { return PostMessageW(w, m, wp, lp); }
+/* ws2_32 hands the provider a real handle of the calling thread in WSATHREADID. */
+static int WSPAPI up_QueueApc(LPWSATHREADID t, LPWSAUSERAPC fn, DWORD_PTR ctx, LPINT err)
+{
+    if (!QueueUserAPC((PAPCFUNC)(void *)fn, t->ThreadHandle, ctx)) {
+        *err = WSAEINVAL;
+        return SOCKET_ERROR;
+    }
+    return 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* catalog entries handed to WSPStartup */
@@ -385,6 +432,8 @@ int fake_ws2_start(void)
     g_up.lpWPUCloseEvent = up_CloseEvent;
     g_up.lpWPUSetEvent = up_SetEvent;
     g_up.lpWPUResetEvent = up_ResetEvent;
+    g_up.lpWPUPostMessage = up_PostMessage;
+    g_up.lpWPUQueueApc = up_QueueApc;
 
     g_pi_stream = entry(9001, &wsdx_lsp_guid_proto,
                         XP1_GUARANTEED_DELIVERY | XP1_GUARANTEED_ORDER | XP1_GRACEFUL_CLOSE | XP1_DISCONNECT_DATA,

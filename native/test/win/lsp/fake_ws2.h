@@ -19,6 +19,8 @@ extern int fk_cleanups;  /* WSPCleanup calls the lower provider saw */
 int fake_ws2_start(void);
 /* A catalog entry layered over the fake base TCP entry. */
 WSAPROTOCOL_INFOW entry(DWORD id, const GUID *g, DWORD flags, int type, int proto, const wchar_t *name);
+/* Associates one of the provider's handles with a completion port. */
+int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key);
 /* Provider socket handles still open. */
 int live_handles(void);
 

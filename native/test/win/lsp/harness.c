@@ -913,35 +913,321 @@ static void row_blocking(void)
 }
 
 
+/* Overlapped requests are asynchronous: a receive posted before the data
+ * pends (WSA_IO_PENDING, WSA_IO_INCOMPLETE) and completes when the data
+ * arrives; requests complete in the order they were made; an immediate
+ * success is notified too. */
 static void row_overlapped(void)
 {
     SOCKET c, s;
     int e = 0;
-    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+    if (pair(&T_msg, &g_pi_msg, &c, &s)) {
         check("OVL", 0, "no connection");
         return;
     }
-    WSAOVERLAPPED so, ro;
-    memset(&so, 0, sizeof so);
-    memset(&ro, 0, sizeof ro);
-    so.hEvent = WSACreateEvent();
-    ro.hEvent = WSACreateEvent();
-    WSABUF sb = { 5, (char *)"ovl!!" };
-    DWORD sent = 0, got = 0, flags = 0, n = 0, fl = 0;
     WSATHREADID tid = { GetCurrentThread(), 0 };
-    int a = T_stream.lpWSPSend(c, &sb, 1, &sent, 0, &so, NULL, &tid, &e);
-    char buf[16];
-    WSABUF rb = { sizeof buf, buf };
-    int b = T_stream.lpWSPRecv(s, &rb, 1, &got, &flags, &ro, NULL, &tid, &e);
-    int sig = WaitForSingleObject(ro.hEvent, 0) == WAIT_OBJECT_0 && WaitForSingleObject(so.hEvent, 0) == WAIT_OBJECT_0;
-    BOOL r = T_stream.lpWSPGetOverlappedResult(s, &ro, &n, TRUE, &fl, &e);
-    check("OVL", a == 0 && b == 0 && got == 5 && sig && r && n == 5 && !memcmp(buf, "ovl!!", 5),
-          "overlapped send/recv complete at once: %lu bytes, events set %d, GetOverlappedResult %d/%lu",
-          (unsigned long)got, sig, r, (unsigned long)n);
+    WSAOVERLAPPED r1, r2, so;
+    memset(&r1, 0, sizeof r1);
+    memset(&r2, 0, sizeof r2);
+    memset(&so, 0, sizeof so);
+    r1.hEvent = WSACreateEvent();
+    r2.hEvent = WSACreateEvent();
+    so.hEvent = WSACreateEvent();
+    char b1[16] = { 0 }, b2[16] = { 0 };
+    WSABUF wb1 = { sizeof b1, b1 }, wb2 = { sizeof b2, b2 };
+    DWORD got = 0, fl = 0, n = 0;
+    int e1 = 0, e2 = 0;
+    int p1 = T_msg.lpWSPRecv(s, &wb1, 1, &got, &fl, &r1, NULL, &tid, &e1);
+    int p2 = T_msg.lpWSPRecv(s, &wb2, 1, &got, &fl, &r2, NULL, &tid, &e2);
+    BOOL inc = T_msg.lpWSPGetOverlappedResult(s, &r1, &n, FALSE, &fl, &e);
+    int inc_err = e;
+    check("OVL", p1 == SOCKET_ERROR && e1 == WSA_IO_PENDING && p2 == SOCKET_ERROR && e2 == WSA_IO_PENDING && !inc &&
+                     inc_err == WSA_IO_INCOMPLETE && WaitForSingleObject(r1.hEvent, 200) == WAIT_TIMEOUT,
+          "receives posted before any data pend: %d/%d, %d/%d; GetOverlappedResult(no wait) %d/%d (want "
+          "WSA_IO_INCOMPLETE)",
+          p1, e1, p2, e2, inc, inc_err);
+    WSABUF m1 = { 5, (char *)"first" }, m2 = { 6, (char *)"second" };
+    DWORD sent = 0;
+    int sa = T_msg.lpWSPSend(c, &m1, 1, &sent, 0, &so, NULL, &tid, &e);
+    int sig = WaitForSingleObject(so.hEvent, 3000) == WAIT_OBJECT_0;
+    xsend(&T_msg, c, m2.buf, (int)m2.len, &e);
+    int w1 = WaitForSingleObject(r1.hEvent, 3000) == WAIT_OBJECT_0;
+    int w2 = WaitForSingleObject(r2.hEvent, 3000) == WAIT_OBJECT_0;
+    DWORD n1 = 0, n2 = 0;
+    BOOL g1 = T_msg.lpWSPGetOverlappedResult(s, &r1, &n1, TRUE, &fl, &e);
+    BOOL g2 = T_msg.lpWSPGetOverlappedResult(s, &r2, &n2, TRUE, &fl, &e);
+    check("OVL", sa == 0 && sent == 5 && sig && w1 && w2 && g1 && g2 && n1 == 5 && n2 == 6 &&
+                     !memcmp(b1, "first", 5) && !memcmp(b2, "second", 6),
+          "a send done at once is notified too (%d, event %d); the data completes them in order: %lu \"%.5s\", %lu "
+          "\"%.6s\"",
+          sa, sig, (unsigned long)n1, b1, (unsigned long)n2, b2);
+    WSACloseEvent(r1.hEvent);
+    WSACloseEvent(r2.hEvent);
     WSACloseEvent(so.hEvent);
-    WSACloseEvent(ro.hEvent);
-    xclose(&T_stream, c);
+    xclose(&T_msg, c);
+    xclose(&T_msg, s);
+}
+
+/* Completion ports and completion routines: a pending receive completes as
+ * a packet on the port the handle is associated with; with a routine, as an
+ * APC in the requesting thread (alertable wait); a close aborts what is
+ * still pending (WSA_OPERATION_ABORTED), and the socket's context outlives
+ * the close until then. */
+typedef struct {
+    int calls;
+    DWORD err, n;
+    LPWSAOVERLAPPED ov;
+} routine_seen;
+static routine_seen g_rs;
+static void CALLBACK on_done(DWORD err, DWORD n, LPWSAOVERLAPPED ov, DWORD flags)
+{
+    (void)flags;
+    g_rs.calls++;
+    g_rs.err = err;
+    g_rs.n = n;
+    g_rs.ov = ov;
+}
+
+static void row_completion(void)
+{
+    SOCKET c, s;
+    int e = 0;
+    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+        check("IOCP", 0, "no connection");
+        return;
+    }
+    HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    fake_associate_port(s, port, 77);
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    WSAOVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    char buf[32] = { 0 };
+    WSABUF wb = { sizeof buf, buf };
+    DWORD got = 0, fl = 0, n = 0;
+    ULONG_PTR key = 0;
+    LPOVERLAPPED done = NULL;
+    int rc = T_stream.lpWSPRecv(s, &wb, 1, &got, &fl, &ov, NULL, &tid, &e);
+    int pend = rc == SOCKET_ERROR && e == WSA_IO_PENDING;
+    int early = GetQueuedCompletionStatus(port, &n, &key, &done, 100);
+    xsend(&T_stream, c, "port", 4, &e);
+    BOOL ok = GetQueuedCompletionStatus(port, &n, &key, &done, 3000);
+    check("IOCP", pend && !early && ok && key == 77 && done == &ov && n == 4 && !memcmp(buf, "port", 4),
+          "pending receive (%d) completes as a packet on the port: key %lu, bytes %lu, the request's OVERLAPPED %d",
+          pend, (unsigned long)key, (unsigned long)n, done == &ov);
+    CloseHandle(port);
+
+    HANDLE me = NULL;
+    DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &me, 0, FALSE,
+                    DUPLICATE_SAME_ACCESS);
+    WSATHREADID real = { me, 0 };
+    memset(&ov, 0, sizeof ov);
+    memset(&g_rs, 0, sizeof g_rs);
+    rc = T_stream.lpWSPRecv(c, &wb, 1, &got, &fl, &ov, on_done, &real, &e);
+    pend = rc == SOCKET_ERROR && e == WSA_IO_PENDING;
+    SleepEx(100, TRUE);
+    int before = g_rs.calls;
+    xsend(&T_stream, s, "apc!", 4, &e);
+    for (DWORD t0 = GetTickCount(); !g_rs.calls && GetTickCount() - t0 < 3000;)
+        SleepEx(50, TRUE);
+    check("APC", pend && before == 0 && g_rs.calls == 1 && g_rs.err == 0 && g_rs.n == 4 && g_rs.ov == &ov &&
+                     !memcmp(buf, "apc!", 4),
+          "completion routine runs once as an APC in the requesting thread: calls %d, err %lu, bytes %lu", g_rs.calls,
+          (unsigned long)g_rs.err, (unsigned long)g_rs.n);
+
+    memset(&ov, 0, sizeof ov);
+    memset(&g_rs, 0, sizeof g_rs);
+    rc = T_stream.lpWSPRecv(c, &wb, 1, &got, &fl, &ov, on_done, &real, &e);
+    pend = rc == SOCKET_ERROR && e == WSA_IO_PENDING;
+    int cl = xclose(&T_stream, c);
+    for (DWORD t0 = GetTickCount(); !g_rs.calls && GetTickCount() - t0 < 3000;)
+        SleepEx(50, TRUE);
+    check("ABORT", pend && cl == 0 && g_rs.calls == 1 && g_rs.err == WSA_OPERATION_ABORTED,
+          "close with a receive pending: close %d, the request completes once (%d) with %lu (want "
+          "WSA_OPERATION_ABORTED)",
+          cl, g_rs.calls, (unsigned long)g_rs.err);
+    CloseHandle(me);
     xclose(&T_stream, s);
+}
+
+/* Overlapped sends beyond what the lower socket takes pend, complete in
+ * order once the peer reads, and every byte arrives intact. */
+typedef struct {
+    SOCKET s;
+    long total;
+    int bad;
+} sink_arg;
+static DWORD WINAPI slow_sink(LPVOID p)
+{
+    sink_arg *a = (sink_arg *)p;
+    static char buf[65536];
+    int e = 0;
+    Sleep(500); /* let the sender fill everything first */
+    for (;;) {
+        int n = xrecv(&T_stream, a->s, buf, sizeof buf, &e);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            if ((uint8_t)buf[i] != (uint8_t)((a->total + i) * 7))
+                a->bad = 1;
+        a->total += n;
+    }
+    return 0;
+}
+
+static void row_overlapped_send(void)
+{
+    SOCKET c, s;
+    int e = 0;
+    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+        check("OVLSND", 0, "no connection");
+        return;
+    }
+    enum { N = 16, LEN = 1 << 20 };
+    uint8_t *data = (uint8_t *)malloc((size_t)N * LEN);
+    for (long i = 0; i < (long)N * LEN; i++)
+        data[i] = (uint8_t)(i * 7);
+    WSAOVERLAPPED ov[N];
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    int pending = 0, failed = 0;
+    for (int i = 0; i < N; i++) {
+        memset(&ov[i], 0, sizeof ov[i]);
+        ov[i].hEvent = WSACreateEvent();
+        WSABUF wb = { LEN, (char *)data + (size_t)i * LEN };
+        DWORD sent = 0;
+        int rc = T_stream.lpWSPSend(c, &wb, 1, &sent, 0, &ov[i], NULL, &tid, &e);
+        if (rc == SOCKET_ERROR && e == WSA_IO_PENDING)
+            pending++;
+        else if (rc)
+            failed++;
+    }
+    int last_waiting = WaitForSingleObject(ov[N - 1].hEvent, 0) == WAIT_TIMEOUT;
+    sink_arg a = { s, 0, 0 };
+    HANDLE th = CreateThread(NULL, 0, slow_sink, &a, 0, NULL);
+    int done = 0, in_order = 1;
+    for (int i = 0; i < N; i++) {
+        DWORD n = 0, fl = 0;
+        /* a later request never completes before an earlier one */
+        for (int j = i + 1; j < N; j++)
+            if (WaitForSingleObject(ov[j].hEvent, 0) == WAIT_OBJECT_0 && WaitForSingleObject(ov[i].hEvent, 0) != WAIT_OBJECT_0)
+                in_order = 0;
+        done += WaitForSingleObject(ov[i].hEvent, 10000) == WAIT_OBJECT_0 &&
+                T_stream.lpWSPGetOverlappedResult(c, &ov[i], &n, FALSE, &fl, &e) && n == LEN;
+    }
+    xclose(&T_stream, c);
+    WaitForSingleObject(th, 20000);
+    CloseHandle(th);
+    check("OVLSND", pending > 0 && !failed && last_waiting && done == N && in_order && a.total == (long)N * LEN && !a.bad,
+          "%d x 1 MiB overlapped sends to a peer not reading: %d pending (last waiting %d), %d completed with 1 MiB "
+          "each, in order %d; peer got %ld bytes, intact %d",
+          N, pending, last_waiting, done, in_order, a.total, !a.bad);
+    for (int i = 0; i < N; i++)
+        WSACloseEvent(ov[i].hEvent);
+    free(data);
+    xclose(&T_stream, s);
+}
+
+/* WSPAsyncSelect: the events arrive as window messages, each once until
+ * re-enabled (FD_WRITE at selection, FD_READ once until a receive, FD_CLOSE
+ * once with error 0 after the data); a listener posts FD_ACCEPT. */
+static int pump_msgs(HWND wnd, UINT msg, long *events, int *close_err, int *reads, int ms)
+{
+    int count = 0;
+    for (DWORD t0 = GetTickCount(); GetTickCount() - t0 < (DWORD)ms;) {
+        MSG m;
+        if (!PeekMessageW(&m, wnd, msg, msg, PM_REMOVE)) {
+            Sleep(10);
+            continue;
+        }
+        long ev = WSAGETSELECTEVENT(m.lParam);
+        *events |= ev;
+        if (ev == FD_READ)
+            ++*reads;
+        if (ev == FD_CLOSE)
+            *close_err = WSAGETSELECTERROR(m.lParam);
+        count++;
+    }
+    return count;
+}
+
+static void row_async_select(void)
+{
+    HWND wnd = CreateWindowExW(0, L"STATIC", L"wsdx", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, NULL, NULL);
+    const UINT WM_SOCK = WM_USER + 7;
+    int e = 0, port = 0;
+    SOCKET l = listener(&T_stream, &g_pi_stream, &port);
+    int rl = T_stream.lpWSPAsyncSelect(l, wnd, WM_SOCK, FD_ACCEPT, &e);
+    SOCKET c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    int rc = connect_to(&T_stream, c, port, &e);
+    long ev = 0;
+    int cerr = -1, reads = 0;
+    pump_msgs(wnd, WM_SOCK, &ev, &cerr, &reads, 1000);
+    SOCKET s = T_stream.lpWSPAccept(l, NULL, NULL, NULL, 0, &e);
+    check("ASYNC", wnd && rl == 0 && rc == 0 && (ev & FD_ACCEPT) && s != INVALID_SOCKET,
+          "listener: FD_ACCEPT posted once the peer's preamble checked (events 0x%lx), accept ok %d", ev,
+          s != INVALID_SOCKET);
+    if (s == INVALID_SOCKET) {
+        xclose(&T_stream, c);
+        xclose(&T_stream, l);
+        DestroyWindow(wnd);
+        return;
+    }
+    int rs = T_stream.lpWSPAsyncSelect(s, wnd, WM_SOCK, FD_READ | FD_WRITE | FD_CLOSE, &e);
+    xsend(&T_stream, c, "abc", 3, &e);
+    Sleep(100);
+    xsend(&T_stream, c, "def", 3, &e); /* no second FD_READ before a receive */
+    ev = 0;
+    reads = 0;
+    pump_msgs(wnd, WM_SOCK, &ev, &cerr, &reads, 500);
+    int first_reads = reads;
+    long first = ev;
+    char buf[16];
+    int n = xrecv(&T_stream, s, buf, 3, &e); /* re-enables FD_READ: 3 bytes still there */
+    ev = 0;
+    reads = 0;
+    pump_msgs(wnd, WM_SOCK, &ev, &cerr, &reads, 500);
+    int again = reads;
+    int n2 = xrecv(&T_stream, s, buf + 3, sizeof buf - 3, &e);
+    xclose(&T_stream, c);
+    ev = 0;
+    reads = 0;
+    pump_msgs(wnd, WM_SOCK, &ev, &cerr, &reads, 1000);
+    int closes = (ev & FD_CLOSE) != 0;
+    int end = xrecv(&T_stream, s, buf, sizeof buf, &e);
+    check("ASYNC", rs == 0 && (first & FD_WRITE) && first_reads == 1 && n == 3 && again == 1 && n2 == 3 &&
+                       !memcmp(buf, "abcdef", 6) && closes && cerr == 0 && end == 0,
+          "FD_WRITE at selection %d; FD_READ %d time(s) for two sends, again %d after a receive; data \"%.6s\"; "
+          "FD_CLOSE %d err %d, then recv %d",
+          (first & FD_WRITE) != 0, first_reads, again, buf, closes, cerr, end);
+    int nb = xnbio(&T_stream, s, 0);
+    check("ASYNC", nb == WSAEINVAL, "FIONBIO off while async-selected -> %d (want WSAEINVAL)", nb);
+    xclose(&T_stream, s);
+    xclose(&T_stream, l);
+    DestroyWindow(wnd);
+}
+
+/* WSPEventSelect on a listener: FD_ACCEPT comes when a wsdx peer's
+ * preamble has been checked, so a non-blocking accept then succeeds. */
+static void row_event_accept(void)
+{
+    int e = 0, port = 0;
+    SOCKET l = listener(&T_stream, &g_pi_stream, &port);
+    watch w;
+    watch_start(&T_stream, l, &w, FD_ACCEPT);
+    SOCKET c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    int rc = connect_to(&T_stream, c, port, &e);
+    int sig = WaitForSingleObject(w.ev, 3000) == WAIT_OBJECT_0;
+    WSANETWORKEVENTS ne;
+    memset(&ne, 0, sizeof ne);
+    T_stream.lpWSPEnumNetworkEvents(l, w.ev, &ne, &e);
+    SOCKET s = T_stream.lpWSPAccept(l, NULL, NULL, NULL, 0, &e);
+    check("EVACC", rc == 0 && sig && (ne.lNetworkEvents & FD_ACCEPT) && s != INVALID_SOCKET,
+          "event-selected listener: signalled %d, FD_ACCEPT %d, non-blocking accept ok %d", sig,
+          (ne.lNetworkEvents & FD_ACCEPT) != 0, s != INVALID_SOCKET);
+    watch_end(&w);
+    xclose(&T_stream, c);
+    if (s != INVALID_SOCKET)
+        xclose(&T_stream, s);
+    xclose(&T_stream, l);
 }
 
 /* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
@@ -1057,6 +1343,10 @@ int main(void)
     row_wire();
     row_blocking();
     row_overlapped();
+    row_completion();
+    row_overlapped_send();
+    row_async_select();
+    row_event_accept();
     row_disconnect_ex();
     row_transparent();
 
