@@ -104,32 +104,6 @@ static SOCKET WSPAPI pt_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
     return a;
 }
 
-static INT WSPAPI pt_AddressToString(LPSOCKADDR sa, DWORD salen, LPWSAPROTOCOL_INFOW pi, LPWSTR str,
-                                     LPDWORD strlen_, LPINT lpErrno)
-{
-    wsdx_lsp_provider *p = wsdx_lsp_provider_for(pi);
-    if (!p)
-        p = wsdx_lsp_first_provider(0);
-    if (!p) {
-        *lpErrno = WSAEINVAL;
-        return SOCKET_ERROR;
-    }
-    return p->next.lpWSPAddressToString(sa, salen, &p->lower_info, str, strlen_, lpErrno);
-}
-
-static INT WSPAPI pt_StringToAddress(LPWSTR str, INT af, LPWSAPROTOCOL_INFOW pi, LPSOCKADDR sa,
-                                     LPINT salen, LPINT lpErrno)
-{
-    wsdx_lsp_provider *p = wsdx_lsp_provider_for(pi);
-    if (!p)
-        p = wsdx_lsp_first_provider(0);
-    if (!p) {
-        *lpErrno = WSAEINVAL;
-        return SOCKET_ERROR;
-    }
-    return p->next.lpWSPStringToAddress(str, af, &p->lower_info, sa, salen, lpErrno);
-}
-
 static int WSPAPI pt_AsyncSelect(SOCKET s, HWND w, unsigned int msg, __LONG32 ev, LPINT lpErrno)
 {
     LOWER_OR_FAIL(s, SOCKET_ERROR);
@@ -321,7 +295,6 @@ static int WSPAPI pt_Shutdown(SOCKET s, int how, LPINT lpErrno)
 void wsdx_lsp_fill_passthru(WSPPROC_TABLE *t)
 {
     t->lpWSPAccept = pt_Accept;
-    t->lpWSPAddressToString = pt_AddressToString;
     t->lpWSPAsyncSelect = pt_AsyncSelect;
     t->lpWSPBind = pt_Bind;
     t->lpWSPCancelBlockingCall = pt_CancelBlockingCall;
@@ -349,5 +322,4 @@ void wsdx_lsp_fill_passthru(WSPPROC_TABLE *t)
     t->lpWSPSetSockOpt = pt_SetSockOpt;
     t->lpWSPShutdown = pt_Shutdown;
     t->lpWSPSocket = pt_Socket;
-    t->lpWSPStringToAddress = pt_StringToAddress;
 }

@@ -1840,36 +1840,9 @@ static int WSPAPI wp_CancelBlockingCall(LPINT lpErrno)
     return p->next.lpWSPCancelBlockingCall(lpErrno);
 }
 
-static INT WSPAPI wp_AddressToString(LPSOCKADDR sa, DWORD salen, LPWSAPROTOCOL_INFOW pi, LPWSTR str,
-                                     LPDWORD strlen_, LPINT lpErrno)
-{
-    wsdx_lsp_provider *p = wsdx_lsp_provider_for(pi);
-    if (!p)
-        p = wsdx_lsp_first_provider(1);
-    if (!p) {
-        *lpErrno = WSAEINVAL;
-        return SOCKET_ERROR;
-    }
-    return p->next.lpWSPAddressToString(sa, salen, &p->lower_info, str, strlen_, lpErrno);
-}
-
-static INT WSPAPI wp_StringToAddress(LPWSTR str, INT af, LPWSAPROTOCOL_INFOW pi, LPSOCKADDR sa,
-                                     LPINT salen, LPINT lpErrno)
-{
-    wsdx_lsp_provider *p = wsdx_lsp_provider_for(pi);
-    if (!p)
-        p = wsdx_lsp_first_provider(1);
-    if (!p) {
-        *lpErrno = WSAEINVAL;
-        return SOCKET_ERROR;
-    }
-    return p->next.lpWSPStringToAddress(str, af, &p->lower_info, sa, salen, lpErrno);
-}
-
 void wsdx_lsp_fill_proto(WSPPROC_TABLE *t)
 {
     t->lpWSPAccept = wp_Accept;
-    t->lpWSPAddressToString = wp_AddressToString;
     t->lpWSPAsyncSelect = wp_AsyncSelect;
     t->lpWSPBind = wp_Bind;
     t->lpWSPCancelBlockingCall = wp_CancelBlockingCall;
@@ -1897,5 +1870,4 @@ void wsdx_lsp_fill_proto(WSPPROC_TABLE *t)
     t->lpWSPSetSockOpt = wp_SetSockOpt;
     t->lpWSPShutdown = wp_Shutdown;
     t->lpWSPSocket = wp_Socket;
-    t->lpWSPStringToAddress = wp_StringToAddress;
 }

@@ -65,6 +65,34 @@ wsdx_lsp_provider *wsdx_lsp_first_provider(int wsdx)
     return found;
 }
 
+/* Address conversions are the lower provider's, for both faces (both run
+ * over TCP): that of the entry given, else of any started one. */
+static wsdx_lsp_provider *converter(LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
+{
+    wsdx_lsp_provider *p = wsdx_lsp_provider_for(pi);
+    if (!p)
+        p = wsdx_lsp_first_provider(1);
+    if (!p)
+        p = wsdx_lsp_first_provider(0);
+    if (!p)
+        *lpErrno = WSAEINVAL;
+    return p;
+}
+
+static INT WSPAPI lsp_AddressToString(LPSOCKADDR sa, DWORD salen, LPWSAPROTOCOL_INFOW pi, LPWSTR str,
+                                      LPDWORD strlen_, LPINT lpErrno)
+{
+    wsdx_lsp_provider *p = converter(pi, lpErrno);
+    return p ? p->next.lpWSPAddressToString(sa, salen, &p->lower_info, str, strlen_, lpErrno) : SOCKET_ERROR;
+}
+
+static INT WSPAPI lsp_StringToAddress(LPWSTR str, INT af, LPWSAPROTOCOL_INFOW pi, LPSOCKADDR sa, LPINT salen,
+                                      LPINT lpErrno)
+{
+    wsdx_lsp_provider *p = converter(pi, lpErrno);
+    return p ? p->next.lpWSPStringToAddress(str, af, &p->lower_info, sa, salen, lpErrno) : SOCKET_ERROR;
+}
+
 static int table_complete(const WSPPROC_TABLE *t)
 {
     void *const *p = (void *const *)t;
@@ -200,6 +228,8 @@ WSDX_LSP_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPDat
     else
         wsdx_lsp_fill_passthru(lpProcTable);
     lpProcTable->lpWSPCleanup = lsp_cleanup;
+    lpProcTable->lpWSPAddressToString = lsp_AddressToString;
+    lpProcTable->lpWSPStringToAddress = lsp_StringToAddress;
     g_starts++;
 out:
     LeaveCriticalSection(&wsdx_lsp_glock);

@@ -1285,6 +1285,27 @@ static void row_disconnect_ex(void)
     xclose(&T_stream, l);
 }
 
+/* Address conversions go to the lower provider, for both faces. */
+static void row_addresses(void)
+{
+    WSPPROC_TABLE *tables[2] = { &T_stream, &T_pt };
+    WSAPROTOCOL_INFOW *infos[2] = { &g_pi_stream, &g_pi_pt };
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in a;
+        int alen = sizeof a, e = 0;
+        wchar_t str[64];
+        DWORD slen = 64;
+        memset(&a, 0, sizeof a);
+        int r1 = tables[i]->lpWSPStringToAddress((LPWSTR)L"127.0.0.1:8080", AF_INET, infos[i], (LPSOCKADDR)&a,
+                                                 &alen, &e);
+        int r2 = tables[i]->lpWSPAddressToString((LPSOCKADDR)&a, sizeof a, infos[i], str, &slen, &e);
+        ok &= r1 == 0 && ntohs(a.sin_port) == 8080 && a.sin_addr.s_addr == htonl(INADDR_LOOPBACK) && r2 == 0 &&
+              !lstrcmpW(str, L"127.0.0.1:8080");
+    }
+    check("ADDR", ok, "WSPStringToAddress / WSPAddressToString round-trip 127.0.0.1:8080 on both faces: %d", ok);
+}
+
 static void row_transparent(void)
 {
     row_S1(&T_pt, &g_pi_pt, "T-S1");
@@ -1348,6 +1369,7 @@ int main(void)
     row_async_select();
     row_event_accept();
     row_disconnect_ex();
+    row_addresses();
     row_transparent();
 
     Sleep(300); /* background closes (S7) finish */
