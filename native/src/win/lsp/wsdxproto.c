@@ -357,22 +357,20 @@ static long due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume)
 }
 
 /* Tells the application what is due: its event is set (it enumerates), or
- * one window message per event is posted. */
+ * one window message per event is posted, under the lock so that two
+ * threads' messages never overtake each other (FD_CLOSE comes last). */
 static void notify(wsock *w)
 {
-    int errs[FD_MAX_EVENTS] = { 0 };
+    int errs[FD_MAX_EVENTS] = { 0 }, e = 0;
     EnterCriticalSection(&w->lock);
     WSAEVENT ev = w->ev;
-    HWND wnd = w->wnd;
-    UINT msg = w->msg;
-    long due = ev || wnd ? due_events(w, errs, wnd != NULL) : 0;
+    long due = ev || w->wnd ? due_events(w, errs, w->wnd != NULL) : 0;
+    for (int i = 0; w->wnd && i < FD_MAX_EVENTS; i++)
+        if (due & (1L << i))
+            wsdx_lsp_up.lpWPUPostMessage(w->wnd, w->msg, (WPARAM)w->app, (LPARAM)WSAMAKESELECTREPLY(1L << i, errs[i]));
     LeaveCriticalSection(&w->lock);
-    int e = 0;
     if (due && ev)
         wsdx_lsp_up.lpWPUSetEvent(ev, &e);
-    for (int i = 0; wnd && i < FD_MAX_EVENTS; i++)
-        if (due & (1L << i))
-            wsdx_lsp_up.lpWPUPostMessage(wnd, msg, (WPARAM)w->app, (LPARAM)WSAMAKESELECTREPLY(1L << i, errs[i]));
 }
 
 /* ------------------------------------------------------------------ */
