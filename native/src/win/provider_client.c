@@ -10,7 +10,7 @@
  *  - blocking with timeouts over sockets that WSAEventSelect made
  *    non-blocking (select in short slices, so that a close ends the wait);
  *  - FD_CLOSE as a callback: one thread per 63 sockets waits on their
- *    events (WSAEventSelect; the provider does not offer WSAAsyncSelect);
+ *    events (WSAEventSelect);
  *  - accepting eagerly: the provider checks a peer's preamble inside
  *    WSPAccept, so each listener has a thread that accepts ahead of the
  *    application, as the in-process backend's notifier does. */

@@ -74,6 +74,11 @@ typedef struct wsock {
     long told;                  /* events told and not re-enabled since */
     int connect_err;            /* FD_CONNECT's code, once connect_done */
     int connect_done;
+    int connecting;             /* non-blocking connect: 1 TCP connect, 2 the peer's preamble */
+    unsigned connect_gen;       /* which attempt a connect timer belongs to */
+    uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* the peer's preamble, so far */
+    size_t pre_have;
+    int lower_spent;            /* a failed connect left it: the next connect takes a fresh one */
     ovl *rxops, *txops;         /* pending overlapped requests, oldest first (under lock) */
     uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
     int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
@@ -646,6 +651,7 @@ static void send_fin(wsock *w)
 
 static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out);
 static void advance(wsock *l);
+static void connect_step(wsock *w, const WSANETWORKEVENTS *ne);
 
 /* The lower socket's events go to w's own event, watched by a pool wait. */
 static int arm(wsock *w)
@@ -742,10 +748,17 @@ static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out)
         ResetEvent(w->iev);
         return;
     }
+    EnterCriticalSection(&w->lock);
+    int connecting = w->connecting;
+    if (connecting)
+        connect_step(w, &ne);
+    LeaveCriticalSection(&w->lock);
     if (w->listening) {
         EnterCriticalSection(&w->lock);
         advance(w); /* new connections, and preambles arriving on them */
         LeaveCriticalSection(&w->lock);
+    } else if (connecting) {
+        pump(w, PUMP_TRY); /* what came with the peer's preamble, if it is through */
     } else {
         if (ne.lNetworkEvents & (FD_READ | FD_CLOSE))
             pump(w, PUMP_TRY);
@@ -805,6 +818,148 @@ static SOCKET WSPAPI wp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
     return s;
 }
 
+/* ------------------------------------------------------------------ */
+/* connecting */
+
+/* Under w->lock: a connect ends, blocking or not. On failure the lower
+ * connection is to be reset (a peer that is not wsdx sees RST when the
+ * socket closes or connects again) and the socket stays unconnected. */
+static void connect_end(wsock *w, int rc)
+{
+    w->connecting = 0;
+    w->connect_done = 1;
+    w->connect_err = rc;
+    if (!rc) {
+        wsdx_conn_established(&w->conn);
+        return;
+    }
+    struct linger l = { 1, 0 };
+    int e = 0;
+    w->p->next.lpWSPSetSockOpt(w->low, SOL_SOCKET, SO_LINGER, (const char *)&l, sizeof l, &e);
+    w->lower_spent = 1;
+}
+
+/* Under w->lock: a non-blocking connect goes on as the lower socket
+ * reports: the TCP connect, our preamble, then the peer's (never more than
+ * its 8 bytes: what follows is the state machine's). */
+static void connect_step(wsock *w, const WSANETWORKEVENTS *ne)
+{
+    if (w->connecting == 1) {
+        if (!(ne->lNetworkEvents & FD_CONNECT))
+            return;
+        if (ne->iErrorCode[FD_CONNECT_BIT]) {
+            connect_end(w, ne->iErrorCode[FD_CONNECT_BIT]);
+            return;
+        }
+        uint8_t out[WSDX_PREAMBLE_LEN];
+        wsdx_preamble_encode(out, w->mode);
+        if (l_send(w->p, w->low, out, sizeof out) != (long)sizeof out) { /* a new socket's buffer takes 8 bytes */
+            connect_end(w, WSAEPROTONOSUPPORT);
+            return;
+        }
+        w->connecting = 2;
+    }
+    while (w->pre_have < WSDX_PREAMBLE_LEN) {
+        long k = l_recv(w->p, w->low, w->pre_in + w->pre_have, WSDX_PREAMBLE_LEN - w->pre_have);
+        if (k == -WSAEWOULDBLOCK)
+            return;
+        if (k <= 0) {
+            connect_end(w, WSAEPROTONOSUPPORT); /* FIN or reset before 8 bytes: not a wsdx peer */
+            return;
+        }
+        w->pre_have += (size_t)k;
+    }
+    connect_end(w, wsdx_preamble_check(w->pre_in, w->mode));
+}
+
+/* The deadline of a non-blocking connect: one pool timer per attempt,
+ * holding a reference; a stale one finds its attempt over. */
+typedef struct {
+    wsock *w;
+    unsigned gen;
+} connect_deadline;
+
+static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TIMER timer)
+{
+    connect_deadline *d = (connect_deadline *)arg;
+    wsock *w = d->w;
+    (void)inst;
+    EnterCriticalSection(&w->lock);
+    if (w->connecting && w->connect_gen == d->gen && !is_closed(w))
+        connect_end(w, WSAETIMEDOUT);
+    LeaveCriticalSection(&w->lock);
+    settle(w);
+    CloseThreadpoolTimer(timer);
+    free(d);
+    put(w);
+}
+
+/* A non-blocking connect: under way (WSAEWOULDBLOCK, FD_CONNECT when the
+ * preamble exchange is over), or failed at once. */
+static int connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
+{
+    connect_deadline *d = (connect_deadline *)malloc(sizeof *d);
+    PTP_TIMER t = d ? CreateThreadpoolTimer(connect_timer, d, NULL) : NULL;
+    if (!t) {
+        free(d);
+        return WSAENOBUFS;
+    }
+    EnterCriticalSection(&w->lock);
+    w->connecting = 1;
+    w->pre_have = 0;
+    d->w = w;
+    d->gen = ++w->connect_gen;
+    int rc = 0;
+    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == 0) {
+        WSANETWORKEVENTS now; /* connected at once: go on as FD_CONNECT would */
+        memset(&now, 0, sizeof now);
+        now.lNetworkEvents = FD_CONNECT;
+        connect_step(w, &now);
+        rc = WSAEWOULDBLOCK;
+    }
+    if (rc != WSAEWOULDBLOCK)
+        w->connecting = 0;
+    LeaveCriticalSection(&w->lock);
+    if (rc != WSAEWOULDBLOCK) {
+        CloseThreadpoolTimer(t);
+        free(d);
+        return rc;
+    }
+    InterlockedIncrement(&w->refs); /* the timer's */
+    ULARGE_INTEGER due;
+    due.QuadPart = (ULONGLONG)(-(LONGLONG)ms * 10000); /* relative, in 100 ns */
+    FILETIME ft;
+    ft.dwLowDateTime = due.LowPart;
+    ft.dwHighDateTime = due.HighPart;
+    SetThreadpoolTimer(t, &ft, 0, 0);
+    return WSAEWOULDBLOCK;
+}
+
+/* A blocking connect: the TCP connect and the preamble exchange, done by
+ * the deadlines. 0 or the WSA code. */
+static int connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
+{
+    /* one deadline for the connect and the preamble when the app set one */
+    DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
+    int rc = 0;
+    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == SOCKET_ERROR) {
+        if (rc != WSAEWOULDBLOCK)
+            return rc;
+        rc = WSAETIMEDOUT;
+        while ((LONG)(GetTickCount() - deadline) < 0 && !is_closed(w)) {
+            if (l_wait(w->p, w->low, 1, SLICE_MS) == 1) {
+                int err = 0, len = sizeof err, e = 0;
+                w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e);
+                rc = err;
+                break;
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    return handshake(w->p, w->low, w->mode, w->connect_ms ? deadline : GetTickCount() + HANDSHAKE_MS);
+}
+
 static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF caller,
                              LPWSABUF callee, LPQOS sq, LPQOS gq, LPINT lpErrno)
 {
@@ -814,52 +969,39 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
         return SOCKET_ERROR;
     int rc = 0;
     EnterCriticalSection(&w->lock);
-    if (w->conn.connected)
+    if (w->connecting)
+        rc = WSAEALREADY;
+    else if (w->conn.connected)
         rc = WSAEISCONN;
     else if (w->listening)
         rc = WSAEINVAL;
-    w->connect_done = 0;
-    w->told &= ~FD_CONNECT;
+    int spent = !rc && w->lower_spent;
+    if (!rc) {
+        w->connect_done = 0;
+        w->told &= ~FD_CONNECT;
+        w->lower_spent = 0;
+    }
     LeaveCriticalSection(&w->lock);
-    /* one deadline for the connect and the preamble when the app set one */
-    DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
-    if (!rc && w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == SOCKET_ERROR) {
-        if (rc == WSAEWOULDBLOCK) {
-            /* The connect and the preamble exchange run to completion here,
-             * for non-blocking sockets too (see docs/windows.md). */
-            rc = WSAETIMEDOUT;
-            while ((LONG)(GetTickCount() - deadline) < 0 && !is_closed(w)) {
-                if (l_wait(w->p, w->low, 1, SLICE_MS) == 1) {
-                    int err = 0, len = sizeof err, e = 0;
-                    w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e);
-                    rc = err;
-                    break;
-                }
-            }
+    if (spent)
+        rc = replace_lower(w, 1);
+    if (!rc && w->nonblocking)
+        rc = connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+    else if (!rc) {
+        rc = connect_blocking(w, name, namelen);
+        EnterCriticalSection(&w->lock);
+        connect_end(w, rc);
+        LeaveCriticalSection(&w->lock);
+        if (rc) {
+            replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
+            EnterCriticalSection(&w->lock);
+            w->lower_spent = 0;
+            LeaveCriticalSection(&w->lock);
+        } else {
+            pump(w, 0); /* what came with the peer's preamble raised no event of its own */
         }
-    } else {
-        rc = 0;
     }
-    if (!rc)
-        rc = handshake(w->p, w->low, w->mode, w->connect_ms ? deadline : GetTickCount() + HANDSHAKE_MS);
-    if (rc && rc != WSAEISCONN && rc != WSAEINVAL) {
-        /* Not a wsdx peer (or no connection): reset it, keep the app socket
-         * usable and unconnected with a fresh lower socket. */
-        replace_lower(w, 1);
-    } else if (!rc) {
-        EnterCriticalSection(&w->lock);
-        wsdx_conn_established(&w->conn);
-        LeaveCriticalSection(&w->lock);
-        if (callee)
-            callee->len = 0; /* no connect data */
-        pump(w, 0); /* what came with the peer's preamble raised no event of its own */
-    }
-    if (rc != WSAEISCONN && rc != WSAEINVAL) {
-        EnterCriticalSection(&w->lock);
-        w->connect_done = 1;
-        w->connect_err = rc;
-        LeaveCriticalSection(&w->lock);
-    }
+    if (!rc && callee)
+        callee->len = 0; /* no connect data */
     settle(w);
     put(w);
     if (rc) {
@@ -1398,6 +1540,8 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     AcquireSRWLockExclusive(&g_slock);
     w->closed = 1;
     ReleaseSRWLockExclusive(&g_slock);
+    EnterCriticalSection(&w->lock); /* a connect timer that saw it open is done with the lower socket */
+    LeaveCriticalSection(&w->lock);
     disarm(w); /* from here on the lower socket's events are nobody's */
     if (w->listening)
         drop_pending(w);
@@ -1546,12 +1690,12 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
                     LeaveCriticalSection(&w->lock);
                     if (w->listening)
                         yes = listener_ready(w);
-                } else if (k == 1) {
-                    yes = w->txlen == 0 && l_wait(w->p, w->low, 1, 0) == 1;
-                } else {
+                } else if (k == 1) { /* writable: connected (the preamble exchange is over) and room */
+                    yes = w->conn.connected && w->txlen == 0 && l_wait(w->p, w->low, 1, 0) == 1;
+                } else { /* a failed connect */
                     int err = 0, len = sizeof err, e2 = 0;
                     w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
-                    yes = err != 0;
+                    yes = err != 0 || (w->connect_done && w->connect_err && !w->conn.connected);
                 }
                 put(w);
                 if (yes && outs[k]) {
@@ -1627,6 +1771,16 @@ static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT l
         } else {
             *(DWORD *)val = w->connect_ms;
             *len = sizeof(DWORD);
+        }
+    } else if (level == SOL_SOCKET && opt == SO_ERROR && w->lower_spent) {
+        if (!val || !len || *len < (int)sizeof(int)) {
+            *lpErrno = WSAEFAULT;
+            rc = SOCKET_ERROR;
+        } else { /* a failed non-blocking connect's code (a preamble mismatch is ours, not TCP's) */
+            EnterCriticalSection(&w->lock);
+            *(int *)val = w->connect_err;
+            LeaveCriticalSection(&w->lock);
+            *len = sizeof(int);
         }
     } else if (level == SOL_SOCKET && (opt == SO_DISCDATALEN || opt == WSDX_LSP_SO_REJECTED)) {
         if (!val || !len || *len < (int)sizeof(int)) {

@@ -97,16 +97,22 @@ static int connect_to(WSPPROC_TABLE *t, SOCKET c, int port, int *err)
     return t->lpWSPConnect(c, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL, NULL, err);
 }
 
-/* A connected pair through table t: *c client, *s server side. */
-static int pair(WSPPROC_TABLE *t, WSAPROTOCOL_INFOW *pi, SOCKET *c, SOCKET *s)
+/* A connected pair through table t: *c client, *s server side; buf > 0:
+ * that fixed kernel buffer size (SO_SNDBUF at the client, SO_RCVBUF at the
+ * server), so the kernel cannot absorb what a test wants queued in the layer. */
+static int pair_buf(WSPPROC_TABLE *t, WSAPROTOCOL_INFOW *pi, SOCKET *c, SOCKET *s, int buf)
 {
     int port = 0, e = 0;
     SOCKET l = listener(t, pi, &port);
     if (l == INVALID_SOCKET)
         return -1;
+    if (buf)
+        t->lpWSPSetSockOpt(l, SOL_SOCKET, SO_RCVBUF, (const char *)&buf, sizeof buf, &e);
     acc_arg a = { t, l, INVALID_SOCKET, 0 };
     HANDLE th = CreateThread(NULL, 0, accept_thread, &a, 0, NULL);
     *c = t->lpWSPSocket(AF_INET, pi->iSocketType, pi->iProtocol, pi, 0, 0, &e);
+    if (buf)
+        t->lpWSPSetSockOpt(*c, SOL_SOCKET, SO_SNDBUF, (const char *)&buf, sizeof buf, &e);
     int rc = connect_to(t, *c, port, &e);
     WaitForSingleObject(th, 15000);
     CloseHandle(th);
@@ -118,6 +124,8 @@ static int pair(WSPPROC_TABLE *t, WSAPROTOCOL_INFOW *pi, SOCKET *c, SOCKET *s)
     }
     return 0;
 }
+
+static int pair(WSPPROC_TABLE *t, WSAPROTOCOL_INFOW *pi, SOCKET *c, SOCKET *s) { return pair_buf(t, pi, c, s, 0); }
 
 static int xsend(WSPPROC_TABLE *t, SOCKET s, const void *b, int n, int *err)
 {
@@ -533,7 +541,7 @@ static void row_S10(WSPPROC_TABLE *t, WSAPROTOCOL_INFOW *pi)
     SOCKET c, s;
     int e;
     static char chunk[65536];
-    if (pair(t, pi, &c, &s)) {
+    if (pair_buf(t, pi, &c, &s, 65536)) { /* the layer, not the kernel, holds the queue */
         check("S10", 0, "no connection");
         return;
     }
@@ -1230,6 +1238,121 @@ static void row_event_accept(void)
     xclose(&T_stream, l);
 }
 
+/* A plain Winsock listener on loopback (never a wsdx one); *port set. */
+static SOCKET plain_listener(int *port)
+{
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int al = sizeof a;
+    bind(l, (struct sockaddr *)&a, sizeof a);
+    listen(l, 4);
+    getsockname(l, (struct sockaddr *)&a, &al);
+    *port = ntohs(a.sin_port);
+    return l;
+}
+
+static DWORD WINAPI http_server(LPVOID p)
+{
+    SOCKET s = accept(*(SOCKET *)p, NULL, NULL);
+    if (s != INVALID_SOCKET) {
+        send(s, "HTTP/1.1 400 Bad Request\r\n\r\n", 28, 0);
+        Sleep(500);
+        closesocket(s);
+    }
+    return 0;
+}
+
+/* Waits for FD_CONNECT on an event-selected socket: its code, or -1. */
+static int await_connect(WSPPROC_TABLE *t, SOCKET c, watch *w, int ms, long *seen)
+{
+    for (DWORD t0 = GetTickCount(); GetTickCount() - t0 < (DWORD)ms;) {
+        WaitForSingleObject(w->ev, 50);
+        WSANETWORKEVENTS ne;
+        int e = 0;
+        if (t->lpWSPEnumNetworkEvents(c, w->ev, &ne, &e))
+            return -1;
+        *seen |= ne.lNetworkEvents;
+        if (ne.lNetworkEvents & FD_CONNECT)
+            return ne.iErrorCode[FD_CONNECT_BIT];
+    }
+    return -1;
+}
+
+/* A non-blocking connect does not wait: WSAEWOULDBLOCK at once, WSAEALREADY
+ * and WSAENOTCONN while it is under way, then FD_CONNECT with 0 once the
+ * preamble exchange is over; a silent peer gives WSAETIMEDOUT by the connect
+ * timeout, a peer that is not wsdx WSAEPROTONOSUPPORT (also in SO_ERROR), a
+ * closed port WSAECONNREFUSED; and the same handle then connects again. */
+static void row_nb_connect(void)
+{
+    int e = 0, port = 0, silent_port = 0, http_port = 0;
+    SOCKET c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    DWORD ms = 600;
+    T_stream.lpWSPSetSockOpt(c, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&ms, sizeof ms, &e);
+    watch w;
+    watch_start(&T_stream, c, &w, FD_CONNECT | FD_WRITE | FD_READ);
+
+    SOCKET silent = plain_listener(&silent_port); /* the kernel completes TCP; nobody ever sends */
+    DWORD t0 = GetTickCount();
+    int rc = connect_to(&T_stream, c, silent_port, &e);
+    int e1 = e;
+    DWORD took = GetTickCount() - t0;
+    int rc2 = connect_to(&T_stream, c, silent_port, &e);
+    int e2 = e;
+    int sn = xsend(&T_stream, c, "x", 1, &e);
+    int e3 = e;
+    long seen = 0;
+    int code = await_connect(&T_stream, c, &w, 3000, &seen);
+    check("NBCONN", rc == SOCKET_ERROR && e1 == WSAEWOULDBLOCK && took < 200 && rc2 == SOCKET_ERROR &&
+                        e2 == WSAEALREADY && sn == -1 && e3 == WSAENOTCONN && code == WSAETIMEDOUT,
+          "silent peer: connect -> %d/%d in %lu ms (want WSAEWOULDBLOCK at once), again -> %d (want WSAEALREADY), "
+          "send -> %d (want WSAENOTCONN); FD_CONNECT %d (want WSAETIMEDOUT)",
+          rc, e1, (unsigned long)took, e2, e3, code);
+    closesocket(silent);
+
+    SOCKET http = plain_listener(&http_port);
+    HANDLE th = CreateThread(NULL, 0, http_server, &http, 0, NULL);
+    rc = connect_to(&T_stream, c, http_port, &e);
+    e1 = e;
+    code = await_connect(&T_stream, c, &w, 3000, &seen);
+    int soerr = 0, len = sizeof soerr;
+    T_stream.lpWSPGetSockOpt(c, SOL_SOCKET, SO_ERROR, (char *)&soerr, &len, &e);
+    WaitForSingleObject(th, 3000);
+    CloseHandle(th);
+    closesocket(http);
+    check("NBCONN", rc == SOCKET_ERROR && e1 == WSAEWOULDBLOCK && code == WSAEPROTONOSUPPORT &&
+                        soerr == WSAEPROTONOSUPPORT,
+          "peer that is not wsdx: FD_CONNECT %d, SO_ERROR %d (want WSAEPROTONOSUPPORT)", code, soerr);
+
+    rc = connect_to(&T_stream, c, silent_port, &e); /* closed now */
+    e1 = e;
+    code = rc == 0 ? 0 : e1 == WSAEWOULDBLOCK ? await_connect(&T_stream, c, &w, 3000, &seen) : e1;
+    check("NBCONN", code == WSAECONNREFUSED, "closed port: connect %d/%d, then FD_CONNECT %d (want WSAECONNREFUSED)",
+          rc, e1, code);
+
+    SOCKET l = listener(&T_stream, &g_pi_stream, &port);
+    seen = 0;
+    rc = connect_to(&T_stream, c, port, &e);
+    e1 = e;
+    code = await_connect(&T_stream, c, &w, 3000, &seen);
+    int sent = xsend(&T_stream, c, "hello", 5, &e);
+    SOCKET s = T_stream.lpWSPAccept(l, NULL, NULL, NULL, 0, &e);
+    char buf[8] = { 0 };
+    int got = s != INVALID_SOCKET ? xrecv(&T_stream, s, buf, sizeof buf, &e) : -1;
+    check("NBCONN", rc == SOCKET_ERROR && e1 == WSAEWOULDBLOCK && code == 0 && (seen & FD_WRITE) && sent == 5 &&
+                        got == 5 && !memcmp(buf, "hello", 5),
+          "then the same handle to a wsdx listener: %d/%d, FD_CONNECT %d, FD_WRITE %d; data through %d/%d", rc, e1, code,
+          (seen & FD_WRITE) != 0, sent, got);
+    watch_end(&w);
+    xclose(&T_stream, c);
+    if (s != INVALID_SOCKET)
+        xclose(&T_stream, s);
+    xclose(&T_stream, l);
+}
+
 /* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
  * not know the handle); a graceful close after the queued data; the handle
  * then connects again. */
@@ -1368,6 +1491,7 @@ int main(void)
     row_overlapped_send();
     row_async_select();
     row_event_accept();
+    row_nb_connect();
     row_disconnect_ex();
     row_addresses();
     row_transparent();
