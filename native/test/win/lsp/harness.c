@@ -1353,6 +1353,43 @@ static void row_nb_connect(void)
     xclose(&T_stream, l);
 }
 
+/* Bad input to the asynchronous calls: typed errors, nothing changed. */
+static void row_bad_input(void)
+{
+    SOCKET c, s;
+    int e = 0;
+    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+        check("BADIN", 0, "no connection");
+        return;
+    }
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    DWORD n = 0, fl = 0;
+    int r1 = T_stream.lpWSPRecv(s, NULL, 1, &n, &fl, NULL, NULL, &tid, &e) == SOCKET_ERROR ? e : 0;
+    int r2 = T_stream.lpWSPSend(c, NULL, 2, &n, 0, NULL, NULL, &tid, &e) == SOCKET_ERROR ? e : 0;
+    int r3 = T_stream.lpWSPEventSelect(s, NULL, FD_READ, &e) == SOCKET_ERROR ? e : 0;
+    int r4 = T_stream.lpWSPAsyncSelect(s, (HWND)(ULONG_PTR)0x12345678, WM_USER, FD_READ, &e) == SOCKET_ERROR ? e : 0;
+    WSAEVENT ev = WSACreateEvent();
+    int r5 = T_stream.lpWSPEventSelect(s, ev, 0x10000 /* FD_QOS */, &e) == SOCKET_ERROR ? e : 0;
+    WSACloseEvent(ev);
+    int r6 = T_stream.lpWSPGetOverlappedResult(s, NULL, &n, FALSE, &fl, &e) ? 0 : e;
+    int r7 = T_stream.lpWSPEnumNetworkEvents(s, NULL, NULL, &e) == SOCKET_ERROR ? e : 0;
+    WSAOVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    WSABUF wb = { 4, (char *)"abcd" };
+    int r8 = T_stream.lpWSPSend((SOCKET)0x7fff0, &wb, 1, &n, 0, &ov, NULL, &tid, &e) == SOCKET_ERROR ? e : 0;
+    int still = xsend(&T_stream, c, "ok", 2, &e) == 2;
+    char buf[4];
+    int got = xrecv(&T_stream, s, buf, sizeof buf, &e);
+    check("BADIN", r1 == WSAEFAULT && r2 == WSAEFAULT && r3 == WSAEINVAL && r4 == WSAEINVAL && r5 == WSAEINVAL &&
+                       r6 == WSAEFAULT && r7 == WSAEFAULT && r8 == WSAENOTSOCK && still && got == 2,
+          "NULL buffers %d/%d (want WSAEFAULT), EventSelect without event %d, AsyncSelect to no window %d, an "
+          "unknown event bit %d (want WSAEINVAL), GetOverlappedResult(NULL) %d, EnumNetworkEvents(NULL) %d (want "
+          "WSAEFAULT), overlapped send on no socket %d (want WSAENOTSOCK); the pair still carries data %d/%d",
+          r1, r2, r3, r4, r5, r6, r7, r8, still, got);
+    xclose(&T_stream, c);
+    xclose(&T_stream, s);
+}
+
 /* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
  * not know the handle); a graceful close after the queued data; the handle
  * then connects again. */
@@ -1492,6 +1529,7 @@ int main(void)
     row_async_select();
     row_event_accept();
     row_nb_connect();
+    row_bad_input();
     row_disconnect_ex();
     row_addresses();
     row_transparent();
