@@ -530,12 +530,40 @@ static void abort_ops(wsock *w)
         }
 }
 
+/* WSPSelect sleeps until some socket's state moved on: g_moves counts the
+ * moves, and a mover wakes the sleepers only when there are any. */
+static SRWLOCK g_sel_lock = SRWLOCK_INIT;
+static CONDITION_VARIABLE g_sel_cv = CONDITION_VARIABLE_INIT;
+static volatile LONG g_moves, g_sleepers;
+
+static void moved(void)
+{
+    InterlockedIncrement(&g_moves);
+    if (InterlockedCompareExchange(&g_sleepers, 0, 0)) {
+        AcquireSRWLockExclusive(&g_sel_lock); /* a sleeper that saw the old count is asleep by now */
+        ReleaseSRWLockExclusive(&g_sel_lock);
+        WakeAllConditionVariable(&g_sel_cv);
+    }
+}
+
+/* Sleeps up to ms unless g_moves has left seen. */
+static void await_move(LONG seen, DWORD ms)
+{
+    AcquireSRWLockExclusive(&g_sel_lock);
+    InterlockedIncrement(&g_sleepers);
+    if (InterlockedCompareExchange(&g_moves, 0, 0) == seen)
+        SleepConditionVariableSRW(&g_sel_cv, &g_sel_lock, ms, 0);
+    InterlockedDecrement(&g_sleepers);
+    ReleaseSRWLockExclusive(&g_sel_lock);
+}
+
 /* After anything that may have changed what is due: pending requests first
  * (they take the data), then what the application is told. */
 static void settle(wsock *w)
 {
     finish_ops(w);
     notify(w);
+    moved();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1574,6 +1602,7 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     }
     abort_ops(w); /* before the handle goes: completions name it */
     wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e);
+    moved(); /* a WSPSelect over it answers WSAENOTSOCK now */
     put(w); /* ours */
     put(w); /* the handle's */
     (void)rc;
@@ -1668,6 +1697,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
     DWORD limit = t ? (DWORD)(t->tv_sec * 1000 + t->tv_usec / 1000) : INFINITE;
     DWORD start = GetTickCount();
     for (;;) {
+        LONG seen = InterlockedCompareExchange(&g_moves, 0, 0); /* before looking: a move after it wakes us */
         int ready = 0;
         fd_set *sets[3] = { &in_r, &in_w, &in_x };
         fd_set *outs[3] = { r, wr, x };
@@ -1708,7 +1738,9 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
         DWORD spent = GetTickCount() - start;
         if (limit != INFINITE && spent >= limit)
             return 0;
-        Sleep(limit == INFINITE || limit - spent > 10 ? 10 : limit - spent);
+        /* every change on_lower sees is a move; the slice bounds what it cannot
+         * see (a closed socket, a lower socket's buffer room without FD_WRITE) */
+        await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
     }
 }
 

@@ -1390,6 +1390,81 @@ static void row_bad_input(void)
     xclose(&T_stream, s);
 }
 
+/* WSPSelect: readable when data comes (a sleeping select is woken by it),
+ * writable once connected, exceptional after a failed connect, and
+ * WSAENOTSOCK for a closed handle. */
+typedef struct {
+    SOCKET s;
+    int delay_ms;
+} later_arg;
+static DWORD WINAPI send_later(LPVOID p)
+{
+    later_arg *a = (later_arg *)p;
+    int e = 0;
+    Sleep((DWORD)a->delay_ms);
+    xsend(&T_stream, a->s, "late", 4, &e);
+    return 0;
+}
+
+static void row_select(void)
+{
+    SOCKET c, s;
+    int e = 0;
+    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+        check("SELECT", 0, "no connection");
+        return;
+    }
+    fd_set r, w, x;
+    FD_ZERO(&r);
+    FD_SET(s, &r);
+    TIMEVAL zero = { 0, 0 };
+    int none = T_stream.lpWSPSelect(0, &r, NULL, NULL, &zero, &e);
+    later_arg a = { c, 300 };
+    HANDLE th = CreateThread(NULL, 0, send_later, &a, 0, NULL);
+    FD_ZERO(&r);
+    FD_SET(s, &r);
+    DWORD t0 = GetTickCount();
+    int rd = T_stream.lpWSPSelect(0, &r, NULL, NULL, NULL, &e); /* no timeout: the data must wake it */
+    DWORD waited = GetTickCount() - t0;
+    WaitForSingleObject(th, 3000);
+    CloseHandle(th);
+    int isset = FD_ISSET(s, &r);
+    FD_ZERO(&w);
+    FD_SET(c, &w);
+    int wr = T_stream.lpWSPSelect(0, NULL, &w, NULL, &zero, &e);
+    check("SELECT", none == 0 && rd == 1 && isset && waited >= 250 && wr == 1 && FD_ISSET(c, &w),
+          "nothing readable at first (%d); a select with no timeout returns %d when data comes after %lu ms; a "
+          "connected socket is writable (%d)",
+          none, rd, (unsigned long)waited, wr);
+    printf("       (select woke %lu ms after it began, for data sent at 300 ms)\n", (unsigned long)waited);
+
+    int port = 0;
+    SOCKET silent = plain_listener(&port);
+    SOCKET n = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    DWORD ms = 300;
+    T_stream.lpWSPSetSockOpt(n, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&ms, sizeof ms, &e);
+    xnbio(&T_stream, n, 1);
+    connect_to(&T_stream, n, port, &e);
+    FD_ZERO(&w);
+    FD_SET(n, &w);
+    FD_ZERO(&x);
+    FD_SET(n, &x);
+    int early = T_stream.lpWSPSelect(0, NULL, &w, NULL, &zero, &e); /* TCP is up, the preamble is not */
+    TIMEVAL two = { 2, 0 };
+    int ex = T_stream.lpWSPSelect(0, NULL, NULL, &x, &two, &e);
+    closesocket(silent);
+    xclose(&T_stream, n);
+    FD_ZERO(&r);
+    FD_SET(n, &r);
+    int gone = T_stream.lpWSPSelect(0, &r, NULL, NULL, &zero, &e) == SOCKET_ERROR ? e : 0;
+    check("SELECT", early == 0 && ex == 1 && gone == WSAENOTSOCK,
+          "connecting to a silent peer: not writable (%d); exceptional once the connect timed out (%d); a closed "
+          "handle -> %d (want WSAENOTSOCK)",
+          early, ex, gone);
+    xclose(&T_stream, c);
+    xclose(&T_stream, s);
+}
+
 /* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
  * not know the handle); a graceful close after the queued data; the handle
  * then connects again. */
@@ -1530,6 +1605,7 @@ int main(void)
     row_event_accept();
     row_nb_connect();
     row_bad_input();
+    row_select();
     row_disconnect_ex();
     row_addresses();
     row_transparent();
