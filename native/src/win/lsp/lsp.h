@@ -104,6 +104,8 @@ typedef struct {
     volatile LONG shutdowns, send_disconnects, recv_disconnects, closes, fd_close_seen;
 } wsdx_lsp_observed;
 extern wsdx_lsp_observed wsdx_lsp_obs;
+/* wsdx entries' socket contexts not yet freed (read by tests: leaks). */
+extern volatile LONG wsdx_lsp_live_contexts;
 
 /* Start of WSPStartup, shared by both faces (wsp.c). */
 int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPData,

@@ -101,6 +101,7 @@ typedef struct pending {
 } pending;
 
 static SRWLOCK g_slock = SRWLOCK_INIT;
+volatile LONG wsdx_lsp_live_contexts;
 
 /* ------------------------------------------------------------------ */
 /* handles and reference counts */
@@ -139,6 +140,7 @@ static void put(wsock *w)
     DeleteCriticalSection(&w->rxio);
     DeleteCriticalSection(&w->txio);
     free(w);
+    InterlockedDecrement(&wsdx_lsp_live_contexts);
 }
 
 static int is_closed(wsock *w)
@@ -717,6 +719,7 @@ static wsock *wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalo
     wsock *w = (wsock *)calloc(1, sizeof *w);
     if (!w)
         return NULL;
+    InterlockedIncrement(&wsdx_lsp_live_contexts);
     w->refs = 1; /* the handle's reference */
     w->p = p;
     w->low = low;

@@ -1465,6 +1465,52 @@ static void row_select(void)
     xclose(&T_stream, s);
 }
 
+/* No leaks: 100 connections, each with an event selection and a pending
+ * overlapped receive (aborted by the close), free every socket context
+ * (its event, its pool wait) and, where the OS counts them (not Wine),
+ * leave the process's handle count where it was, the pool's threads aside. */
+static void row_handles(void)
+{
+    DWORD before = 0, after = 0;
+    int e = 0, bad = 0, counted = 0;
+    LONG ctx_before = wsdx_lsp_live_contexts;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            counted = GetProcessHandleCount(GetCurrentProcess(), &before) && before > 0; /* after a warm-up */
+        for (int i = 0; i < 50; i++) {
+            SOCKET c, s;
+            if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+                bad++;
+                continue;
+            }
+            WSAEVENT ev = WSACreateEvent();
+            T_stream.lpWSPEventSelect(c, ev, FD_READ | FD_CLOSE, &e);
+            WSAOVERLAPPED ov;
+            memset(&ov, 0, sizeof ov);
+            ov.hEvent = WSACreateEvent();
+            char buf[8];
+            WSABUF wb = { sizeof buf, buf };
+            DWORD n = 0, fl = 0;
+            T_stream.lpWSPRecv(s, &wb, 1, &n, &fl, &ov, NULL, &tid, &e);
+            xclose(&T_stream, c);
+            xclose(&T_stream, s);
+            bad += WaitForSingleObject(ov.hEvent, 3000) != WAIT_OBJECT_0; /* aborted, and told */
+            WSACloseEvent(ov.hEvent);
+            WSACloseEvent(ev);
+        }
+    }
+    Sleep(300);
+    if (counted)
+        GetProcessHandleCount(GetCurrentProcess(), &after);
+    LONG ctx_left = wsdx_lsp_live_contexts - ctx_before;
+    check("HANDLES", !bad && (!counted || after <= before + 16) && live_handles() == 0 && ctx_left == 0,
+          "100 connections with event selection and an aborted overlapped receive: socket contexts left %ld, wsdx "
+          "handles left %d, failures %d; process handles %lu -> %lu%s",
+          ctx_left, live_handles(), bad, (unsigned long)before, (unsigned long)after,
+          counted ? "" : " (not counted here: Wine's GetProcessHandleCount reports none)");
+}
+
 /* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
  * not know the handle); a graceful close after the queued data; the handle
  * then connects again. */
@@ -1606,6 +1652,7 @@ int main(void)
     row_nb_connect();
     row_bad_input();
     row_select();
+    row_handles();
     row_disconnect_ex();
     row_addresses();
     row_transparent();
