@@ -18,6 +18,7 @@
 #include "lsp.h"
 
 #include <mswsock.h>
+#include <ws2tcpip.h>
 
 #include "conn.h"
 #include "frame.h"
@@ -46,6 +47,9 @@ typedef struct ovl {
     DWORD nbufs;
     uint64_t until;             /* send: done once the lower socket took this many queued bytes */
     DWORD err, n, flags;        /* the result, for the completion routine */
+    SOCKET target;              /* the handle whose completion port hears of it (AcceptEx: the listener) */
+    struct wsock *into;         /* AcceptEx: the accept socket (a reference) */
+    DWORD local_len, remote_len; /* AcceptEx: the address areas after the data */
 } ovl;
 
 typedef struct wsock {
@@ -80,6 +84,8 @@ typedef struct wsock {
     size_t pre_have;
     int lower_spent;            /* a failed connect left it: the next connect takes a fresh one */
     ovl *rxops, *txops;         /* pending overlapped requests, oldest first (under lock) */
+    ovl *acceptops;             /* listener: pending AcceptEx requests */
+    ovl *connect_op;            /* a pending ConnectEx */
     uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
     int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
     DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
@@ -390,6 +396,7 @@ static ovl *op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUT
     if (!o)
         return NULL;
     o->w = w;
+    o->target = w->app;
     o->ov = ov;
     o->cr = cr;
     if (t)
@@ -418,9 +425,11 @@ static void op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
 /* A request that failed before it was pending: no completion is notified. */
 static void op_drop(ovl *o, DWORD err)
 {
-    wsock *w = o->w;
+    wsock *w = o->w, *into = o->into;
     op_result(o, err, 0, 0);
     free(o);
+    if (into)
+        put(into);
     put(w);
 }
 
@@ -436,9 +445,11 @@ static void CALLBACK run_routine(DWORD_PTR arg)
  * completion port (WPUCompleteOverlappedRequest; our handles are not IFS). */
 static void op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
 {
-    wsock *w = o->w;
-    SOCKET app = w->app;
+    wsock *w = o->w, *into = o->into;
+    SOCKET app = o->target;
     int e = 0;
+    if (into)
+        put(into);
     op_result(o, err, n, flags);
     if (o->cr) {
         if (wsdx_lsp_up.lpWPUQueueApc(&o->thread, run_routine, (DWORD_PTR)o, &e) != 0)
@@ -485,9 +496,15 @@ static int take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flag
     return rc;
 }
 
+static void finish_accepts(wsock *l);
+static void finish_connect(wsock *w);
+
 /* Completes, oldest first, the pending requests that can complete now. */
 static void finish_ops(wsock *w)
 {
+    if (w->listening)
+        finish_accepts(w);
+    finish_connect(w);
     for (;;) {
         DWORD n = 0, fl = 0;
         int rc = 0;
@@ -521,10 +538,10 @@ static void finish_ops(wsock *w)
 static void abort_ops(wsock *w)
 {
     EnterCriticalSection(&w->lock);
-    ovl *o = w->rxops, *t = w->txops;
-    w->rxops = w->txops = NULL;
+    ovl *lists[4] = { w->rxops, w->txops, w->acceptops, w->connect_op };
+    w->rxops = w->txops = w->acceptops = w->connect_op = NULL;
     LeaveCriticalSection(&w->lock);
-    for (ovl *lists[2] = { o, t }, **l = lists; l < lists + 2; l++)
+    for (ovl **l = lists; l < lists + 4; l++)
         while (*l) {
             ovl *next = (*l)->next;
             op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
@@ -991,13 +1008,10 @@ static int connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
     return handshake(w->p, w->low, w->mode, w->connect_ms ? deadline : GetTickCount() + HANDSHAKE_MS);
 }
 
-static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF caller,
-                             LPWSABUF callee, LPQOS sq, LPQOS gq, LPINT lpErrno)
+/* May w connect now? Then a fresh start (and a fresh lower socket after a
+ * failed attempt). 0 or the WSA code. */
+static int connect_prepare(wsock *w)
 {
-    (void)caller; (void)sq; (void)gq;
-    wsock *w = get(s, lpErrno);
-    if (!w)
-        return SOCKET_ERROR;
     int rc = 0;
     EnterCriticalSection(&w->lock);
     if (w->connecting)
@@ -1013,8 +1027,17 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
         w->lower_spent = 0;
     }
     LeaveCriticalSection(&w->lock);
-    if (spent)
-        rc = replace_lower(w, 1);
+    return spent ? replace_lower(w, 1) : rc;
+}
+
+static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF caller,
+                             LPWSABUF callee, LPQOS sq, LPQOS gq, LPINT lpErrno)
+{
+    (void)caller; (void)sq; (void)gq;
+    wsock *w = get(s, lpErrno);
+    if (!w)
+        return SOCKET_ERROR;
+    int rc = connect_prepare(w);
     if (!rc && w->nonblocking)
         rc = connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
     else if (!rc) {
@@ -1177,6 +1200,112 @@ static SOCKET adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, 
         *addrlen = x->addrlen;
     }
     return s;
+}
+
+/* AcceptEx: the accept socket takes over a checked connection (its own,
+ * unused lower socket is closed). 0, or the WSA code (the connection is
+ * then reset). */
+static int graft(wsock *a, pending *x, wsock *l)
+{
+    int e = 0;
+    if (is_closed(a)) {
+        l_abort_close(l->p, x->low);
+        return WSA_OPERATION_ABORTED;
+    }
+    disarm(a);
+    a->p->next.lpWSPCloseSocket(a->low, &e);
+    a->low = x->low;
+    if (l_nbio(a->p, a->low, 1) || arm(a)) {
+        l_abort_close(a->p, a->low);
+        a->low = INVALID_SOCKET;
+        return WSAENOBUFS;
+    }
+    EnterCriticalSection(&a->lock);
+    wsdx_conn_established(&a->conn);
+    a->linger_on = l->linger_on;
+    a->linger_secs = l->linger_secs;
+    LeaveCriticalSection(&a->lock);
+    pump(a, 0); /* what came after the preamble raised no event of a's yet */
+    return 0;
+}
+
+/* The address areas after AcceptEx's data: each a sockaddr at its start. */
+static void put_addresses(ovl *o, pending *x)
+{
+    uint8_t *area = (uint8_t *)o->bufs[0].buf + o->bufs[0].len;
+    struct sockaddr_storage local;
+    int len = sizeof local, e = 0;
+    memset(&local, 0, sizeof local);
+    o->into->p->next.lpWSPGetSockName(x->low, (struct sockaddr *)&local, &len, &e);
+    memset(area, 0, o->local_len + o->remote_len);
+    memcpy(area, &local, (size_t)len < o->local_len ? (size_t)len : o->local_len);
+    memcpy(area + o->local_len, &x->addr, (size_t)x->addrlen < o->remote_len ? (size_t)x->addrlen : o->remote_len);
+}
+
+/* Listener: pending AcceptEx requests take the checked connections, oldest
+ * first. With a data part, the request then waits as a receive on the
+ * accept socket (completion still goes to the listener's handle). */
+static void finish_accepts(wsock *l)
+{
+    for (;;) {
+        pending x;
+        ovl *o = NULL;
+        EnterCriticalSection(&l->lock);
+        if (l->acceptops && l->nready > 0) {
+            o = l->acceptops;
+            l->acceptops = o->next;
+            o->next = NULL;
+            x = l->ready[0];
+            memmove(l->ready, l->ready + 1, (size_t)--l->nready * sizeof *l->ready);
+        }
+        LeaveCriticalSection(&l->lock);
+        if (!o)
+            return;
+        int rc = graft(o->into, &x, l);
+        if (rc) {
+            op_complete(o, (DWORD)rc, 0, 0);
+            continue;
+        }
+        put_addresses(o, &x);
+        if (!o->bufs[0].len) {
+            op_complete(o, 0, 0, 0);
+            continue;
+        }
+        wsock *a = o->into; /* the request moves over, with its reference on a */
+        o->into = NULL;
+        o->w = a;
+        put(l);
+        EnterCriticalSection(&a->lock);
+        op_append(&a->rxops, o);
+        LeaveCriticalSection(&a->lock);
+        settle(a);
+    }
+}
+
+/* A finished ConnectEx: its send data goes out first, as one message. */
+static void finish_connect(wsock *w)
+{
+    EnterCriticalSection(&w->lock);
+    ovl *o = w->connect_op && !w->connecting && w->connect_done ? w->connect_op : NULL;
+    if (o)
+        w->connect_op = NULL;
+    int err = w->connect_err;
+    LeaveCriticalSection(&w->lock);
+    if (!o)
+        return;
+    DWORD n = o->bufs[0].len;
+    if (!err && n && o->bufs[0].buf) {
+        uint8_t h[WSDX_FRAME_HEADER_LEN];
+        wsdx_frame_header_encode(h, WSDX_FRAME_DATA, n);
+        EnterCriticalSection(&w->txio);
+        err = txq_put(w, h, sizeof h);
+        if (!err && n)
+            err = txq_put(w, (const uint8_t *)o->bufs[0].buf, n);
+        if (!err && (err = txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
+            err = 0; /* on_lower sends the rest */
+        LeaveCriticalSection(&w->txio);
+    }
+    op_complete(o, (DWORD)err, err ? 0 : n, 0);
 }
 
 static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, LPCONDITIONPROC cond,
@@ -1853,6 +1982,10 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
     wsock *w = get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
+    if (level == SOL_SOCKET && (opt == SO_UPDATE_ACCEPT_CONTEXT || opt == SO_UPDATE_CONNECT_CONTEXT)) {
+        put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
+        return 0;
+    }
     if (level == SOL_SOCKET && opt == WSDX_LSP_SO_CONNECT_TIMEOUT) { /* ours alone */
         int rc = 0;
         if (!val || len < (int)sizeof(DWORD)) {
@@ -1928,22 +2061,145 @@ static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DW
     return rc == 0;
 }
 
-/* SIO_GET_EXTENSION_FUNCTION_POINTER for DisconnectEx: ours (1), or not that GUID (0). */
+/* AcceptEx: the next checked connection goes to the caller's unused
+ * socket of the same entry; the addresses follow the data part of the
+ * buffer (GetAcceptExSockaddrs below reads them). Asynchronous unless a
+ * connection is ready now; a data part makes it wait for the first data. */
+static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, LPDWORD got,
+                                  LPOVERLAPPED ov)
+{
+    int rc = 0;
+    wsock *l = get(ls, &rc), *a = l ? get(as, &rc) : NULL;
+    DWORD need = l ? (DWORD)l->p->self.iMaxSockAddr + 16 : 0;
+    if (l && a && (!ov || !out || llen < need || rlen < need))
+        rc = !ov || !out ? WSAEFAULT : WSAEINVAL;
+    else if (l && a) {
+        EnterCriticalSection(&a->lock);
+        int fresh = !a->conn.connected && !a->connecting && !a->listening;
+        LeaveCriticalSection(&a->lock);
+        if (!l->listening || !fresh || a->p != l->p || a->mode != l->mode)
+            rc = WSAEINVAL;
+    }
+    ovl *o = NULL;
+    if (!rc) {
+        WSABUF data = { rxlen, (char *)out };
+        o = op_new(l, ov, NULL, NULL, &data, 1);
+        rc = o ? 0 : WSAENOBUFS;
+    }
+    if (o) {
+        o->into = a; /* the request's reference now */
+        a = NULL;
+        o->local_len = llen;
+        o->remote_len = rlen;
+        EnterCriticalSection(&l->lock);
+        advance(l);
+        op_append(&l->acceptops, o);
+        LeaveCriticalSection(&l->lock);
+        settle(l); /* a connection already checked is taken now */
+        rc = WSA_IO_PENDING;
+        if (got)
+            *got = 0;
+    }
+    if (a)
+        put(a);
+    if (l)
+        put(l);
+    SetLastError((DWORD)rc);
+    return FALSE; /* done at once or not, completion is notified */
+}
+
+/* GetAcceptExSockaddrs for wp_AcceptEx's layout. */
+static void PASCAL wp_GetAcceptExSockaddrs(PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, struct sockaddr **local,
+                                           LPINT local_len, struct sockaddr **remote, LPINT remote_len)
+{
+    uint8_t *area = (uint8_t *)out + rxlen;
+    struct sockaddr *l = (struct sockaddr *)area, *r = (struct sockaddr *)(area + llen);
+    *local = l;
+    *remote = r;
+    *local_len = l->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
+    *remote_len = r->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
+    (void)rlen;
+}
+
+/* ConnectEx: a non-blocking connect whatever the socket's mode, on a bound
+ * socket; completes when the preamble exchange is over and the send data
+ * (one message, in message mode) is queued. */
+static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int namelen, PVOID buf, DWORD len,
+                                   LPDWORD sent, LPOVERLAPPED ov)
+{
+    int rc = 0;
+    wsock *w = get(s, &rc);
+    if (w && (!ov || !name))
+        rc = WSAEFAULT;
+    if (w && !rc) {
+        struct sockaddr_storage me;
+        int mel = sizeof me, e = 0;
+        if (w->p->next.lpWSPGetSockName(w->low, (struct sockaddr *)&me, &mel, &e))
+            rc = WSAEINVAL; /* ConnectEx wants a bound socket */
+        else if (w->mode == WSDX_MESSAGE && len > WSDX_MAX_MESSAGE)
+            rc = WSAEMSGSIZE;
+    }
+    if (w && !rc)
+        rc = connect_prepare(w);
+    ovl *o = NULL;
+    if (w && !rc) {
+        WSABUF data = { len, (char *)buf };
+        o = op_new(w, ov, NULL, NULL, &data, 1);
+        rc = o ? 0 : WSAENOBUFS;
+    }
+    if (o) {
+        EnterCriticalSection(&w->lock);
+        w->connect_op = o;
+        LeaveCriticalSection(&w->lock);
+        rc = connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        if (rc != WSAEWOULDBLOCK) {
+            EnterCriticalSection(&w->lock);
+            w->connect_op = NULL;
+            LeaveCriticalSection(&w->lock);
+            op_drop(o, (DWORD)rc);
+        } else {
+            rc = WSA_IO_PENDING;
+            if (sent)
+                *sent = 0;
+            settle(w);
+        }
+    }
+    if (w)
+        put(w);
+    SetLastError((DWORD)rc);
+    return FALSE;
+}
+
+/* SIO_GET_EXTENSION_FUNCTION_POINTER: ours for the functions that must know
+ * wsdx handles (1), or not one of those GUIDs (0). */
 static int our_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc)
 {
-    static const GUID disconnect_ex = WSAID_DISCONNECTEX;
-    if (!in || inlen < sizeof(GUID) || memcmp(in, &disconnect_ex, sizeof(GUID)))
+    static const struct {
+        GUID id;
+        void *fn;
+    } ours[] = {
+        { WSAID_DISCONNECTEX, (void *)wp_DisconnectEx },
+        { WSAID_ACCEPTEX, (void *)wp_AcceptEx },
+        { WSAID_CONNECTEX, (void *)wp_ConnectEx },
+        { WSAID_GETACCEPTEXSOCKADDRS, (void *)wp_GetAcceptExSockaddrs },
+    };
+    if (!in || inlen < sizeof(GUID))
         return 0;
-    if (!out || outlen < sizeof(LPFN_DISCONNECTEX)) {
-        *lpErrno = WSAEFAULT;
-        *rc = SOCKET_ERROR;
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        if (memcmp(in, &ours[i].id, sizeof(GUID)))
+            continue;
+        if (!out || outlen < sizeof(void *)) {
+            *lpErrno = WSAEFAULT;
+            *rc = SOCKET_ERROR;
+            return 1;
+        }
+        *(void **)out = ours[i].fn;
+        if (ret)
+            *ret = sizeof(void *);
+        *rc = 0;
         return 1;
     }
-    *(LPFN_DISCONNECTEX *)out = wp_DisconnectEx;
-    if (ret)
-        *ret = sizeof(LPFN_DISCONNECTEX);
-    *rc = 0;
-    return 1;
+    return 0;
 }
 
 static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out, DWORD outlen,

@@ -1511,6 +1511,113 @@ static void row_handles(void)
           counted ? "" : " (not counted here: Wine's GetProcessHandleCount reports none)");
 }
 
+/* AcceptEx, ConnectEx and GetAcceptExSockaddrs are the wsdx entry's own
+ * (the lower provider's would not know wsdx handles): an IOCP server
+ * accepts into a socket it made, with the first data, and reads the
+ * addresses; a client connects with data; bad arguments fail typed; a
+ * close aborts a pending AcceptEx. */
+static void *extension(SOCKET s, GUID g)
+{
+    void *fn = NULL;
+    DWORD ret = 0;
+    int e = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    T_stream.lpWSPIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &g, sizeof g, &fn, sizeof fn, &ret, NULL, NULL, &tid,
+                        &e);
+    return fn;
+}
+
+static void row_accept_connect_ex(void)
+{
+    int e = 0, port = 0;
+    SOCKET l = listener(&T_stream, &g_pi_stream, &port);
+    LPFN_ACCEPTEX acceptex = (LPFN_ACCEPTEX)extension(l, (GUID)WSAID_ACCEPTEX);
+    LPFN_CONNECTEX connectex = (LPFN_CONNECTEX)extension(l, (GUID)WSAID_CONNECTEX);
+    LPFN_GETACCEPTEXSOCKADDRS addrs = (LPFN_GETACCEPTEXSOCKADDRS)extension(l, (GUID)WSAID_GETACCEPTEXSOCKADDRS);
+    if (!acceptex || !connectex || !addrs) {
+        check("ACCEX", 0, "extension functions: AcceptEx %p ConnectEx %p GetAcceptExSockaddrs %p", (void *)acceptex,
+              (void *)connectex, (void *)addrs);
+        xclose(&T_stream, l);
+        return;
+    }
+    HANDLE iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    fake_associate_port(l, iocp, 1);
+    SOCKET a = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    SOCKET c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    fake_associate_port(c, iocp, 2);
+    static char out[5 + 2 * 32];
+    DWORD got = 0, sent = 0;
+    WSAOVERLAPPED aov, cov;
+    memset(&aov, 0, sizeof aov);
+    memset(&cov, 0, sizeof cov);
+    struct sockaddr_in to, any;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons((u_short)port);
+    any = to;
+    any.sin_port = 0;
+    BOOL unbound = connectex(c, (struct sockaddr *)&to, sizeof to, NULL, 0, &sent, &cov);
+    int unbound_err = (int)GetLastError();
+    T_stream.lpWSPBind(c, (struct sockaddr *)&any, sizeof any, &e);
+    BOOL ra = acceptex(l, a, out, 5, 32, 32, &got, &aov);
+    int ea = (int)GetLastError();
+    BOOL rc = connectex(c, (struct sockaddr *)&to, sizeof to, (PVOID) "hello", 5, &sent, &cov);
+    int ec = (int)GetLastError();
+    ULONG_PTR keys[2] = { 0, 0 };
+    DWORD bytes[2] = { 0, 0 };
+    int oks = 0;
+    for (int i = 0; i < 2; i++) {
+        LPOVERLAPPED done = NULL;
+        oks += GetQueuedCompletionStatus(iocp, &bytes[i], &keys[i], &done, 3000) &&
+               done == (keys[i] == 1 ? &aov : &cov);
+    }
+    int accept_bytes = keys[0] == 1 ? (int)bytes[0] : (int)bytes[1];
+    int connect_bytes = keys[0] == 2 ? (int)bytes[0] : (int)bytes[1];
+    struct sockaddr *la = NULL, *ra_ = NULL;
+    int lal = 0, ral = 0;
+    addrs(out, 5, 32, 32, &la, &lal, &ra_, &ral);
+    struct sockaddr_in cme;
+    int cmel = sizeof cme;
+    T_stream.lpWSPGetSockName(c, (struct sockaddr *)&cme, &cmel, &e);
+    int addr_ok = la && ra_ && lal == sizeof(struct sockaddr_in) && ral == sizeof(struct sockaddr_in) &&
+                  ((struct sockaddr_in *)la)->sin_port == htons((u_short)port) &&
+                  ((struct sockaddr_in *)ra_)->sin_port == cme.sin_port;
+    int back = xsend(&T_stream, a, "back", 4, &e);
+    char buf[8] = { 0 };
+    int n = xrecv(&T_stream, c, buf, sizeof buf, &e);
+    check("ACCEX", !unbound && unbound_err == WSAEINVAL && !ra && ea == WSA_IO_PENDING && !rc &&
+                       ec == WSA_IO_PENDING && oks == 2 && accept_bytes == 5 && !memcmp(out, "hello", 5) &&
+                       connect_bytes == 5 && addr_ok && back == 4 && n == 4 && !memcmp(buf, "back", 4),
+          "ConnectEx unbound -> %d (want WSAEINVAL); AcceptEx %d and ConnectEx %d pend, both complete on the port "
+          "(%d): accept with the first %d bytes \"%.5s\", connect sent %d; GetAcceptExSockaddrs local/remote ports "
+          "right %d; the accepted socket carries data back %d",
+          unbound_err, ea, ec, oks, accept_bytes, out, connect_bytes, addr_ok, n);
+
+    SOCKET a2 = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    BOOL small = acceptex(l, a2, out, 0, 8, 32, &got, &aov);
+    int esmall = (int)GetLastError();
+    BOOL used = acceptex(l, c, out, 0, 32, 32, &got, &aov);
+    int eused = (int)GetLastError();
+    WSAOVERLAPPED pov;
+    memset(&pov, 0, sizeof pov);
+    pov.hEvent = WSACreateEvent();
+    BOOL pend = acceptex(l, a2, out, 0, 32, 32, &got, &pov);
+    int epend = (int)GetLastError();
+    xclose(&T_stream, l);
+    int told = WaitForSingleObject(pov.hEvent, 3000) == WAIT_OBJECT_0;
+    check("ACCEX", !small && esmall == WSAEINVAL && !used && eused == WSAEINVAL && !pend && epend == WSA_IO_PENDING &&
+                       told && pov.OffsetHigh == WSA_OPERATION_ABORTED,
+          "address area too small -> %d, a connected accept socket -> %d (want WSAEINVAL); closing the listener "
+          "aborts a pending AcceptEx: told %d, %lu (want WSA_OPERATION_ABORTED)",
+          esmall, eused, told, (unsigned long)pov.OffsetHigh);
+    WSACloseEvent(pov.hEvent);
+    CloseHandle(iocp);
+    xclose(&T_stream, a);
+    xclose(&T_stream, a2);
+    xclose(&T_stream, c);
+}
+
 /* DisconnectEx, asked of the wsdx entry: its own (the lower provider's would
  * not know the handle); a graceful close after the queued data; the handle
  * then connects again. */
@@ -1653,6 +1760,7 @@ int main(void)
     row_bad_input();
     row_select();
     row_handles();
+    row_accept_connect_ex();
     row_disconnect_ex();
     row_addresses();
     row_transparent();
