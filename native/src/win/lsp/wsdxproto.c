@@ -14,97 +14,17 @@
  * What the lower provider delivers is fed to wsdx_conn_ingest / _eof /
  * _fail; what a call may do is asked of wsdx_conn_recv / _shutdown /
  * _send_disconnect / _recv_disconnect / _take_close. Wire format:
- * docs/protocol.md. */
-#include "lsp.h"
+ * docs/protocol.md. The extension functions (AcceptEx, ConnectEx,
+ * DisconnectEx) are in extensions.c; what both share is in wsock.h. */
+#include "wsock.h"
 
 #include <mswsock.h>
-#include <ws2tcpip.h>
 
-#include "conn.h"
 #include "frame.h"
 #include "linger.h"
-#include "wsdx.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define SLICE_MS 200
-#define HANDSHAKE_MS 10000
-#define CONNECT_MS 30000
-#define TXQ_MAX (4 * 1024 * 1024)
-/* what the lower socket reports to us, whatever the application selected */
-#define LOWER_EVENTS (FD_READ | FD_WRITE | FD_CLOSE | FD_ACCEPT | FD_CONNECT)
-
-/* A pending overlapped request. It holds a reference on its wsock: the
- * context lives until the last request completes (or is aborted by close). */
-typedef struct ovl {
-    struct ovl *next;
-    struct wsock *w;
-    LPWSAOVERLAPPED ov;
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr;
-    WSATHREADID thread;         /* where a completion routine runs (an APC) */
-    WSABUF *bufs;               /* receive: a copy of the caller's array */
-    DWORD nbufs;
-    uint64_t until;             /* send: done once the lower socket took this many queued bytes */
-    DWORD err, n, flags;        /* the result, for the completion routine */
-    SOCKET target;              /* the handle whose completion port hears of it (AcceptEx: the listener) */
-    struct wsock *into;         /* AcceptEx: the accept socket (a reference) */
-    DWORD local_len, remote_len; /* AcceptEx: the address areas after the data */
-} ovl;
-
-typedef struct wsock {
-    volatile LONG refs;
-    int closed;                 /* under g_slock */
-    SOCKET app, low;
-    wsdx_lsp_provider *p;
-    DWORD catalog_id;
-    CRITICAL_SECTION lock;      /* conn, flags, event state */
-    CRITICAL_SECTION rxio;      /* one reader of the lower socket at a time */
-    CRITICAL_SECTION txio;      /* one writer; guards txq */
-    wsdx_conn conn;
-    int mode;
-    int listening;
-    int nonblocking;
-    int linger_on, linger_secs;
-    uint8_t *txq;               /* bytes accepted from the app, not yet taken by the lower socket */
-    size_t txlen;
-    int fin_pending;            /* FIN goes out once txq is empty */
-    HANDLE iev;                 /* the lower socket's events signal this */
-    HANDLE wait;                /* thread-pool wait on iev (holds a reference) */
-    WSAEVENT ev;                /* WSPEventSelect's event, or NULL */
-    HWND wnd;                   /* WSPAsyncSelect's window and message, or NULL */
-    UINT msg;
-    long mask;                  /* the events the application selected */
-    long told;                  /* events told and not re-enabled since */
-    int connect_err;            /* FD_CONNECT's code, once connect_done */
-    int connect_done;
-    int connecting;             /* non-blocking connect: 1 TCP connect, 2 the peer's preamble */
-    unsigned connect_gen;       /* which attempt a connect timer belongs to */
-    uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* the peer's preamble, so far */
-    size_t pre_have;
-    int lower_spent;            /* a failed connect left it: the next connect takes a fresh one */
-    ovl *rxops, *txops;         /* pending overlapped requests, oldest first (under lock) */
-    ovl *acceptops;             /* listener: pending AcceptEx requests */
-    ovl *connect_op;            /* a pending ConnectEx */
-    uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
-    int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
-    DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
-    /* listener, under lock: connections whose preamble is not checked yet,
-     * and the checked ones waiting for WSPAccept */
-    struct pending *hs, *ready;
-    int nhs, caphs, nready, capready;
-    volatile LONG rejected;     /* peers reset for not being wsdx */
-} wsock;
-
-/* An accepted lower connection on its way to the application. */
-typedef struct pending {
-    SOCKET low;
-    DWORD deadline;
-    uint8_t in[WSDX_PREAMBLE_LEN];
-    size_t have;
-    struct sockaddr_storage addr;
-    int addrlen;
-} pending;
 
 static SRWLOCK g_slock = SRWLOCK_INIT;
 volatile LONG wsdx_lsp_live_contexts;
@@ -112,7 +32,7 @@ volatile LONG wsdx_lsp_live_contexts;
 /* ------------------------------------------------------------------ */
 /* handles and reference counts */
 
-static wsock *get(SOCKET s, LPINT err)
+wsock *ws_get(SOCKET s, LPINT err)
 {
     DWORD_PTR ctx = 0;
     int e = 0;
@@ -132,7 +52,7 @@ static wsock *get(SOCKET s, LPINT err)
     return w;
 }
 
-static void put(wsock *w)
+void ws_put(wsock *w)
 {
     if (InterlockedDecrement(&w->refs) != 0)
         return;
@@ -389,7 +309,7 @@ static void notify(wsock *w)
 /* ------------------------------------------------------------------ */
 /* overlapped requests */
 
-static ovl *op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
+ovl *ws_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                    const WSABUF *bufs, DWORD nbufs)
 {
     ovl *o = (ovl *)calloc(1, sizeof *o + nbufs * sizeof(WSABUF));
@@ -423,14 +343,14 @@ static void op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
 }
 
 /* A request that failed before it was pending: no completion is notified. */
-static void op_drop(ovl *o, DWORD err)
+void ws_op_drop(ovl *o, DWORD err)
 {
     wsock *w = o->w, *into = o->into;
     op_result(o, err, 0, 0);
     free(o);
     if (into)
-        put(into);
-    put(w);
+        ws_put(into);
+    ws_put(w);
 }
 
 static void CALLBACK run_routine(DWORD_PTR arg)
@@ -443,13 +363,13 @@ static void CALLBACK run_routine(DWORD_PTR arg)
 /* Notifies completion as the application asked: its completion routine as
  * an APC in the thread that made the request, else the event and the
  * completion port (WPUCompleteOverlappedRequest; our handles are not IFS). */
-static void op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
+void ws_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
 {
     wsock *w = o->w, *into = o->into;
     SOCKET app = o->target;
     int e = 0;
     if (into)
-        put(into);
+        ws_put(into);
     op_result(o, err, n, flags);
     if (o->cr) {
         if (wsdx_lsp_up.lpWPUQueueApc(&o->thread, run_routine, (DWORD_PTR)o, &e) != 0)
@@ -459,10 +379,10 @@ static void op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
         free(o);
         wsdx_lsp_complete_request(app, ov, err, n, &e);
     }
-    put(w);
+    ws_put(w);
 }
 
-static void op_append(ovl **list, ovl *o)
+void ws_op_append(ovl **list, ovl *o)
 {
     while (*list)
         list = &(*list)->next;
@@ -517,7 +437,7 @@ static void finish_ops(wsock *w)
         LeaveCriticalSection(&w->lock);
         if (!o)
             break;
-        op_complete(o, rc < 0 ? (DWORD)-rc : 0, n, fl);
+        ws_op_complete(o, rc < 0 ? (DWORD)-rc : 0, n, fl);
     }
     for (;;) {
         EnterCriticalSection(&w->lock);
@@ -530,7 +450,7 @@ static void finish_ops(wsock *w)
         LeaveCriticalSection(&w->lock);
         if (!o)
             break;
-        op_complete(o, (DWORD)err, err ? 0 : o->n, 0);
+        ws_op_complete(o, (DWORD)err, err ? 0 : o->n, 0);
     }
 }
 
@@ -544,7 +464,7 @@ static void abort_ops(wsock *w)
     for (ovl **l = lists; l < lists + 4; l++)
         while (*l) {
             ovl *next = (*l)->next;
-            op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
+            ws_op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
             *l = next;
         }
 }
@@ -578,7 +498,7 @@ static void await_move(LONG seen, DWORD ms)
 
 /* After anything that may have changed what is due: pending requests first
  * (they take the data), then what the application is told. */
-static void settle(wsock *w)
+void ws_settle(wsock *w)
 {
     finish_ops(w);
     notify(w);
@@ -633,7 +553,7 @@ static int txq_push(wsock *w, int wait, DWORD deadline)
 }
 
 /* The queue, then a pending FIN; caller holds txio. 0 or WSA code. */
-static int flush(wsock *w, int wait)
+int ws_flush(wsock *w, int wait)
 {
     int rc = txq_push(w, wait, 0);
     if (rc)
@@ -697,7 +617,6 @@ static void send_fin(wsock *w)
 /* socket creation */
 
 static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out);
-static void advance(wsock *l);
 static void connect_step(wsock *w, const WSANETWORKEVENTS *ne);
 
 /* The lower socket's events go to w's own event, watched by a pool wait. */
@@ -726,7 +645,7 @@ static void disarm(wsock *w)
     int e = 0;
     w->p->next.lpWSPEventSelect(w->low, NULL, 0, &e);
     ResetEvent(w->iev);
-    put(w);
+    ws_put(w);
 }
 
 /* A wsock over a lower socket, armed; NULL when out of resources (low is
@@ -750,7 +669,7 @@ static wsock *wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalo
     if (!w->iev || l_nbio(p, low, 1) || arm(w)) {
         int e = 0;
         p->next.lpWSPEventSelect(low, NULL, 0, &e);
-        put(w);
+        ws_put(w);
         return NULL;
     }
     return w;
@@ -762,13 +681,13 @@ static void wsock_free(wsock *w)
     int e = 0;
     disarm(w);
     w->p->next.lpWSPCloseSocket(w->low, &e);
-    put(w);
+    ws_put(w);
 }
 
 /* Swaps in a fresh lower socket (connect failed, DisconnectEx): the old one
  * is reset (abort) or closed gracefully. 0 or WSA code (then no lower socket
  * is left: later calls fail as on a broken connection). */
-static int replace_lower(wsock *w, int abort)
+int ws_replace_lower(wsock *w, int abort)
 {
     int e = 0;
     disarm(w);
@@ -803,7 +722,7 @@ static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out)
     LeaveCriticalSection(&w->lock);
     if (w->listening) {
         EnterCriticalSection(&w->lock);
-        advance(w); /* new connections, and preambles arriving on them */
+        ws_advance(w); /* new connections, and preambles arriving on them */
         LeaveCriticalSection(&w->lock);
     } else if (connecting) {
         pump(w, PUMP_TRY); /* what came with the peer's preamble, if it is through */
@@ -817,11 +736,11 @@ static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out)
             LeaveCriticalSection(&w->lock);
         }
         if ((ne.lNetworkEvents & FD_WRITE) && TryEnterCriticalSection(&w->txio)) {
-            flush(w, 0); /* a holder of txio is sending, and flushes itself */
+            ws_flush(w, 0); /* a holder of txio is sending, and flushes itself */
             LeaveCriticalSection(&w->txio);
         }
     }
-    settle(w);
+    ws_settle(w);
 }
 
 static SOCKET make_handle(wsock *w, LPINT lpErrno)
@@ -936,15 +855,15 @@ static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TI
     if (w->connecting && w->connect_gen == d->gen && !is_closed(w))
         connect_end(w, WSAETIMEDOUT);
     LeaveCriticalSection(&w->lock);
-    settle(w);
+    ws_settle(w);
     CloseThreadpoolTimer(timer);
     free(d);
-    put(w);
+    ws_put(w);
 }
 
 /* A non-blocking connect: under way (WSAEWOULDBLOCK, FD_CONNECT when the
  * preamble exchange is over), or failed at once. */
-static int connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
+int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
 {
     connect_deadline *d = (connect_deadline *)malloc(sizeof *d);
     PTP_TIMER t = d ? CreateThreadpoolTimer(connect_timer, d, NULL) : NULL;
@@ -1010,7 +929,7 @@ static int connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
 
 /* May w connect now? Then a fresh start (and a fresh lower socket after a
  * failed attempt). 0 or the WSA code. */
-static int connect_prepare(wsock *w)
+int ws_connect_prepare(wsock *w)
 {
     int rc = 0;
     EnterCriticalSection(&w->lock);
@@ -1027,26 +946,26 @@ static int connect_prepare(wsock *w)
         w->lower_spent = 0;
     }
     LeaveCriticalSection(&w->lock);
-    return spent ? replace_lower(w, 1) : rc;
+    return spent ? ws_replace_lower(w, 1) : rc;
 }
 
 static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen, LPWSABUF caller,
                              LPWSABUF callee, LPQOS sq, LPQOS gq, LPINT lpErrno)
 {
     (void)caller; (void)sq; (void)gq;
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    int rc = connect_prepare(w);
+    int rc = ws_connect_prepare(w);
     if (!rc && w->nonblocking)
-        rc = connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        rc = ws_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
     else if (!rc) {
         rc = connect_blocking(w, name, namelen);
         EnterCriticalSection(&w->lock);
         connect_end(w, rc);
         LeaveCriticalSection(&w->lock);
         if (rc) {
-            replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
+            ws_replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
             EnterCriticalSection(&w->lock);
             w->lower_spent = 0;
             LeaveCriticalSection(&w->lock);
@@ -1056,8 +975,8 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
     }
     if (!rc && callee)
         callee->len = 0; /* no connect data */
-    settle(w);
-    put(w);
+    ws_settle(w);
+    ws_put(w);
     if (rc) {
         *lpErrno = rc;
         return SOCKET_ERROR;
@@ -1125,7 +1044,7 @@ static int preamble_step(wsock *l, pending *x, DWORD now)
 
 /* Listener, under l->lock: advances every handshake at once, so a slow
  * or silent peer holds up nobody; checked connections become ready. */
-static void advance(wsock *l)
+void ws_advance(wsock *l)
 {
     take_new(l);
     DWORD now = GetTickCount();
@@ -1145,7 +1064,7 @@ static void advance(wsock *l)
 static int next_ready(wsock *l, pending *out)
 {
     EnterCriticalSection(&l->lock);
-    advance(l);
+    ws_advance(l);
     int got = l->nready > 0;
     if (got) {
         *out = l->ready[0];
@@ -1158,7 +1077,7 @@ static int next_ready(wsock *l, pending *out)
 static int listener_ready(wsock *l)
 {
     EnterCriticalSection(&l->lock);
-    advance(l);
+    ws_advance(l);
     int yes = l->nready > 0;
     LeaveCriticalSection(&l->lock);
     return yes;
@@ -1263,22 +1182,22 @@ static void finish_accepts(wsock *l)
             return;
         int rc = graft(o->into, &x, l);
         if (rc) {
-            op_complete(o, (DWORD)rc, 0, 0);
+            ws_op_complete(o, (DWORD)rc, 0, 0);
             continue;
         }
         put_addresses(o, &x);
         if (!o->bufs[0].len) {
-            op_complete(o, 0, 0, 0);
+            ws_op_complete(o, 0, 0, 0);
             continue;
         }
         wsock *a = o->into; /* the request moves over, with its reference on a */
         o->into = NULL;
         o->w = a;
-        put(l);
+        ws_put(l);
         EnterCriticalSection(&a->lock);
-        op_append(&a->rxops, o);
+        ws_op_append(&a->rxops, o);
         LeaveCriticalSection(&a->lock);
-        settle(a);
+        ws_settle(a);
     }
 }
 
@@ -1305,14 +1224,14 @@ static void finish_connect(wsock *w)
             err = 0; /* on_lower sends the rest */
         LeaveCriticalSection(&w->txio);
     }
-    op_complete(o, (DWORD)err, err ? 0 : n, 0);
+    ws_op_complete(o, (DWORD)err, err ? 0 : n, 0);
 }
 
 static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, LPCONDITIONPROC cond,
                                DWORD_PTR data, LPINT lpErrno)
 {
     (void)cond; (void)data; /* conditional acceptance is not offered (docs/windows.md) */
-    wsock *l = get(s, lpErrno);
+    wsock *l = ws_get(s, lpErrno);
     if (!l)
         return INVALID_SOCKET;
     pending x;
@@ -1334,8 +1253,8 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
     EnterCriticalSection(&l->lock);
     l->told &= ~FD_ACCEPT; /* an accept re-enables FD_ACCEPT */
     LeaveCriticalSection(&l->lock);
-    settle(l);
-    put(l);
+    ws_settle(l);
+    ws_put(l);
     return result;
 }
 
@@ -1363,22 +1282,22 @@ static int recv_now(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *
 static int recv_overlapped(wsock *w, const WSABUF *bufs, DWORD nbufs, LPWSAOVERLAPPED ov,
                            LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, DWORD *n, DWORD *fl)
 {
-    ovl *o = op_new(w, ov, cr, t, bufs, nbufs);
+    ovl *o = ws_op_new(w, ov, cr, t, bufs, nbufs);
     if (!o)
         return -WSAENOBUFS;
     pump(w, 0);
     EnterCriticalSection(&w->lock);
     int rc = w->rxops ? -WSAEWOULDBLOCK : take(w, bufs, nbufs, n, fl);
     if (rc == -WSAEWOULDBLOCK)
-        op_append(&w->rxops, o);
+        ws_op_append(&w->rxops, o);
     LeaveCriticalSection(&w->lock);
     if (rc == -WSAEWOULDBLOCK)
         return -WSA_IO_PENDING;
     if (rc < 0 && rc != -WSAEMSGSIZE) {
-        op_drop(o, (DWORD)-rc);
+        ws_op_drop(o, (DWORD)-rc);
         return rc;
     }
-    op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
+    ws_op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
     return rc < 0 ? rc : 0;
 }
 
@@ -1390,13 +1309,13 @@ static int WSPAPI wp_Recv(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD got, LPD
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     DWORD n = 0, fl = 0;
     int rc = ov ? recv_overlapped(w, bufs, nbufs, ov, cr, t, &n, &fl) : recv_now(w, bufs, nbufs, &n, &fl);
-    settle(w);
-    put(w);
+    ws_settle(w);
+    ws_put(w);
     if (rc == -WSA_IO_PENDING) {
         *lpErrno = WSA_IO_PENDING;
         return SOCKET_ERROR;
@@ -1418,11 +1337,11 @@ static int WSPAPI wp_RecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPD
 {
     int rc = wp_Recv(s, bufs, n, got, flags, ov, cr, t, lpErrno);
     if (rc == 0 && from && fromlen) {
-        wsock *w = get(s, lpErrno);
+        wsock *w = ws_get(s, lpErrno);
         if (w) {
             int e = 0;
             w->p->next.lpWSPGetPeerName(w->low, from, fromlen, &e);
-            put(w);
+            ws_put(w);
         }
     }
     return rc;
@@ -1447,7 +1366,7 @@ static const uint8_t *gather(const WSABUF *bufs, DWORD nbufs, size_t n, uint8_t 
 static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED ov,
                            LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t)
 {
-    ovl *o = op_new(w, ov, cr, t, NULL, 0);
+    ovl *o = ws_op_new(w, ov, cr, t, NULL, 0);
     if (!o)
         return -WSAENOBUFS;
     uint8_t h[WSDX_FRAME_HEADER_LEN];
@@ -1458,7 +1377,7 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
     if (!rc && (rc = txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
         rc = 0; /* the lower socket takes the rest later (on_lower) */
     if (rc) {
-        op_drop(o, (DWORD)rc);
+        ws_op_drop(o, (DWORD)rc);
         return -rc;
     }
     o->n = (DWORD)n;
@@ -1466,18 +1385,18 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
     o->until = w->tx_in;
     int done = !w->txops && w->tx_out >= o->until;
     if (!done)
-        op_append(&w->txops, o);
+        ws_op_append(&w->txops, o);
     LeaveCriticalSection(&w->lock);
     if (!done)
         return -WSA_IO_PENDING;
-    op_complete(o, 0, (DWORD)n, 0);
+    ws_op_complete(o, 0, (DWORD)n, 0);
     return 0;
 }
 
 /* A send that waits (blocking socket) or queues what does not fit now. */
 static int send_now(wsock *w, const uint8_t *b, size_t n)
 {
-    int rc = flush(w, !w->nonblocking);
+    int rc = ws_flush(w, !w->nonblocking);
     if (rc == 0 && (n > 0 || w->mode == WSDX_MESSAGE)) {
         if (w->nonblocking && w->txlen + n > TXQ_MAX)
             rc = WSAEWOULDBLOCK;
@@ -1504,7 +1423,7 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     size_t n = 0;
@@ -1525,8 +1444,8 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         rc = ov ? send_overlapped(w, b, n, ov, cr, t) : send_now(w, b, n);
     LeaveCriticalSection(&w->txio);
     free(tmp);
-    settle(w);
-    put(w);
+    ws_settle(w);
+    ws_put(w);
     if (rc == -WSA_IO_PENDING) {
         *lpErrno = WSA_IO_PENDING;
         return SOCKET_ERROR;
@@ -1551,10 +1470,10 @@ static int WSPAPI wp_SendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWOR
 static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, WINBOOL wait,
                                              LPDWORD flags, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return FALSE;
-    put(w);
+    ws_put(w);
     if (!ov || !n) {
         *lpErrno = WSAEFAULT;
         return FALSE;
@@ -1585,7 +1504,7 @@ static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWO
 
 static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int fin = 0;
@@ -1596,8 +1515,8 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
     if (rc == 0 && fin)
         send_fin(w);
     LeaveCriticalSection(&w->txio);
-    settle(w); /* SD_RECEIVE ends pending receives */
-    put(w);
+    ws_settle(w); /* SD_RECEIVE ends pending receives */
+    ws_put(w);
     if (rc) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -1607,7 +1526,7 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
 
 static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     const void *b = data ? data->buf : NULL;
@@ -1617,7 +1536,7 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
     int rc = wsdx_conn_send_disconnect(&w->conn, b, n);
     LeaveCriticalSection(&w->lock);
     if (rc == 0) {
-        int f = flush(w, !w->nonblocking);
+        int f = ws_flush(w, !w->nonblocking);
         if (f && f != WSAEWOULDBLOCK)
             rc = -f;
         else
@@ -1626,7 +1545,7 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
             send_fin(w);
     }
     LeaveCriticalSection(&w->txio);
-    put(w);
+    ws_put(w);
     if (rc) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -1636,14 +1555,14 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 
 static int WSPAPI wp_RecvDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     pump(w, 0); /* the DISCONNECT frame may still sit in the lower socket */
     EnterCriticalSection(&w->lock);
     int rc = wsdx_conn_recv_disconnect(&w->conn, data ? data->buf : NULL, data ? (int)data->len : 0);
     LeaveCriticalSection(&w->lock);
-    put(w);
+    ws_put(w);
     if (rc < 0) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -1670,22 +1589,22 @@ static DWORD WINAPI background_close(LPVOID arg)
         l_abort_close(w->p, w->low);
     else
         w->p->next.lpWSPCloseSocket(w->low, &e);
-    put(w);
+    ws_put(w);
     return 0;
 }
 
 static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int e = 0, rc = 0;
     EnterCriticalSection(&w->txio);
-    flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
+    ws_flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
     enum wsdx_close_plan plan = wsdx_linger_plan(w->linger_on, w->linger_secs, !w->nonblocking, w->txlen);
     if (plan == WSDX_CLOSE_WOULDBLOCK) {
         LeaveCriticalSection(&w->txio);
-        put(w);
+        ws_put(w);
         *lpErrno = WSAEWOULDBLOCK; /* S10: stays open and usable */
         return SOCKET_ERROR;
     }
@@ -1726,7 +1645,7 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
             w->closed = 0;
             ReleaseSRWLockExclusive(&g_slock);
             arm(w);
-            put(w);
+            ws_put(w);
             *lpErrno = WSAEWOULDBLOCK;
             return SOCKET_ERROR;
         }
@@ -1735,8 +1654,8 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     abort_ops(w); /* before the handle goes: completions name it */
     wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e);
     moved(); /* a WSPSelect over it answers WSAENOTSOCK now */
-    put(w); /* ours */
-    put(w); /* the handle's */
+    ws_put(w); /* ours */
+    ws_put(w); /* the handle's */
     (void)rc;
     return 0;
 }
@@ -1753,7 +1672,7 @@ static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, L
         *lpErrno = WSAEINVAL; /* QoS and address-list events are not offered */
         return SOCKET_ERROR;
     }
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     EnterCriticalSection(&w->lock);
@@ -1764,8 +1683,8 @@ static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, L
     w->told = 0;
     w->nonblocking = 1;
     LeaveCriticalSection(&w->lock);
-    settle(w);
-    put(w);
+    ws_settle(w);
+    ws_put(w);
     return 0;
 }
 
@@ -1795,7 +1714,7 @@ static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     if (!w->listening)
@@ -1804,12 +1723,12 @@ static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS
     int e = 0;
     EnterCriticalSection(&w->lock);
     if (w->listening)
-        advance(w);
+        ws_advance(w);
     if (ev)
         wsdx_lsp_up.lpWPUResetEvent(ev, &e);
     ne->lNetworkEvents = due_events(w, ne->iErrorCode, 1);
     LeaveCriticalSection(&w->lock);
-    put(w);
+    ws_put(w);
     return 0;
 }
 
@@ -1837,7 +1756,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
             for (u_int i = 0; i < sets[k]->fd_count; i++) {
                 int e = 0;
                 SOCKET s = sets[k]->fd_array[i];
-                wsock *w = get(s, &e);
+                wsock *w = ws_get(s, &e);
                 if (!w) {
                     *lpErrno = WSAENOTSOCK;
                     return SOCKET_ERROR;
@@ -1859,7 +1778,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
                     w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
                     yes = err != 0 || (w->connect_done && w->connect_err && !w->conn.connected);
                 }
-                put(w);
+                ws_put(w);
                 if (yes && outs[k]) {
                     FD_SET(s, outs[k]);
                     ready++;
@@ -1880,11 +1799,11 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
 /* names, options, control */
 
 #define SIMPLE_LOWER(call)              \
-    wsock *w = get(s, lpErrno);         \
+    wsock *w = ws_get(s, lpErrno);         \
     if (!w)                             \
         return SOCKET_ERROR;            \
     int rc_ = (call);                   \
-    put(w);                             \
+    ws_put(w);                             \
     return rc_;
 
 static int WSPAPI wp_Bind(SOCKET s, const struct sockaddr *name, int namelen, LPINT lpErrno)
@@ -1894,13 +1813,13 @@ static int WSPAPI wp_Bind(SOCKET s, const struct sockaddr *name, int namelen, LP
 
 static int WSPAPI wp_Listen(SOCKET s, int backlog, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = w->p->next.lpWSPListen(w->low, backlog, lpErrno);
     if (rc == 0)
         w->listening = 1;
-    put(w);
+    ws_put(w);
     return rc;
 }
 
@@ -1916,7 +1835,7 @@ static int WSPAPI wp_GetSockName(SOCKET s, struct sockaddr *name, LPINT len, LPI
 
 static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT len, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = 0;
@@ -1973,17 +1892,17 @@ static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT l
     } else {
         rc = w->p->next.lpWSPGetSockOpt(w->low, level, opt, val, len, lpErrno);
     }
-    put(w);
+    ws_put(w);
     return rc;
 }
 
 static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, int len, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     if (level == SOL_SOCKET && (opt == SO_UPDATE_ACCEPT_CONTEXT || opt == SO_UPDATE_CONNECT_CONTEXT)) {
-        put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
+        ws_put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
         return 0;
     }
     if (level == SOL_SOCKET && opt == WSDX_LSP_SO_CONNECT_TIMEOUT) { /* ours alone */
@@ -1994,7 +1913,7 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
         } else {
             w->connect_ms = *(const DWORD *)val;
         }
-        put(w);
+        ws_put(w);
         return rc;
     }
     /* the lower socket gets every other option (its linger drives the FIN/RST) */
@@ -2008,205 +1927,15 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
             w->linger_on = *(const int *)val == 0;
         }
     }
-    put(w);
+    ws_put(w);
     return rc;
-}
-
-/* DisconnectEx on a wsdx socket: the queued data, then FIN (a graceful
- * close, as S7), then the lower connection is let go; the handle stays
- * valid and may connect again (TF_REUSE_SOCKET or not: a wsdx handle
- * costs nothing to keep). The work is done before it returns; with an
- * OVERLAPPED, completion is notified as for any immediate success. */
-static int disconnect(wsock *w)
-{
-    EnterCriticalSection(&w->txio);
-    EnterCriticalSection(&w->lock);
-    int rc = w->conn.connected && !w->listening ? 0 : WSAENOTCONN;
-    LeaveCriticalSection(&w->lock);
-    if (!rc)
-        rc = flush(w, 1);
-    if (!rc) {
-        int e = 0;
-        w->p->next.lpWSPShutdown(w->low, SD_SEND, &e);
-        EnterCriticalSection(&w->rxio); /* no reader on the old lower socket */
-        rc = replace_lower(w, 0);       /* graceful: no linger set by us */
-        EnterCriticalSection(&w->lock);
-        wsdx_conn_free(&w->conn);
-        wsdx_conn_init(&w->conn, w->mode); /* unconnected again */
-        w->fin_pending = 0;
-        w->told = 0;
-        LeaveCriticalSection(&w->lock);
-        LeaveCriticalSection(&w->rxio);
-    }
-    LeaveCriticalSection(&w->txio);
-    return rc;
-}
-
-static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD reserved)
-{
-    int rc = 0;
-    wsock *w = reserved || (flags & ~(DWORD)TF_REUSE_SOCKET) ? NULL : get(s, &rc);
-    if (!w && !rc)
-        rc = WSAEINVAL;
-    if (w) {
-        rc = disconnect(w);
-        ovl *o = ov ? op_new(w, ov, NULL, NULL, NULL, 0) : NULL;
-        if (o && !rc)
-            op_complete(o, 0, 0, 0);
-        else if (o)
-            op_drop(o, (DWORD)rc);
-        put(w);
-    }
-    SetLastError((DWORD)rc);
-    return rc == 0;
-}
-
-/* AcceptEx: the next checked connection goes to the caller's unused
- * socket of the same entry; the addresses follow the data part of the
- * buffer (GetAcceptExSockaddrs below reads them). Asynchronous unless a
- * connection is ready now; a data part makes it wait for the first data. */
-static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, LPDWORD got,
-                                  LPOVERLAPPED ov)
-{
-    int rc = 0;
-    wsock *l = get(ls, &rc), *a = l ? get(as, &rc) : NULL;
-    DWORD need = l ? (DWORD)l->p->self.iMaxSockAddr + 16 : 0;
-    if (l && a && (!ov || !out || llen < need || rlen < need))
-        rc = !ov || !out ? WSAEFAULT : WSAEINVAL;
-    else if (l && a) {
-        EnterCriticalSection(&a->lock);
-        int fresh = !a->conn.connected && !a->connecting && !a->listening;
-        LeaveCriticalSection(&a->lock);
-        if (!l->listening || !fresh || a->p != l->p || a->mode != l->mode)
-            rc = WSAEINVAL;
-    }
-    ovl *o = NULL;
-    if (!rc) {
-        WSABUF data = { rxlen, (char *)out };
-        o = op_new(l, ov, NULL, NULL, &data, 1);
-        rc = o ? 0 : WSAENOBUFS;
-    }
-    if (o) {
-        o->into = a; /* the request's reference now */
-        a = NULL;
-        o->local_len = llen;
-        o->remote_len = rlen;
-        EnterCriticalSection(&l->lock);
-        advance(l);
-        op_append(&l->acceptops, o);
-        LeaveCriticalSection(&l->lock);
-        settle(l); /* a connection already checked is taken now */
-        rc = WSA_IO_PENDING;
-        if (got)
-            *got = 0;
-    }
-    if (a)
-        put(a);
-    if (l)
-        put(l);
-    SetLastError((DWORD)rc);
-    return FALSE; /* done at once or not, completion is notified */
-}
-
-/* GetAcceptExSockaddrs for wp_AcceptEx's layout. */
-static void PASCAL wp_GetAcceptExSockaddrs(PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, struct sockaddr **local,
-                                           LPINT local_len, struct sockaddr **remote, LPINT remote_len)
-{
-    uint8_t *area = (uint8_t *)out + rxlen;
-    struct sockaddr *l = (struct sockaddr *)area, *r = (struct sockaddr *)(area + llen);
-    *local = l;
-    *remote = r;
-    *local_len = l->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
-    *remote_len = r->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
-    (void)rlen;
-}
-
-/* ConnectEx: a non-blocking connect whatever the socket's mode, on a bound
- * socket; completes when the preamble exchange is over and the send data
- * (one message, in message mode) is queued. */
-static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int namelen, PVOID buf, DWORD len,
-                                   LPDWORD sent, LPOVERLAPPED ov)
-{
-    int rc = 0;
-    wsock *w = get(s, &rc);
-    if (w && (!ov || !name))
-        rc = WSAEFAULT;
-    if (w && !rc) {
-        struct sockaddr_storage me;
-        int mel = sizeof me, e = 0;
-        if (w->p->next.lpWSPGetSockName(w->low, (struct sockaddr *)&me, &mel, &e))
-            rc = WSAEINVAL; /* ConnectEx wants a bound socket */
-        else if (w->mode == WSDX_MESSAGE && len > WSDX_MAX_MESSAGE)
-            rc = WSAEMSGSIZE;
-    }
-    if (w && !rc)
-        rc = connect_prepare(w);
-    ovl *o = NULL;
-    if (w && !rc) {
-        WSABUF data = { len, (char *)buf };
-        o = op_new(w, ov, NULL, NULL, &data, 1);
-        rc = o ? 0 : WSAENOBUFS;
-    }
-    if (o) {
-        EnterCriticalSection(&w->lock);
-        w->connect_op = o;
-        LeaveCriticalSection(&w->lock);
-        rc = connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
-        if (rc != WSAEWOULDBLOCK) {
-            EnterCriticalSection(&w->lock);
-            w->connect_op = NULL;
-            LeaveCriticalSection(&w->lock);
-            op_drop(o, (DWORD)rc);
-        } else {
-            rc = WSA_IO_PENDING;
-            if (sent)
-                *sent = 0;
-            settle(w);
-        }
-    }
-    if (w)
-        put(w);
-    SetLastError((DWORD)rc);
-    return FALSE;
-}
-
-/* SIO_GET_EXTENSION_FUNCTION_POINTER: ours for the functions that must know
- * wsdx handles (1), or not one of those GUIDs (0). */
-static int our_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc)
-{
-    static const struct {
-        GUID id;
-        void *fn;
-    } ours[] = {
-        { WSAID_DISCONNECTEX, (void *)wp_DisconnectEx },
-        { WSAID_ACCEPTEX, (void *)wp_AcceptEx },
-        { WSAID_CONNECTEX, (void *)wp_ConnectEx },
-        { WSAID_GETACCEPTEXSOCKADDRS, (void *)wp_GetAcceptExSockaddrs },
-    };
-    if (!in || inlen < sizeof(GUID))
-        return 0;
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-        if (memcmp(in, &ours[i].id, sizeof(GUID)))
-            continue;
-        if (!out || outlen < sizeof(void *)) {
-            *lpErrno = WSAEFAULT;
-            *rc = SOCKET_ERROR;
-            return 1;
-        }
-        *(void **)out = ours[i].fn;
-        if (ret)
-            *ret = sizeof(void *);
-        *rc = 0;
-        return 1;
-    }
-    return 0;
 }
 
 static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out, DWORD outlen,
                            LPDWORD ret, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
                            LPWSATHREADID t, LPINT lpErrno)
 {
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = 0;
@@ -2237,23 +1966,23 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
             if (ret)
                 *ret = sizeof(u_long);
         }
-    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER && our_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
-        /* DisconnectEx knows wsdx handles; the lower provider's would not */
+    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER && ws_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
+        /* the extension functions that must know wsdx handles are ours (extensions.c) */
     } else {
         /* unknown codes and other GUIDs go to the lower provider, on the lower socket */
         rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, ov, cr, t, lpErrno);
     }
-    put(w);
+    ws_put(w);
     return rc;
 }
 
 static int WSPAPI wp_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
 {
     (void)pid; (void)pi;
-    wsock *w = get(s, lpErrno);
+    wsock *w = ws_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    put(w);
+    ws_put(w);
     *lpErrno = WSAEOPNOTSUPP; /* the state machine lives in this process */
     return SOCKET_ERROR;
 }

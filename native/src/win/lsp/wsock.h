@@ -1,0 +1,127 @@
+/* wsock.h - a wsdx protocol entry's socket (wsock), shared by the WSP
+ * entry points (wsdxproto.c) and the extension functions (extensions.c):
+ * its state, its pending overlapped requests, and the few operations the
+ * extension functions need. Internal to the provider. */
+#ifndef WSDX_WSOCK_H
+#define WSDX_WSOCK_H
+
+#include "lsp.h"
+
+#include <mswsock.h>
+#include <ws2tcpip.h>
+
+#include "conn.h"
+#include "wsdx.h"
+
+#include <stdint.h>
+
+#define SLICE_MS 200
+#define HANDSHAKE_MS 10000
+#define CONNECT_MS 30000
+#define TXQ_MAX (4 * 1024 * 1024)
+/* what the lower socket reports to us, whatever the application selected */
+#define LOWER_EVENTS (FD_READ | FD_WRITE | FD_CLOSE | FD_ACCEPT | FD_CONNECT)
+
+/* A pending overlapped request. It holds a reference on its wsock: the
+ * context lives until the last request completes (or is aborted by close). */
+typedef struct ovl {
+    struct ovl *next;
+    struct wsock *w;
+    LPWSAOVERLAPPED ov;
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr;
+    WSATHREADID thread;         /* where a completion routine runs (an APC) */
+    WSABUF *bufs;               /* receive: a copy of the caller's array */
+    DWORD nbufs;
+    uint64_t until;             /* send: done once the lower socket took this many queued bytes */
+    DWORD err, n, flags;        /* the result, for the completion routine */
+    SOCKET target;              /* the handle whose completion port hears of it (AcceptEx: the listener) */
+    struct wsock *into;         /* AcceptEx: the accept socket (a reference) */
+    DWORD local_len, remote_len; /* AcceptEx: the address areas after the data */
+} ovl;
+
+typedef struct wsock {
+    volatile LONG refs;
+    int closed;                 /* under g_slock */
+    SOCKET app, low;
+    wsdx_lsp_provider *p;
+    DWORD catalog_id;
+    CRITICAL_SECTION lock;      /* conn, flags, event state */
+    CRITICAL_SECTION rxio;      /* one reader of the lower socket at a time */
+    CRITICAL_SECTION txio;      /* one writer; guards txq */
+    wsdx_conn conn;
+    int mode;
+    int listening;
+    int nonblocking;
+    int linger_on, linger_secs;
+    uint8_t *txq;               /* bytes accepted from the app, not yet taken by the lower socket */
+    size_t txlen;
+    int fin_pending;            /* FIN goes out once txq is empty */
+    HANDLE iev;                 /* the lower socket's events signal this */
+    HANDLE wait;                /* thread-pool wait on iev (holds a reference) */
+    WSAEVENT ev;                /* WSPEventSelect's event, or NULL */
+    HWND wnd;                   /* WSPAsyncSelect's window and message, or NULL */
+    UINT msg;
+    long mask;                  /* the events the application selected */
+    long told;                  /* events told and not re-enabled since */
+    int connect_err;            /* FD_CONNECT's code, once connect_done */
+    int connect_done;
+    int connecting;             /* non-blocking connect: 1 TCP connect, 2 the peer's preamble */
+    unsigned connect_gen;       /* which attempt a connect timer belongs to */
+    uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* the peer's preamble, so far */
+    size_t pre_have;
+    int lower_spent;            /* a failed connect left it: the next connect takes a fresh one */
+    ovl *rxops, *txops;         /* pending overlapped requests, oldest first (under lock) */
+    ovl *acceptops;             /* listener: pending AcceptEx requests */
+    ovl *connect_op;            /* a pending ConnectEx */
+    uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
+    int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
+    DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
+    /* listener, under lock: connections whose preamble is not checked yet,
+     * and the checked ones waiting for WSPAccept */
+    struct pending *hs, *ready;
+    int nhs, caphs, nready, capready;
+    volatile LONG rejected;     /* peers reset for not being wsdx */
+} wsock;
+
+/* An accepted lower connection on its way to the application. */
+typedef struct pending {
+    SOCKET low;
+    DWORD deadline;
+    uint8_t in[WSDX_PREAMBLE_LEN];
+    size_t have;
+    struct sockaddr_storage addr;
+    int addrlen;
+} pending;
+
+/* handles and references: the context of one of our handles, with a
+ * reference taken (NULL and *err = WSAENOTSOCK for a closed or foreign one) */
+wsock *ws_get(SOCKET s, LPINT err);
+void ws_put(wsock *w);
+
+/* after anything that may have changed what is due: pending requests,
+ * then what the application is told, then WSPSelect's sleepers */
+void ws_settle(wsock *w);
+/* listener, under l->lock: new connections and their preambles */
+void ws_advance(wsock *l);
+/* the send queue, then a pending FIN; caller holds txio */
+int ws_flush(wsock *w, int wait);
+/* a fresh lower socket; the old one reset (abort) or closed */
+int ws_replace_lower(wsock *w, int abort);
+
+/* connecting: may w connect now (0 or the WSA code); a non-blocking connect
+ * (WSAEWOULDBLOCK while under way, or the code) */
+int ws_connect_prepare(wsock *w);
+int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms);
+
+/* overlapped requests (see wsdxproto.c) */
+ovl *ws_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
+               const WSABUF *bufs, DWORD nbufs);
+void ws_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags);
+void ws_op_drop(ovl *o, DWORD err);
+void ws_op_append(ovl **list, ovl *o);
+
+/* SIO_GET_EXTENSION_FUNCTION_POINTER (extensions.c): 1 when the GUID is one
+ * of ours (*out, *rc set), 0 to pass it down */
+int ws_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc);
+
+#endif
