@@ -14,11 +14,12 @@
 
 #define ERRNO(rc, bad) do { if ((rc) == (bad)) *lpErrno = WSAGetLastError(); } while (0)
 
+int g_installed; /* the tables are ws2_32 itself, over the installed catalog entries */
+
 static SOCKET WSPAPI fk_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INFOW pi, GROUP g,
                                DWORD flags, LPINT lpErrno)
 {
-    (void)pi;
-    SOCKET s = WSASocketW(af, type, protocol, NULL, g, flags);
+    SOCKET s = WSASocketW(af, type, protocol, g_installed ? pi : NULL, g, flags);
     ERRNO(s, INVALID_SOCKET);
     return s;
 }
@@ -334,6 +335,8 @@ static int WSPAPI up_CloseSocketHandle(SOCKET s, LPINT err)
 /* CreateIoCompletionPort for one of our handles, as the kernel keeps it. */
 int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key)
 {
+    if (g_installed) /* a real handle of the installed provider */
+        return CreateIoCompletionPort((HANDLE)s, port, key, 0) ? 0 : -1;
     EnterCriticalSection(&g_hlock);
     hentry *e = hfind(s);
     if (e && e->live) {
@@ -449,4 +452,46 @@ int fake_ws2_start(void)
     int rc2 = WSPStartup(MAKEWORD(2, 2), &d, &g_pi_msg, g_up, &T_msg);
     int rc3 = WSPStartup(MAKEWORD(2, 2), &d, &g_pi_pt, g_up, &T_pt);
     return rc1 ? rc1 : rc2 ? rc2 : rc3;
+}
+
+/* The installed mode (Windows, provider installed): the three tables are
+ * ws2_32 itself and the entries are the catalog's, so every row runs
+ * through ws2_32 and the provider it loaded from the catalog. 0, or
+ * WSAEPROVIDERFAILEDINIT when the catalog has no wsdx entries. */
+int fake_ws2_start_installed(void)
+{
+    WSADATA wd;
+    WSAStartup(MAKEWORD(2, 2), &wd);
+    InitializeCriticalSection(&g_hlock);
+    g_installed = 1;
+    DWORD size = 0;
+    WSAEnumProtocolsW(NULL, NULL, &size);
+    WSAPROTOCOL_INFOW *c = (WSAPROTOCOL_INFOW *)malloc(size ? size : 1);
+    int n = c ? WSAEnumProtocolsW(NULL, c, &size) : SOCKET_ERROR;
+    DWORD layer = 0;
+    WSCEnumProtocols(NULL, NULL, &size, &(int){ 0 });
+    WSAPROTOCOL_INFOW *all = (WSAPROTOCOL_INFOW *)malloc(size ? size : 1);
+    int na = all ? WSCEnumProtocols(NULL, all, &size, &(int){ 0 }) : SOCKET_ERROR;
+    for (int i = 0; i < na; i++) /* the hidden layer entry is not in WSAEnumProtocols */
+        if (IsEqualGUID(&all[i].ProviderId, &wsdx_lsp_guid_layer))
+            layer = all[i].dwCatalogEntryId;
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        WSAPROTOCOL_INFOW *e = &c[i];
+        if (e->iAddressFamily != AF_INET)
+            continue;
+        if (IsEqualGUID(&e->ProviderId, &wsdx_lsp_guid_proto) && e->iProtocol == WSDX_LSP_PROTO_STREAM)
+            g_pi_stream = *e, found |= 1;
+        else if (IsEqualGUID(&e->ProviderId, &wsdx_lsp_guid_proto) && e->iProtocol == WSDX_LSP_PROTO_MESSAGE)
+            g_pi_msg = *e, found |= 2;
+        else if (layer && e->ProtocolChain.ChainLen > 1 && e->ProtocolChain.ChainEntries[0] == layer &&
+                 e->iProtocol == IPPROTO_TCP)
+            g_pi_pt = *e, found |= 4;
+    }
+    free(c);
+    free(all);
+    fill_fake(&T_stream);
+    fill_fake(&T_msg);
+    fill_fake(&T_pt);
+    return found == 7 ? 0 : WSAEPROVIDERFAILEDINIT;
 }

@@ -17,6 +17,10 @@ extern int fk_cleanups;  /* WSPCleanup calls the lower provider saw */
 
 /* WSAStartup, the upcall table, and WSPStartup for the three entries: 0 or the first error. */
 int fake_ws2_start(void);
+/* Instead (Windows, provider installed): the tables are ws2_32 itself over the
+ * catalog's wsdx entries. 0, or WSAEPROVIDERFAILEDINIT when they are not there. */
+int fake_ws2_start_installed(void);
+extern int g_installed;
 /* A catalog entry layered over the fake base TCP entry. */
 WSAPROTOCOL_INFOW entry(DWORD id, const GUID *g, DWORD flags, int type, int proto, const wchar_t *name);
 /* Associates one of the provider's handles with a completion port. */
