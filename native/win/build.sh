@@ -79,7 +79,8 @@ TESTS+=(test_socket)
 # scenario between the two backends in both directions.
 "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
     test/test_socket.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/win/*.c \
-    src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/extensions.c -lws2_32
+    src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c \
+    src/win/lsp/listen.c src/win/lsp/extensions.c -lws2_32
 TESTS+=(test_socket_installed)
 
 run() { # test name -> its output; fails unless it ends "N passed, 0 failed"

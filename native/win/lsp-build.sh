@@ -40,7 +40,7 @@ exports_of() { # DLL OBJDUMP -> exported names, one a line
 W=(-Wall -Wextra -Werror -O2 -std=c11)
 INC=(-Iinclude -Isrc/core -Isrc/win/lsp -Itest/win/lsp)
 CORE=(src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c)
-LSP_TEST=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/extensions.c)   # lower.c: replaced by the harness
+LSP_TEST=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c src/win/lsp/listen.c src/win/lsp/extensions.c)   # lower.c: replaced by the harness
 LSP_ALL=("${LSP_TEST[@]}" src/win/lsp/lower.c)
 
 echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"

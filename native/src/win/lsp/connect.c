@@ -1,0 +1,243 @@
+/* connect.c - connecting a wsdx entry's socket: blocking (the TCP connect
+ * and the preamble exchange before WSPConnect returns) or not (driven by
+ * on_lower through ws_connect_step, with a pool timer for the deadline),
+ * and ConnectEx's completion. docs/protocol.md section 1. */
+#include "wsock.h"
+
+#include "frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int send_exact(wsdx_lsp_provider *p, SOCKET low, const uint8_t *b, size_t n, DWORD deadline)
+{
+    while (n) {
+        long k = ws_lower_send(p, low, b, n);
+        if (k == -WSAEWOULDBLOCK) {
+            if ((LONG)(GetTickCount() - deadline) >= 0)
+                return WSAETIMEDOUT;
+            ws_lower_wait(p, low, 1, SLICE_MS);
+            continue;
+        }
+        if (k < 0)
+            return (int)-k;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The client's preamble exchange (docs/protocol.md section 1), done by
+ * deadline: 0 or the WSA code. */
+static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
+{
+    uint8_t out[WSDX_PREAMBLE_LEN], in[WSDX_PREAMBLE_LEN];
+    wsdx_preamble_encode(out, mode);
+    int rc = send_exact(p, low, out, sizeof out, deadline);
+    if (rc)
+        return rc == WSAETIMEDOUT ? rc : WSAEPROTONOSUPPORT;
+    size_t have = 0;
+    while (have < sizeof in) {
+        long k = ws_lower_recv(p, low, in + have, sizeof in - have); /* never more than the preamble */
+        if (k == -WSAEWOULDBLOCK) {
+            if ((LONG)(GetTickCount() - deadline) >= 0)
+                return WSAETIMEDOUT;
+            ws_lower_wait(p, low, 0, SLICE_MS);
+            continue;
+        }
+        if (k <= 0)
+            return WSAEPROTONOSUPPORT; /* FIN or reset before 8 bytes */
+        have += (size_t)k;
+    }
+    return wsdx_preamble_check(in, mode);
+}
+
+/* ------------------------------------------------------------------ */
+/* connecting */
+
+/* Under w->lock: a connect ends, blocking or not. On failure the lower
+ * connection is to be reset (a peer that is not wsdx sees RST when the
+ * socket closes or connects again) and the socket stays unconnected. */
+void ws_connect_end(wsock *w, int rc)
+{
+    w->connecting = 0;
+    w->connect_done = 1;
+    w->connect_err = rc;
+    if (!rc) {
+        wsdx_conn_established(&w->conn);
+        return;
+    }
+    struct linger l = { 1, 0 };
+    int e = 0;
+    w->p->next.lpWSPSetSockOpt(w->low, SOL_SOCKET, SO_LINGER, (const char *)&l, sizeof l, &e);
+    w->lower_spent = 1;
+}
+
+/* Under w->lock: a non-blocking connect goes on as the lower socket
+ * reports: the TCP connect, our preamble, then the peer's (never more than
+ * its 8 bytes: what follows is the state machine's). */
+void ws_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
+{
+    if (w->connecting == 1) {
+        if (!(ne->lNetworkEvents & FD_CONNECT))
+            return;
+        if (ne->iErrorCode[FD_CONNECT_BIT]) {
+            ws_connect_end(w, ne->iErrorCode[FD_CONNECT_BIT]);
+            return;
+        }
+        uint8_t out[WSDX_PREAMBLE_LEN];
+        wsdx_preamble_encode(out, w->mode);
+        if (ws_lower_send(w->p, w->low, out, sizeof out) != (long)sizeof out) { /* a new socket's buffer takes 8 bytes */
+            ws_connect_end(w, WSAEPROTONOSUPPORT);
+            return;
+        }
+        w->connecting = 2;
+    }
+    while (w->pre_have < WSDX_PREAMBLE_LEN) {
+        long k = ws_lower_recv(w->p, w->low, w->pre_in + w->pre_have, WSDX_PREAMBLE_LEN - w->pre_have);
+        if (k == -WSAEWOULDBLOCK)
+            return;
+        if (k <= 0) {
+            ws_connect_end(w, WSAEPROTONOSUPPORT); /* FIN or reset before 8 bytes: not a wsdx peer */
+            return;
+        }
+        w->pre_have += (size_t)k;
+    }
+    ws_connect_end(w, wsdx_preamble_check(w->pre_in, w->mode));
+}
+
+/* The deadline of a non-blocking connect: one pool timer per attempt,
+ * holding a reference; a stale one finds its attempt over. */
+typedef struct {
+    wsock *w;
+    unsigned gen;
+} connect_deadline;
+
+static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TIMER timer)
+{
+    connect_deadline *d = (connect_deadline *)arg;
+    wsock *w = d->w;
+    (void)inst;
+    EnterCriticalSection(&w->lock);
+    if (w->connecting && w->connect_gen == d->gen && !ws_is_closed(w))
+        ws_connect_end(w, WSAETIMEDOUT);
+    LeaveCriticalSection(&w->lock);
+    ws_settle(w);
+    CloseThreadpoolTimer(timer);
+    free(d);
+    ws_put(w);
+}
+
+/* A non-blocking connect: under way (WSAEWOULDBLOCK, FD_CONNECT when the
+ * preamble exchange is over), or failed at once. */
+int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
+{
+    connect_deadline *d = (connect_deadline *)malloc(sizeof *d);
+    PTP_TIMER t = d ? CreateThreadpoolTimer(connect_timer, d, NULL) : NULL;
+    if (!t) {
+        free(d);
+        return WSAENOBUFS;
+    }
+    EnterCriticalSection(&w->lock);
+    w->connecting = 1;
+    w->pre_have = 0;
+    d->w = w;
+    d->gen = ++w->connect_gen;
+    int rc = 0;
+    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == 0) {
+        WSANETWORKEVENTS now; /* connected at once: go on as FD_CONNECT would */
+        memset(&now, 0, sizeof now);
+        now.lNetworkEvents = FD_CONNECT;
+        ws_connect_step(w, &now);
+        rc = WSAEWOULDBLOCK;
+    }
+    if (rc != WSAEWOULDBLOCK)
+        w->connecting = 0;
+    LeaveCriticalSection(&w->lock);
+    if (rc != WSAEWOULDBLOCK) {
+        CloseThreadpoolTimer(t);
+        free(d);
+        return rc;
+    }
+    InterlockedIncrement(&w->refs); /* the timer's */
+    ULARGE_INTEGER due;
+    due.QuadPart = (ULONGLONG)(-(LONGLONG)ms * 10000); /* relative, in 100 ns */
+    FILETIME ft;
+    ft.dwLowDateTime = due.LowPart;
+    ft.dwHighDateTime = due.HighPart;
+    SetThreadpoolTimer(t, &ft, 0, 0);
+    return WSAEWOULDBLOCK;
+}
+
+/* A blocking connect: the TCP connect and the preamble exchange, done by
+ * the deadlines. 0 or the WSA code. */
+int ws_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
+{
+    /* one deadline for the connect and the preamble when the app set one */
+    DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
+    int rc = 0;
+    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == SOCKET_ERROR) {
+        if (rc != WSAEWOULDBLOCK)
+            return rc;
+        rc = WSAETIMEDOUT;
+        while ((LONG)(GetTickCount() - deadline) < 0 && !ws_is_closed(w)) {
+            if (ws_lower_wait(w->p, w->low, 1, SLICE_MS) == 1) {
+                int err = 0, len = sizeof err, e = 0;
+                w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e);
+                rc = err;
+                break;
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    return handshake(w->p, w->low, w->mode, w->connect_ms ? deadline : GetTickCount() + HANDSHAKE_MS);
+}
+
+/* May w connect now? Then a fresh start (and a fresh lower socket after a
+ * failed attempt). 0 or the WSA code. */
+int ws_connect_prepare(wsock *w)
+{
+    int rc = 0;
+    EnterCriticalSection(&w->lock);
+    if (w->connecting)
+        rc = WSAEALREADY;
+    else if (w->conn.connected)
+        rc = WSAEISCONN;
+    else if (w->listening)
+        rc = WSAEINVAL;
+    int spent = !rc && w->lower_spent;
+    if (!rc) {
+        w->connect_done = 0;
+        w->told &= ~FD_CONNECT;
+        w->lower_spent = 0;
+    }
+    LeaveCriticalSection(&w->lock);
+    return spent ? ws_replace_lower(w, 1) : rc;
+}
+
+/* A finished ConnectEx: its send data goes out first, as one message. */
+void ws_finish_connect(wsock *w)
+{
+    EnterCriticalSection(&w->lock);
+    ovl *o = w->connect_op && !w->connecting && w->connect_done ? w->connect_op : NULL;
+    if (o)
+        w->connect_op = NULL;
+    int err = w->connect_err;
+    LeaveCriticalSection(&w->lock);
+    if (!o)
+        return;
+    DWORD n = o->bufs[0].len;
+    if (!err && n && o->bufs[0].buf) {
+        uint8_t h[WSDX_FRAME_HEADER_LEN];
+        wsdx_frame_header_encode(h, WSDX_FRAME_DATA, n);
+        EnterCriticalSection(&w->txio);
+        err = ws_txq_put(w, h, sizeof h);
+        if (!err && n)
+            err = ws_txq_put(w, (const uint8_t *)o->bufs[0].buf, n);
+        if (!err && (err = ws_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
+            err = 0; /* on_lower sends the rest */
+        LeaveCriticalSection(&w->txio);
+    }
+    ws_op_complete(o, (DWORD)err, err ? 0 : n, 0);
+}
