@@ -276,7 +276,7 @@ typedef struct {
     HANDLE port; /* fake_associate_port() */
     ULONG_PTR key;
 } hentry;
-static hentry g_h[4096];
+static hentry g_h[65536]; /* handles are never reused: room for every row */
 static int g_nh;
 static CRITICAL_SECTION g_hlock;
 
