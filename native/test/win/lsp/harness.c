@@ -1331,9 +1331,11 @@ static void row_nb_connect(void)
                         soerr == WSAEPROTONOSUPPORT,
           "peer that is not wsdx: FD_CONNECT %d, SO_ERROR %d (want WSAEPROTONOSUPPORT)", code, soerr);
 
+    ms = 15000; /* Windows reports a refused loopback connect only after its SYN retries (~2 s) */
+    T_stream.lpWSPSetSockOpt(c, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&ms, sizeof ms, &e);
     rc = connect_to(&T_stream, c, silent_port, &e); /* closed now */
     e1 = e;
-    code = rc == 0 ? 0 : e1 == WSAEWOULDBLOCK ? await_connect(&T_stream, c, &w, 3000, &seen) : e1;
+    code = rc == 0 ? 0 : e1 == WSAEWOULDBLOCK ? await_connect(&T_stream, c, &w, 10000, &seen) : e1;
     check("NBCONN", code == WSAECONNREFUSED, "closed port: connect %d/%d, then FD_CONNECT %d (want WSAECONNREFUSED)",
           rc, e1, code);
 
