@@ -1090,7 +1090,7 @@ static void row_overlapped_send(void)
 {
     SOCKET c, s;
     int e = 0;
-    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+    if (pair_buf(&T_stream, &g_pi_stream, &c, &s, 65536)) { /* the kernel cannot take it all */
         check("OVLSND", 0, "no connection");
         return;
     }
