@@ -164,6 +164,10 @@ static int WSPAPI wp_Recv(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD got, LPD
                           LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                           LPINT lpErrno)
 {
+    if (flags && (*flags & ~(DWORD)MSG_PUSH_IMMEDIATE)) {
+        *lpErrno = WSAEOPNOTSUPP; /* MSG_PEEK, MSG_WAITALL, MSG_OOB: not offered; nothing is taken */
+        return SOCKET_ERROR;
+    }
     if (!bufs && nbufs) {
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
@@ -274,8 +278,8 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
                           LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                           LPINT lpErrno)
 {
-    if (flags & MSG_OOB) {
-        *lpErrno = WSAEOPNOTSUPP;
+    if (flags & ~(DWORD)MSG_DONTROUTE) {
+        *lpErrno = WSAEOPNOTSUPP; /* MSG_OOB, MSG_PARTIAL: not offered */
         return SOCKET_ERROR;
     }
     if (!bufs && nbufs) {

@@ -1385,13 +1385,21 @@ static void row_bad_input(void)
     int r8 = T_stream.lpWSPSend((SOCKET)0x7fff0, &wb, 1, &n, 0, &ov, NULL, &tid, &e) == SOCKET_ERROR ? e : 0;
     int still = xsend(&T_stream, c, "ok", 2, &e) == 2;
     char buf[4];
+    WSABUF pb = { sizeof buf, buf };
+    fl = MSG_PEEK;
+    Sleep(100);
+    int r9 = T_stream.lpWSPRecv(s, &pb, 1, &n, &fl, NULL, NULL, &tid, &e) == SOCKET_ERROR ? e : 0;
+    WSABUF sb = { 1, (char *)"x" };
+    int r10 = T_stream.lpWSPSend(c, &sb, 1, &n, MSG_PARTIAL, NULL, NULL, &tid, &e) == SOCKET_ERROR ? e : 0;
     int got = xrecv(&T_stream, s, buf, sizeof buf, &e);
     check("BADIN", r1 == WSAEFAULT && r2 == WSAEFAULT && r3 == WSAEINVAL && r4 == WSAEINVAL && r5 == WSAEINVAL &&
-                       r6 == WSAEFAULT && r7 == WSAEFAULT && r8 == WSAENOTSOCK && still && got == 2,
+                       r6 == WSAEFAULT && r7 == WSAEFAULT && r8 == WSAENOTSOCK && r9 == WSAEOPNOTSUPP &&
+                       r10 == WSAEOPNOTSUPP && still && got == 2,
           "NULL buffers %d/%d (want WSAEFAULT), EventSelect without event %d, AsyncSelect to no window %d, an "
           "unknown event bit %d (want WSAEINVAL), GetOverlappedResult(NULL) %d, EnumNetworkEvents(NULL) %d (want "
-          "WSAEFAULT), overlapped send on no socket %d (want WSAENOTSOCK); the pair still carries data %d/%d",
-          r1, r2, r3, r4, r5, r6, r7, r8, still, got);
+          "WSAEFAULT), overlapped send on no socket %d (want WSAENOTSOCK), MSG_PEEK %d, MSG_PARTIAL %d (want "
+          "WSAEOPNOTSUPP); the pair still carries data, nothing taken by the refused peek: %d/%d",
+          r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, still, got);
     xclose(&T_stream, c);
     xclose(&T_stream, s);
 }
