@@ -229,14 +229,8 @@ void ws_finish_connect(wsock *w)
         return;
     DWORD n = o->bufs[0].len;
     if (!err && n && o->bufs[0].buf) {
-        uint8_t h[WSDX_FRAME_HEADER_LEN];
-        wsdx_frame_header_encode(h, WSDX_FRAME_DATA, n);
         EnterCriticalSection(&w->txio);
-        err = ws_txq_put(w, h, sizeof h);
-        if (!err && n)
-            err = ws_txq_put(w, (const uint8_t *)o->bufs[0].buf, n);
-        if (!err && (err = ws_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
-            err = 0; /* on_lower sends the rest */
+        err = ws_txq_frame(w, (const uint8_t *)o->bufs[0].buf, n);
         LeaveCriticalSection(&w->txio);
     }
     ws_op_complete(o, (DWORD)err, err ? 0 : n, 0);

@@ -232,13 +232,7 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
     ovl *o = ws_op_new(w, ov, cr, t, NULL, 0);
     if (!o)
         return -WSAENOBUFS;
-    uint8_t h[WSDX_FRAME_HEADER_LEN];
-    wsdx_frame_header_encode(h, WSDX_FRAME_DATA, (uint32_t)n);
-    int rc = n || w->mode == WSDX_MESSAGE ? ws_txq_put(w, h, sizeof h) : 0; /* no empty stream frames */
-    if (!rc && n)
-        rc = ws_txq_put(w, b, n);
-    if (!rc && (rc = ws_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
-        rc = 0; /* the lower socket takes the rest later (on_lower) */
+    int rc = ws_txq_frame(w, b, n);
     if (rc) {
         ws_op_drop(o, (DWORD)rc);
         return -rc;

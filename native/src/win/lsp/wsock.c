@@ -500,6 +500,21 @@ int ws_txq_push(wsock *w, int wait, DWORD deadline)
     return 0;
 }
 
+/* A whole DATA frame into the queue (an empty one only in message mode),
+ * then what the lower socket takes now; on_lower sends the rest. Caller
+ * holds txio. 0 or the WSA code. */
+int ws_txq_frame(wsock *w, const uint8_t *b, size_t n)
+{
+    uint8_t h[WSDX_FRAME_HEADER_LEN];
+    wsdx_frame_header_encode(h, WSDX_FRAME_DATA, (uint32_t)n);
+    int rc = n || w->mode == WSDX_MESSAGE ? ws_txq_put(w, h, sizeof h) : 0;
+    if (!rc && n)
+        rc = ws_txq_put(w, b, n);
+    if (!rc && (rc = ws_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
+        rc = 0;
+    return rc;
+}
+
 /* The queue, then a pending FIN; caller holds txio. 0 or WSA code. */
 int ws_flush(wsock *w, int wait)
 {

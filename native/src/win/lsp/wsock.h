@@ -124,6 +124,7 @@ void ws_await_move(LONG seen, DWORD ms);
 void ws_settle(wsock *w);
 int ws_txq_put(wsock *w, const uint8_t *b, size_t n);
 int ws_txq_push(wsock *w, int wait, DWORD deadline);
+int ws_txq_frame(wsock *w, const uint8_t *b, size_t n);
 int ws_flush(wsock *w, int wait);
 int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n);
 void ws_send_fin(wsock *w);
