@@ -44,7 +44,8 @@ LSP_TEST=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/w
 LSP_ALL=("${LSP_TEST[@]}" src/win/lsp/lower.c)
 
 echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"
-"$CC64" "${W[@]}" "${INC[@]}" -o "$OUT/x64/lsp-harness.exe" \
+# -static: the Windows workflow also runs it (--installed) outside the MSYS2 shell, where no mingw runtime DLL is on PATH
+"$CC64" "${W[@]}" "${INC[@]}" -static -o "$OUT/x64/lsp-harness.exe" \
     test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
 
 echo "== x86_64: standalone provider DLL (wsdx-lsp.dll: exports only WSPStartup)"
