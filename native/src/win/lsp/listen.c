@@ -121,6 +121,18 @@ void ws_drop_pending(wsock *l)
 }
 
 /* A checked lower connection becomes an application socket. */
+/* w now carries a checked connection of l's: established, with l's linger;
+ * what came after the preamble raised no event of w's yet, so it is read. */
+static void take_over(wsock *w, wsock *l)
+{
+    EnterCriticalSection(&w->lock);
+    wsdx_conn_established(&w->conn);
+    w->linger_on = l->linger_on;
+    w->linger_secs = l->linger_secs;
+    LeaveCriticalSection(&w->lock);
+    ws_pump(w, 0);
+}
+
 SOCKET ws_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPINT lpErrno)
 {
     wsock *w = ws_wsock_new(l->p, x->low, l->mode, l->catalog_id);
@@ -129,15 +141,12 @@ SOCKET ws_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPIN
         *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
-    wsdx_conn_established(&w->conn);
-    w->linger_on = l->linger_on;
-    w->linger_secs = l->linger_secs;
     SOCKET s = ws_make_handle(w, lpErrno);
     if (s == INVALID_SOCKET) {
         ws_wsock_free(w);
         return s;
     }
-    ws_pump(w, 0); /* what came after the preamble raised no event of ours yet */
+    take_over(w, l);
     if (addr && addrlen) {
         int n = *addrlen < x->addrlen ? *addrlen : x->addrlen;
         memcpy(addr, &x->addr, (size_t)(n > 0 ? n : 0));
@@ -158,18 +167,12 @@ static int graft(wsock *a, pending *x, wsock *l)
     }
     ws_disarm(a);
     a->p->next.lpWSPCloseSocket(a->low, &e);
-    a->low = x->low;
-    if (ws_lower_nbio(a->p, a->low, 1) || ws_arm(a)) {
+    if (ws_attach_lower(a, x->low)) {
         ws_lower_abort(a->p, a->low);
         a->low = INVALID_SOCKET;
         return WSAENOBUFS;
     }
-    EnterCriticalSection(&a->lock);
-    wsdx_conn_established(&a->conn);
-    a->linger_on = l->linger_on;
-    a->linger_secs = l->linger_secs;
-    LeaveCriticalSection(&a->lock);
-    ws_pump(a, 0); /* what came after the preamble raised no event of a's yet */
+    take_over(a, l);
     return 0;
 }
 

@@ -610,6 +610,14 @@ void ws_disarm(wsock *w)
     ws_put(w);
 }
 
+/* w takes low as its lower socket: non-blocking, its events ours. 0 or WSA code. */
+int ws_attach_lower(wsock *w, SOCKET low)
+{
+    w->low = low;
+    int rc = ws_lower_nbio(w->p, low, 1);
+    return rc ? rc : ws_arm(w);
+}
+
 /* A wsock over a lower socket, armed; NULL when out of resources (low is
  * then the caller's to close). */
 wsock *ws_wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id)
@@ -628,7 +636,7 @@ wsock *ws_wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id
     InitializeCriticalSection(&w->txio);
     wsdx_conn_init(&w->conn, mode);
     w->iev = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!w->iev || ws_lower_nbio(p, low, 1) || ws_arm(w)) {
+    if (!w->iev || ws_attach_lower(w, low)) {
         int e = 0;
         p->next.lpWSPEventSelect(low, NULL, 0, &e);
         ws_put(w);
@@ -661,8 +669,7 @@ int ws_replace_lower(wsock *w, int abort)
                                     WSA_FLAG_OVERLAPPED, &e);
     if (w->low == INVALID_SOCKET)
         return e ? e : WSAENOBUFS;
-    int rc = ws_lower_nbio(w->p, w->low, 1);
-    return rc ? rc : ws_arm(w);
+    return ws_attach_lower(w, w->low);
 }
 
 /* The pool wait: the lower socket reported something. */

@@ -129,6 +129,7 @@ int ws_flush(wsock *w, int wait);
 int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n);
 void ws_send_fin(wsock *w);
 int ws_arm(wsock *w);
+int ws_attach_lower(wsock *w, SOCKET low);
 void ws_disarm(wsock *w);
 wsock *ws_wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id);
 void ws_wsock_free(wsock *w);
