@@ -13,7 +13,7 @@
  *                  (DATA / DISCONNECT, sometimes oversized), eof (FIN) and
  *                  fail(code) (reset / lost connection)
  *
- * As a host (socket.c pump_input) does, ingest and eof only happen while
+ * As a host (datapath.c sock_pump_input) does, ingest and eof only happen while
  * wsdx_conn_wants_input() says so; flag bit 0x04 of byte 0 drops that rule
  * (then only memory safety and the API-level invariants are checked).
  *
@@ -403,7 +403,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int rc = wsdx_conn_ingest(&c, copy, got);
             if (check_model) {
                 int want_rc = m_ingest(&m, copy, got);
-                REQUIRE(rc == want_rc);
+                REQUIRE(rc == -want_rc);
             }
             free(copy);
             break;
@@ -416,7 +416,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             int rc = wsdx_conn_ingest(&c, scratch, n);
             if (check_model)
-                REQUIRE(rc == m_ingest(&m, scratch, n));
+                REQUIRE(rc == -m_ingest(&m, scratch, n));
             break;
         }
         case 10: /* FIN */

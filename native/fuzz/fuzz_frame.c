@@ -4,7 +4,7 @@
  *   byte 0      : number of split-size bytes K (0..15, low nibble)
  *   bytes 1..K  : split sizes; chunk i has size split[i % K] (0 = empty call)
  *   the rest    : the wire bytes after the preamble, fed to wsdx_decode chunk
- *                 by chunk; the first 8 are also given to wsdx_preamble_check.
+ *                 by chunk; the first 8 are also given to wsdx_preamble_verify.
  *
  * Invariants checked (abort() on violation, so libFuzzer reports a crash):
  *   - wsdx_decode never uses more than it was given, and every event's
@@ -19,7 +19,7 @@
  *     (cross-checked against a reference model kept here);
  *   - the result matches a one-shot decode of the same bytes (split points
  *     never change the outcome);
- *   - wsdx_preamble_check agrees with docs/protocol.md's order of checks.
+ *   - wsdx_preamble_verify agrees with docs/protocol.md's order of checks.
  */
 #include "frame.h"
 #include "wsdx.h"
@@ -198,7 +198,7 @@ static void preamble(const uint8_t *in, size_t n)
     uint8_t p[WSDX_PREAMBLE_LEN] = {0};
     memcpy(p, in, n < sizeof p ? n : sizeof p);
     for (int mode = 0; mode <= 3; mode++) {
-        int rc = wsdx_preamble_check(p, mode);
+        int rc = -wsdx_preamble_verify(p, mode);
         int want = memcmp(p, "WSDX", 4) ? WSDX_WSAEPROTONOSUPPORT
                  : p[4] != WSDX_PROTOCOL_VERSION ? WSDX_WSAVERNOTSUPPORTED
                  : p[5] != mode ? WSDX_WSAEPROTOTYPE : 0;
@@ -209,8 +209,8 @@ static void preamble(const uint8_t *in, size_t n)
     wsdx_preamble_encode(own, WSDX_MESSAGE);
     own[6] = p[6];
     own[7] = p[7];
-    REQUIRE(wsdx_preamble_check(own, WSDX_MESSAGE) == 0);
-    REQUIRE(wsdx_preamble_check(own, WSDX_STREAM) == WSDX_WSAEPROTOTYPE);
+    REQUIRE(wsdx_preamble_verify(own, WSDX_MESSAGE) == 0);
+    REQUIRE(wsdx_preamble_verify(own, WSDX_STREAM) == -WSDX_WSAEPROTOTYPE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -10,14 +10,14 @@ static void preamble(void)
     uint8_t p[8];
     wsdx_preamble_encode(p, WSDX_MESSAGE);
     CHECK(memcmp(p, "WSDX\x01\x02\x00\x00", 8) == 0);
-    CHECK_EQ(wsdx_preamble_check(p, WSDX_MESSAGE), 0);
-    CHECK_EQ(wsdx_preamble_check(p, WSDX_STREAM), WSDX_WSAEPROTOTYPE);
+    CHECK_EQ(wsdx_preamble_verify(p, WSDX_MESSAGE), 0);
+    CHECK_EQ(wsdx_preamble_verify(p, WSDX_STREAM), -WSDX_WSAEPROTOTYPE);
     p[4] = 2;
-    CHECK_EQ(wsdx_preamble_check(p, WSDX_MESSAGE), WSDX_WSAVERNOTSUPPORTED);
-    CHECK_EQ(wsdx_preamble_check((const uint8_t *)"GET / HT", WSDX_STREAM), WSDX_WSAEPROTONOSUPPORT);
+    CHECK_EQ(wsdx_preamble_verify(p, WSDX_MESSAGE), -WSDX_WSAVERNOTSUPPORTED);
+    CHECK_EQ(wsdx_preamble_verify((const uint8_t *)"GET / HT", WSDX_STREAM), -WSDX_WSAEPROTONOSUPPORT);
     p[4] = 1;
     p[6] = 0xff; /* reserved bits are ignored */
-    CHECK_EQ(wsdx_preamble_check(p, WSDX_MESSAGE), 0);
+    CHECK_EQ(wsdx_preamble_verify(p, WSDX_MESSAGE), 0);
 }
 
 /* Decodes in pieces of `step` bytes and gathers the payloads. */

@@ -38,11 +38,12 @@ void wsdx_conn_fail(wsdx_conn *c, int error)
     wsdx_rxq_clear(&c->rx); /* a reset discards what was not read (R3) */
 }
 
+/* Records a protocol error (error: a WSA code) for a reset; returns -error. */
 static int protocol_error(wsdx_conn *c, int error)
 {
     wsdx_conn_fail(c, error);
     c->must_reset = 1;
-    return error;
+    return -error;
 }
 
 static int keep_disconnect(wsdx_conn *c, const wsdx_ev *ev)
@@ -96,13 +97,13 @@ int wsdx_conn_ingest_to(wsdx_conn *c, const uint8_t *in, size_t n, uint8_t *dst,
             break;
         case WSDX_EV_DISCONNECT:
             if (keep_disconnect(c, &ev))
-                return c->peer_error;
+                return -c->peer_error;
             break;
         case WSDX_EV_MORE:
             break;
         }
     }
-    return c->peer_error;
+    return -c->peer_error;
 }
 
 void wsdx_conn_eof(wsdx_conn *c)

@@ -32,7 +32,8 @@ void wsdx_conn_free(wsdx_conn *c);
 void wsdx_conn_established(wsdx_conn *c);
 
 /* --- what arrived from the peer --- */
-/* Bytes after the preamble. A protocol error is recorded (and returned). */
+/* Bytes after the preamble: 0, or -WSA when the connection has failed (a
+ * protocol error is recorded for a reset). */
 int wsdx_conn_ingest(wsdx_conn *c, const uint8_t *in, size_t n);
 /* The same, but in stream mode while nothing is queued the payload goes
  * straight to the receiver's dst (up to cap, counted in *got); the rest is

@@ -28,15 +28,20 @@ void wsdx_preamble_encode(uint8_t out[WSDX_PREAMBLE_LEN], int mode)
     out[7] = 0;
 }
 
-int wsdx_preamble_check(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
+int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
 {
     if (memcmp(in, MAGIC, 4) != 0)
-        return WSDX_WSAEPROTONOSUPPORT;
+        return -WSDX_WSAEPROTONOSUPPORT;
     if (in[4] != WSDX_PROTOCOL_VERSION)
-        return WSDX_WSAVERNOTSUPPORTED;
+        return -WSDX_WSAVERNOTSUPPORTED;
     if (in[5] != mode)
-        return WSDX_WSAEPROTOTYPE;
+        return -WSDX_WSAEPROTOTYPE;
     return 0;
+}
+
+int wsdx_preamble_check(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
+{
+    return -wsdx_preamble_verify(in, mode);
 }
 
 void wsdx_frame_header_encode(uint8_t out[WSDX_FRAME_HEADER_LEN], int type, uint32_t len)
@@ -63,18 +68,18 @@ static size_t fail(wsdx_decoder *d, wsdx_ev *ev, int error, size_t used)
     return used;
 }
 
-/* A complete header: check it and start the frame. 0 or a WSA code. */
+/* A complete header: check it and start the frame. 0 or -WSA. */
 static int start_frame(wsdx_decoder *d)
 {
     uint32_t len = get_be32(d->hdr + 1);
     uint8_t type = d->hdr[0];
     d->hdr_have = 0;
     if (type == WSDX_FRAME_DATA && len > WSDX_MAX_MESSAGE)
-        return WSDX_WSAEMSGSIZE;
+        return -WSDX_WSAEMSGSIZE;
     if (type == WSDX_FRAME_DISCONNECT && len > WSDX_MAX_DISCONNECT_DATA)
-        return WSDX_WSAEMSGSIZE;
+        return -WSDX_WSAEMSGSIZE;
     if (type != WSDX_FRAME_DATA && type != WSDX_FRAME_DISCONNECT)
-        return WSDX_WSAEPROTONOSUPPORT;
+        return -WSDX_WSAEPROTONOSUPPORT;
     d->type = type;
     d->left = len;
     return 0;
@@ -99,7 +104,7 @@ size_t wsdx_decode(wsdx_decoder *d, const uint8_t *in, size_t n, wsdx_ev *ev)
             return used; /* WSDX_EV_MORE */
         int err = start_frame(d);
         if (err)
-            return fail(d, ev, err, used);
+            return fail(d, ev, -err, used);
     }
     size_t take = n - used < d->left ? n - used : d->left;
     ev->kind = d->type == WSDX_FRAME_DATA ? WSDX_EV_DATA : WSDX_EV_DISCONNECT;

@@ -12,7 +12,10 @@
 #define WSDX_FRAME_DISCONNECT 0x02
 
 void wsdx_preamble_encode(uint8_t out[WSDX_PREAMBLE_LEN], int mode);
-/* 0 when the peer's preamble matches mode, else the WSA code to report. */
+/* 0 when the peer's preamble matches mode, else -WSA: the code to report. */
+int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode);
+/* The same with the sign flipped (a positive WSA code): only for src/win/lsp,
+ * until it moves to the -WSA convention; new code calls wsdx_preamble_verify. */
 int wsdx_preamble_check(const uint8_t in[WSDX_PREAMBLE_LEN], int mode);
 void wsdx_frame_header_encode(uint8_t out[WSDX_FRAME_HEADER_LEN], int type, uint32_t len);
 

@@ -52,7 +52,7 @@ int wsdx_io_set_abort_timeout(wsdx_fd fd, int ms);
 #define WSDX_WATCH_READ 1   /* level: readable (listeners, handshakes) */
 #define WSDX_WATCH_WRITE 2  /* edge: writable (a send queue waits) */
 #define WSDX_WATCH_CLOSE 4  /* edge: peer FIN, reset or error */
-/* Starts the notifier thread once; 0 or a WSA code. */
+/* Starts the notifier thread once; 0 or -WSA. */
 int wsdx_notifier_start(void);
 int wsdx_watch(wsdx_fd fd, void *tag, int events);
 int wsdx_watch_modify(wsdx_fd fd, void *tag, int events);

@@ -41,13 +41,13 @@ static int reserve(wsdx_rxqueue *q, size_t n)
     size_t need = (size_t)q->tail + n;
     /* a message is at most WSDX_MAX_MESSAGE; stream backlog is bounded by the kernel buffer */
     if (need > (size_t)WSDX_MAX_MESSAGE * 4)
-        return WSDX_WSAENOBUFS;
+        return -WSDX_WSAENOBUFS;
     size_t cap = q->cap ? q->cap : 256;
     while (cap < need)
         cap *= 2;
     uint8_t *p = realloc(q->data, cap);
     if (!p)
-        return WSDX_WSAENOBUFS;
+        return -WSDX_WSAENOBUFS;
     q->data = p;
     q->cap = (uint32_t)cap;
     return 0;
@@ -69,13 +69,13 @@ int wsdx_rxq_push(wsdx_rxqueue *q, const uint8_t *p, size_t n, int end)
 {
     if (q->records && !q->open) {
         if (reserve(q, 4 + n))
-            return WSDX_WSAENOBUFS;
+            return -WSDX_WSAENOBUFS;
         q->open_at = q->tail;
         q->tail += 4;
         q->open = 1;
     }
     if (n && reserve(q, n))
-        return WSDX_WSAENOBUFS;
+        return -WSDX_WSAENOBUFS;
     if (n)
         memcpy(q->data + q->tail, p, n);
     q->tail += (uint32_t)n;

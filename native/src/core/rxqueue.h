@@ -19,7 +19,7 @@ typedef struct {
 
 void wsdx_rxq_init(wsdx_rxqueue *q, int records);
 void wsdx_rxq_free(wsdx_rxqueue *q);
-/* Appends payload; in message mode end closes the record. 0 or WSAENOBUFS. */
+/* Appends payload; in message mode end closes the record. 0 or -WSAENOBUFS. */
 int wsdx_rxq_push(wsdx_rxqueue *q, const uint8_t *p, size_t n, int end);
 /* 1 when a complete item (any byte in stream mode, a whole message) waits. */
 int wsdx_rxq_has_ready(const wsdx_rxqueue *q);

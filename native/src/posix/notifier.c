@@ -109,10 +109,10 @@ int wsdx_notifier_start(void)
     g_ep = epoll_create1(EPOLL_CLOEXEC);
     g_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (g_ep < 0 || g_wake < 0)
-        return WSDX_WSAEMFILE;
+        return -WSDX_WSAEMFILE;
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = &g_wake_tag};
     if (epoll_ctl(g_ep, EPOLL_CTL_ADD, g_wake, &e) != 0)
-        return WSDX_WSAENOBUFS;
+        return -WSDX_WSAENOBUFS;
     /* the notifier takes no signals: they belong to the host process */
     sigset_t all, old;
     sigfillset(&all);
@@ -120,7 +120,7 @@ int wsdx_notifier_start(void)
     int rc = pthread_create(&g_thread, NULL, run, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
-        return WSDX_WSAENOBUFS;
+        return -WSDX_WSAENOBUFS;
     pthread_detach(g_thread);
     return 0;
 }

@@ -138,7 +138,7 @@ static DWORD WINAPI run(LPVOID arg)
     (void)arg;
     n.tid = GetCurrentThreadId();
     n.hwnd = CreateWindowExW(0, L"STATIC", L"wsdx-notifier", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, NULL, NULL);
-    n.error = n.hwnd ? 0 : WSDX_WSAENOBUFS;
+    n.error = n.hwnd ? 0 : -WSDX_WSAENOBUFS;
     SetEvent(n.ready);
     if (!n.hwnd)
         return 1;
@@ -168,12 +168,12 @@ int wsdx_notifier_start(void)
 {
     WSADATA wsa;
     if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
-        return WSDX_WSAENETDOWN;
+        return -WSDX_WSAENETDOWN;
     InitializeSRWLock(&n.lock);
     n.ready = CreateEventW(NULL, TRUE, FALSE, NULL);
     HANDLE t = n.ready ? CreateThread(NULL, 0, run, NULL, 0, NULL) : NULL;
     if (!t)
-        return WSDX_WSAENOBUFS;
+        return -WSDX_WSAENOBUFS;
     CloseHandle(t);
     WaitForSingleObject(n.ready, INFINITE);
     CloseHandle(n.ready);

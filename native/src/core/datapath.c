@@ -1,0 +1,363 @@
+/* datapath.c - the in-process backend's data path: frames out (with the
+ * unsent rest queued for the notifier), bytes in through the state machine,
+ * blocking in slices, and the per-socket options. */
+#include "sock.h"
+
+#include <stdlib.h>
+#include <string.h>
+static _Thread_local uint8_t *t_scratch;
+
+/* -------------------------------------------------------------- raw I/O */
+
+static uint8_t *scratch(void)
+{
+    if (!t_scratch)
+        t_scratch = malloc(SCRATCH);
+    return t_scratch;
+}
+
+int sock_watch_events(const sock *s)
+{
+    return WSDX_WATCH_CLOSE | (s->tx_len ? WSDX_WATCH_WRITE : 0);
+}
+
+/* The state machine asked for a reset (protocol error): do it now. */
+static void reset_if_needed(sock *s)
+{
+    if (s->core.must_reset && !(s->flags & SF_RESET)) {
+        s->flags |= SF_RESET;
+        wsdx_io_reset(s->fd);
+    }
+}
+
+/* Reads what the kernel has into the state machine: once, or until it would
+ * block (drain). Stream payload goes straight to dst (cap bytes, *got counts)
+ * while nothing is queued. Returns 1 if anything arrived or the connection ended. */
+static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *got)
+{
+    uint8_t *buf = scratch();
+    int progress = 0;
+    if (!buf) {
+        wsdx_conn_fail(&s->core, WSDX_WSAENOBUFS);
+        return 1;
+    }
+    while (wsdx_conn_wants_input(&s->core)) {
+        long n = wsdx_io_recv(s->fd, buf, SCRATCH);
+        if (n == -WSDX_WSAEWOULDBLOCK)
+            break;
+        progress = 1;
+        if (n > 0)
+            wsdx_conn_ingest_to(&s->core, buf, (size_t)n, dst, cap, got);
+        else if (n == 0)
+            wsdx_conn_eof(&s->core);
+        else
+            wsdx_conn_fail(&s->core, (int)-n);
+        if (!drain)
+            break;
+    }
+    reset_if_needed(s);
+    return progress;
+}
+
+int sock_pump_input(sock *s, int drain)
+{
+    size_t got = 0;
+    return pump_input_to(s, drain, NULL, 0, &got);
+}
+
+/* Sends as much of the queued frame rest as the kernel takes: 0 when the
+ * queue is empty, -WSAEWOULDBLOCK when some is left, or another -WSA. */
+int sock_flush_tx(sock *s)
+{
+    while (s->tx_len) {
+        long n = wsdx_io_send2(s->fd, s->tx + s->tx_off, s->tx_len, NULL, 0);
+        if (n < 0)
+            return (int)n;
+        s->tx_off += (uint32_t)n;
+        s->tx_len -= (uint32_t)n;
+    }
+    free(s->tx);
+    s->tx = NULL;
+    s->tx_off = 0;
+    return 0;
+}
+
+/* A send failed with rc: the connection is lost (unless it only would block). */
+static void send_failed(sock *s, int rc)
+{
+    if (rc != -WSDX_WSAEWOULDBLOCK) {
+        wsdx_conn_fail(&s->core, -rc);
+        sock_post(s);
+    }
+}
+
+/* Keeps the unsent rest of a frame (header then payload) for the notifier; 0 or -WSAENOBUFS. */
+static int queue_rest(sock *s, const uint8_t *hdr, size_t hn, const uint8_t *p, size_t pn)
+{
+    s->tx = malloc(hn + pn);
+    if (!s->tx)
+        return -WSDX_WSAENOBUFS;
+    if (hn)
+        memcpy(s->tx, hdr, hn);
+    if (pn)
+        memcpy(s->tx + hn, p, pn);
+    s->tx_len = (uint32_t)(hn + pn);
+    s->tx_off = 0;
+    wsdx_watch_modify(s->fd, s, sock_watch_events(s));
+    return 0;
+}
+
+/* Waits (without s->mu) for fd readiness or a deadline. Returns 0 to go on,
+ * -WSAEINTR when the socket was closed meanwhile, -WSAETIMEDOUT. */
+static int block(sock *s, int what, int64_t deadline)
+{
+    int64_t now = wsdx_now_ms();
+    if (deadline >= 0 && now >= deadline)
+        return -WSDX_WSAETIMEDOUT;
+    int slice = WAIT_SLICE_MS;
+    if (deadline >= 0 && deadline - now < slice)
+        slice = (int)(deadline - now);
+    wsdx_mutex_unlock(&s->mu);
+    wsdx_io_wait(s->fd, what, slice);
+    wsdx_mutex_lock(&s->mu);
+    return s->closed ? -WSDX_WSAEINTR : 0;
+}
+
+static int64_t deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : wsdx_now_ms() + timeout_ms;
+}
+
+/* Sends a whole frame, blocking as the socket's mode says. Returns 0,
+ * -WSAEWOULDBLOCK (nothing was sent) or another -WSA. */
+static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
+{
+    uint8_t hdr[WSDX_FRAME_HEADER_LEN];
+    wsdx_frame_header_encode(hdr, type, (uint32_t)n);
+    size_t off = 0, total = sizeof hdr + n;
+    for (;;) {
+        int rc = sock_flush_tx(s);
+        if (rc == 0) {
+            const uint8_t *a = off < sizeof hdr ? hdr + off : p + (off - sizeof hdr);
+            size_t an = off < sizeof hdr ? sizeof hdr - off : total - off;
+            const uint8_t *b = off < sizeof hdr ? p : NULL;
+            long w = wsdx_io_send2(s->fd, a, an, b, b ? n : 0);
+            if (w > 0)
+                off += (size_t)w;
+            if (off == total)
+                return 0;
+            rc = w < 0 ? (int)w : -WSDX_WSAEWOULDBLOCK;
+        }
+        if (rc != -WSDX_WSAEWOULDBLOCK)
+            return rc;
+        if (!(s->flags & SF_BLOCKING)) {
+            if (off == 0)
+                return rc;
+            /* part of the frame is out: the rest must follow, so keep it */
+            if (off < sizeof hdr)
+                return queue_rest(s, hdr + off, sizeof hdr - off, p, n);
+            return queue_rest(s, NULL, 0, p + (off - sizeof hdr), total - off);
+        }
+        rc = block(s, WSDX_IO_WRITE, -1);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Sends FIN now, or after the queued frame rest has gone. */
+static void send_fin(sock *s)
+{
+    if (s->tx_len)
+        s->flags |= SF_FIN_PENDING;
+    else
+        wsdx_io_shutdown_send(s->fd);
+}
+
+int sk_local_port(wsdx_socket h)
+{
+    sock *s = sock_acquire(h);
+    if (!s)
+        return -WSDX_WSAENOTSOCK;
+    wsdx_mutex_lock(&s->mu);
+    int rc = s->phase == P_OPEN ? wsdx_io_local_port(s->fd) : -WSDX_WSAENOTCONN;
+    wsdx_mutex_unlock(&s->mu);
+    sock_release(s);
+    return rc;
+}
+
+/* Looks up a connection and locks it (senders first take the send lock);
+ * NULL and *rc on failure. */
+static sock *enter_as(wsdx_socket h, int *rc, int sender)
+{
+    sock *s = sock_acquire(h);
+    if (!s) {
+        *rc = -WSDX_WSAENOTSOCK;
+        return NULL;
+    }
+    if (s->kind != K_SOCKET) {
+        sock_release(s);
+        *rc = -WSDX_WSAENOTCONN;
+        return NULL;
+    }
+    if (sender)
+        wsdx_mutex_lock(&s->send_mu);
+    wsdx_mutex_lock(&s->mu);
+    *rc = 0;
+    return s;
+}
+
+static sock *enter(wsdx_socket h, int *rc)
+{
+    return enter_as(h, rc, 0);
+}
+
+static int leave_as(sock *s, int rc, int sender)
+{
+    int ended = s->core.peer_error || s->core.peer_fin;
+    int report = ended && !s->core.close_reported && s->cb;
+    wsdx_mutex_unlock(&s->mu);
+    if (sender)
+        wsdx_mutex_unlock(&s->send_mu);
+    if (report)
+        sock_post(s); /* this call saw the end first: the notifier reports it */
+    sock_release(s);
+    return rc;
+}
+
+static int leave(sock *s, int rc)
+{
+    return leave_as(s, rc, 0);
+}
+
+int sk_set_blocking(wsdx_socket h, int blocking)
+{
+    int rc;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    s->flags = (uint8_t)(blocking ? s->flags | SF_BLOCKING : s->flags & ~SF_BLOCKING);
+    return leave(s, 0);
+}
+
+int sk_set_linger(wsdx_socket h, int onoff, int seconds)
+{
+    int rc;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    if (onoff && (seconds < 0 || seconds > 65535))
+        return leave(s, -WSDX_WSAEINVAL);
+    s->flags = (uint8_t)(onoff ? s->flags | SF_LINGER : s->flags & ~SF_LINGER);
+    s->linger_s = (uint16_t)(onoff ? seconds : 0);
+    return leave(s, 0);
+}
+
+int sk_set_abort_timeout(wsdx_socket h, int ms)
+{
+    int rc;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    if (ms < 0)
+        rc = -WSDX_WSAEINVAL;
+    else if (s->phase != P_OPEN)
+        rc = -WSDX_WSAENOTCONN;
+    else
+        rc = wsdx_io_set_abort_timeout(s->fd, ms);
+    return leave(s, rc);
+}
+
+int sk_send(wsdx_socket h, const void *buf, int len)
+{
+    int rc;
+    sock *s = enter_as(h, &rc, 1);
+    if (!s)
+        return rc;
+    if (len < 0 || (len > 0 && !buf))
+        return leave_as(s, -WSDX_WSAEFAULT, 1);
+    if ((rc = wsdx_conn_send_check(&s->core)) != 0)
+        return leave_as(s, rc, 1);
+    size_t n = (size_t)len;
+    if (s->core.mode == WSDX_MESSAGE && n > WSDX_MAX_MESSAGE)
+        return leave_as(s, -WSDX_WSAEMSGSIZE, 1);
+    if (s->core.mode == WSDX_STREAM && n > STREAM_FRAME_MAX)
+        n = STREAM_FRAME_MAX; /* a partial send, as stream sockets may do */
+    if (s->core.mode == WSDX_STREAM && n == 0)
+        return leave_as(s, 0, 1);
+    rc = send_frame(s, WSDX_FRAME_DATA, buf, n);
+    if (rc < 0)
+        send_failed(s, rc);
+    return leave_as(s, rc < 0 ? rc : (int)n, 1);
+}
+
+int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
+{
+    int rc;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    if (len < 0 || (len > 0 && !buf))
+        return leave(s, -WSDX_WSAEFAULT);
+    int64_t deadline = deadline_after(timeout_ms);
+    for (;;) {
+        rc = wsdx_conn_recv(&s->core, buf, (size_t)len);
+        if (rc != -WSDX_WSAEWOULDBLOCK)
+            break;
+        size_t got = 0;
+        int progress = pump_input_to(s, 0, buf, (size_t)len, &got);
+        if (got > 0) {
+            rc = (int)got; /* the fast path: straight from the read into buf */
+            break;
+        }
+        if (progress)
+            continue;
+        if (!(s->flags & SF_BLOCKING))
+            break;
+        if ((rc = block(s, WSDX_IO_READ, deadline)) != 0)
+            break;
+    }
+    return leave(s, rc);
+}
+
+int sk_shutdown(wsdx_socket h, int how)
+{
+    int rc, fin;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    rc = wsdx_conn_shutdown(&s->core, how, &fin);
+    if (rc == 0 && fin)
+        send_fin(s);
+    return leave(s, rc);
+}
+
+int sk_send_disconnect(wsdx_socket h, const void *data, int len)
+{
+    int rc;
+    sock *s = enter_as(h, &rc, 1);
+    if (!s)
+        return rc;
+    if ((rc = wsdx_conn_send_disconnect(&s->core, data, len)) != 0)
+        return leave_as(s, rc, 1);
+    uint8_t was = s->flags;
+    s->flags |= SF_BLOCKING; /* a small frame; the disconnect must not be half-done */
+    rc = send_frame(s, WSDX_FRAME_DISCONNECT, data, (size_t)len);
+    s->flags = (uint8_t)((s->flags & ~SF_BLOCKING) | (was & SF_BLOCKING));
+    if (rc == 0)
+        send_fin(s);
+    else
+        send_failed(s, rc);
+    return leave_as(s, rc, 1);
+}
+
+int sk_recv_disconnect(wsdx_socket h, void *buf, int cap)
+{
+    int rc;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    if (s->phase == P_OPEN)
+        sock_pump_input(s, 1); /* a disconnect frame may still sit in the kernel */
+    rc = wsdx_conn_recv_disconnect(&s->core, buf, cap);
+    return leave(s, rc);
+}

@@ -1,0 +1,172 @@
+/* sock.h - the in-process backend's internals, shared by its files:
+ *   socket.c    handles, lifetime (references, retire, free), connect, the ops table
+ *   datapath.c  send/receive: frames out, bytes into the state machine, options
+ *   listener.c  listen, the eager accept with the preamble check, accept
+ *   notify.c    the notifier's side: readiness, posted work, FD_CLOSE callbacks
+ *   closing.c   wsdx_close under the linger policy, and the background graceful close
+ * Locks, outermost first: sk__g.lst_mu, a listener's mu, a socket's send_mu,
+ * its mu, then the leaf locks sk__g.post_mu, sk__g.cb_mu and the handle table's. */
+#ifndef WSDX_SOCK_H
+#define WSDX_SOCK_H
+
+#include "backend.h"
+#include "check.h"
+#include "conn.h"
+#include "frame.h"
+#include "handles.h"
+#include "host.h"
+
+#define WAIT_SLICE_MS 50          /* blocked calls re-check for a concurrent close this often */
+#define HANDSHAKE_MS 10000        /* a peer must send its preamble within this */
+#define STREAM_FRAME_MAX (256 * 1024)
+#define SCRATCH 65536
+
+/* What a handle names; constant from creation. */
+enum sock_kind {
+    K_SOCKET,   /* a connection (or one to be connected) */
+    K_LISTENER  /* a listener: s->lst is set */
+};
+
+/* Where a connection is in its life: THE answer to "what state is this socket
+ * in". Changes under s->mu (handshake and accept-queue steps under the
+ * listener's mu, as nobody else can see the socket yet). */
+enum sock_phase {
+    P_NEW,        /* unconnected: wsdx_socket_open */
+    P_CONNECTING, /* a thread is in wsdx_connect (no lock held while it waits) */
+    P_HANDSHAKE,  /* accepted; waiting for the peer's preamble (not the application's yet) */
+    P_READY,      /* preamble checked; waiting in the accept queue (not the application's yet) */
+    P_OPEN,       /* connected and the application's; listeners are P_OPEN from creation */
+    P_ZOMBIE      /* closed by the application; the notifier sends the queued rest, then FIN */
+};
+
+/* Option and I/O bits of sock.flags, all guarded by s->mu. */
+enum sock_flag {
+    SF_BLOCKING = 1 << 0,    /* calls wait instead of failing WSAEWOULDBLOCK (default on) */
+    SF_LINGER = 1 << 1,      /* SO_LINGER on, for linger_s seconds (off: SO_DONTLINGER) */
+    SF_RESET = 1 << 2,       /* we reset the connection: it is over */
+    SF_FIN_PENDING = 1 << 3  /* FIN goes out once the queued frame rest has */
+};
+
+typedef struct sock sock;
+
+/* A listener's side of its sock. */
+typedef struct listener {
+    wsdx_cond cond;                /* signalled when ready_head fills or the listener closes */
+    sock *ready_head, *ready_tail; /* accept queue (P_READY); self->mu */
+    sock *handshakes;              /* P_HANDSHAKE connections; self->mu */
+    int64_t rejected;              /* peers refused (wsdx_listener_rejected); self->mu */
+    int mode;                      /* WSDX_STREAM or WSDX_MESSAGE; constant */
+    sock *self;                    /* the listener's sock; constant */
+    struct listener *next;         /* sk__g.listeners; sk__g.lst_mu */
+} listener;
+
+struct sock {
+    wsdx_hobj h;        /* first: handle and references (handles.h) */
+    wsdx_mutex mu;      /* guards the fields below unless one says otherwise */
+    wsdx_mutex send_mu; /* one frame at a time: a blocked sender must not be interleaved */
+    wsdx_fd fd;         /* WSDX_BAD_FD until connected */
+    uint8_t kind;       /* enum sock_kind; constant */
+    uint8_t phase;      /* enum sock_phase */
+    uint8_t flags;      /* enum sock_flag bits */
+    uint8_t closed;     /* the application closed it (handle gone); a blocked call ends WSAEINTR.
+                         * s->mu, or the listener's mu for sockets nobody has seen */
+    uint8_t watching;   /* the notifier watches fd; set by whoever registered it, cleared by retire */
+    uint8_t posted;     /* on sk__g.posted; sk__g.post_mu */
+    uint8_t retired;    /* on sk__g.retired, no references left; atomic (read by the notifier) */
+    uint8_t zombie_done;/* the background close has finished; the notifier thread's alone */
+    uint8_t pre_have;   /* handshake: bytes of the peer's preamble in pre; the listener's mu */
+    uint16_t linger_s;  /* SO_LINGER seconds, with SF_LINGER */
+    wsdx_conn core;     /* the protocol state machine (conn.h) */
+    uint8_t *tx;        /* the unsent rest of a frame */
+    uint32_t tx_len, tx_off;
+    wsdx_close_fn cb;   /* FD_CLOSE callback and its context */
+    void *cb_ctx;
+    uint8_t pre[WSDX_PREAMBLE_LEN]; /* handshake: the peer's preamble so far */
+    int64_t deadline;   /* handshake: the peer's preamble is due by then; the listener's mu */
+    sock *owner;        /* handshake: its listener; constant once set */
+    sock *next;         /* accept queue or handshake list; the listener's mu */
+    sock *post_next;    /* sk__g.posted; sk__g.post_mu */
+    sock *retire_next;  /* sk__g.retired; sk__g.post_mu */
+    listener *lst;      /* K_LISTENER only; constant */
+};
+
+/* The backend's globals. */
+struct sk_globals {
+    wsdx_handles table;  /* every live sock (its own lock) */
+    wsdx_mutex lst_mu;   /* guards listeners; taken before a listener's mu */
+    listener *listeners; /* for handshake timeouts (wsdx__timers) */
+    wsdx_mutex post_mu;  /* guards posted and retired */
+    sock *posted;        /* work for the notifier (sock_post) */
+    sock *retired;       /* no references left: freed at the notifier's batch end */
+    wsdx_mutex cb_mu;    /* guards in_callback */
+    wsdx_cond cb_done;   /* signalled when a callback returns */
+    sock *in_callback;   /* the socket whose FD_CLOSE callback runs now */
+    int ready;           /* 0 not yet, 1 running, < 0 the notifier failed to start (-WSA); atomic */
+};
+extern struct sk_globals sk__g;
+
+/* --- socket.c --- */
+/* Starts the backend once (racing callers wait); 0 or -WSA. */
+int sk_init(void);
+/* A new sock in the table (one reference: the table's), or NULL. */
+sock *sock_new(int kind, int mode, wsdx_fd fd);
+/* A counted reference to the application's socket behind h, or NULL (WSAENOTSOCK). */
+sock *sock_acquire(wsdx_socket h);
+/* One more reference to s (s must hold one). */
+void sock_ref(sock *s);
+/* Drops a reference; the last one retires s. */
+void sock_release(sock *s);
+/* Takes the handle away from the application (later calls: WSAENOTSOCK) and
+ * marks s closed. The caller then drops the table's reference. */
+void sock_unpublish(sock *s);
+/* Ends a socket nobody has seen yet (handshake, accept queue): reset, free. */
+void sock_discard(sock *s);
+/* Asks the notifier to look at s (deliver FD_CLOSE, say); takes a reference. */
+void sock_post(sock *s);
+
+/* --- datapath.c --- */
+/* The notifier events s needs now: close, plus write while a frame rest waits. s->mu. */
+int sock_watch_events(const sock *s);
+/* Reads what the kernel has into the state machine, once or until it would block
+ * (drain); 1 if anything arrived or the connection ended. s->mu. */
+int sock_pump_input(sock *s, int drain);
+/* Sends the queued frame rest: 0 when empty, -WSAEWOULDBLOCK, or another -WSA. s->mu. */
+int sock_flush_tx(sock *s);
+
+/* --- listener.c --- */
+/* Notifier: accepts every pending connection of listener l and starts its handshake. */
+void sock_accept_all(sock *l);
+/* Notifier: reads the rest of a handshaking peer's preamble. */
+void sock_handshake_step(sock *c);
+/* wsdx_close on a listener: drops its queues; 0 or -WSAENOTSOCK. */
+int sock_close_listener(sock *l);
+
+/* --- notify.c --- */
+/* Returns once no FD_CLOSE callback for s runs (at once on the notifier thread). */
+void sock_wait_callback_done(sock *s);
+
+/* --- closing.c --- */
+/* Notifier: the queued rest went out after a graceful close; sends FIN and
+ * drops the notifier's reference. */
+void sock_finish_zombie(sock *s);
+
+/* --- the backend's entry points (backend.h), by file --- */
+wsdx_socket sk_socket_open(int mode);
+int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms);
+int sk_open_handles(void);
+int sk_local_port(wsdx_socket h);
+int sk_set_blocking(wsdx_socket h, int blocking);
+int sk_set_linger(wsdx_socket h, int onoff, int seconds);
+int sk_set_abort_timeout(wsdx_socket h, int ms);
+int sk_send(wsdx_socket h, const void *buf, int len);
+int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms);
+int sk_shutdown(wsdx_socket h, int how);
+int sk_send_disconnect(wsdx_socket h, const void *data, int len);
+int sk_recv_disconnect(wsdx_socket h, void *buf, int cap);
+wsdx_socket sk_listen(const char *host, int port, int mode, int backlog);
+wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms);
+int64_t sk_listener_rejected(wsdx_socket lh);
+int sk_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx);
+int sk_close(wsdx_socket h);
+
+#endif
