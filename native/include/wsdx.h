@@ -51,34 +51,42 @@ typedef int64_t wsdx_socket;
 #define WSDX_SD_SEND    1
 #define WSDX_SD_BOTH    2
 
-/* WSA error codes used by wsdx (values as in winsock2.h). */
-#define WSDX_WSAEINTR            10004
-#define WSDX_WSAEFAULT           10014
-#define WSDX_WSAEINVAL           10022
-#define WSDX_WSAEMFILE           10024
-#define WSDX_WSAEWOULDBLOCK      10035
-#define WSDX_WSAEINPROGRESS      10036
-#define WSDX_WSAENOTSOCK         10038
-#define WSDX_WSAEMSGSIZE         10040
-#define WSDX_WSAEPROTOTYPE       10041
-#define WSDX_WSAENOPROTOOPT      10042
-#define WSDX_WSAEPROTONOSUPPORT  10043
-#define WSDX_WSAEOPNOTSUPP       10045
-#define WSDX_WSAEADDRINUSE       10048
-#define WSDX_WSAEADDRNOTAVAIL    10049
-#define WSDX_WSAENETDOWN         10050
-#define WSDX_WSAENETUNREACH      10051
-#define WSDX_WSAECONNABORTED     10053
-#define WSDX_WSAECONNRESET       10054
-#define WSDX_WSAENOBUFS          10055
-#define WSDX_WSAEISCONN          10056
-#define WSDX_WSAENOTCONN         10057
-#define WSDX_WSAESHUTDOWN        10058
-#define WSDX_WSAETIMEDOUT        10060
-#define WSDX_WSAECONNREFUSED     10061
-#define WSDX_WSAEHOSTUNREACH     10065
-#define WSDX_WSAVERNOTSUPPORTED  10092
-#define WSDX_WSAEDISCON          10101
+/* WSA error codes used by wsdx (values as in winsock2.h): the one list. It
+ * generates the WSDX_WSAE* defines below and wsdx_error_name (errors.c);
+ * java-api's WsaError/WsdxException are checked against it by a test
+ * (WsaErrorMatchesNativeListTest). X(name, value) per code. */
+#define WSDX_ERROR_MAP(X) \
+    X(WSAEINTR, 10004) \
+    X(WSAEFAULT, 10014) \
+    X(WSAEINVAL, 10022) \
+    X(WSAEMFILE, 10024) \
+    X(WSAEWOULDBLOCK, 10035) \
+    X(WSAEINPROGRESS, 10036) \
+    X(WSAENOTSOCK, 10038) \
+    X(WSAEMSGSIZE, 10040) \
+    X(WSAEPROTOTYPE, 10041) \
+    X(WSAENOPROTOOPT, 10042) \
+    X(WSAEPROTONOSUPPORT, 10043) \
+    X(WSAEOPNOTSUPP, 10045) \
+    X(WSAEADDRINUSE, 10048) \
+    X(WSAEADDRNOTAVAIL, 10049) \
+    X(WSAENETDOWN, 10050) \
+    X(WSAENETUNREACH, 10051) \
+    X(WSAECONNABORTED, 10053) \
+    X(WSAECONNRESET, 10054) \
+    X(WSAENOBUFS, 10055) \
+    X(WSAEISCONN, 10056) \
+    X(WSAENOTCONN, 10057) \
+    X(WSAESHUTDOWN, 10058) \
+    X(WSAETIMEDOUT, 10060) \
+    X(WSAECONNREFUSED, 10061) \
+    X(WSAEHOSTUNREACH, 10065) \
+    X(WSAVERNOTSUPPORTED, 10092) \
+    X(WSAEDISCON, 10101)
+
+#define WSDX__ERROR_ENUM(name, value) WSDX_##name = value,
+enum { WSDX_ERROR_MAP(WSDX__ERROR_ENUM) };
+#undef WSDX__ERROR_ENUM
 
 /* Close event flags (wsdx_close_fn "flags"). */
 #define WSDX_CLOSE_DISCONNECT_DATA 0x1 /* the peer's disconnect frame arrived; wsdx_recv_disconnect returns it */

@@ -6,7 +6,7 @@
 #
 # Maven runs this in the native module's `test` phase (exec-maven-plugin), so a
 # failing C test fails `mvn verify`. How it works:
-#   1. src/core/*.c + src/posix/*.c are compiled once, with the library's flags, into
+#   1. src/core/*.c + src/bsd/*.c + src/posix/*.c are compiled once, with the library's flags, into
 #      a static archive (so tests can also call internal, non-WSDX_API functions);
 #   2. every native/test/*.c that is NOT test_*.c is a helper linked into each test;
 #   3. each test_*.c is its own program (own main()); it is linked, run with a
@@ -32,7 +32,7 @@ jobs="${WSDX_CTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 # Same flags as the NAR build of libwsdx.so (native/pom.xml), plus -g for debugging.
 # shellcheck disable=SC2206
 cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fvisibility=hidden -fPIC ${WSDX_CTEST_EXTRA_CFLAGS:-})
-incs=(-I"$native/include" -I"$native/src/core" -I"$native/src/posix" -I"$here")
+incs=(-I"$native/include" -I"$native/src/core" -I"$native/src/bsd" -I"$native/src/posix" -I"$here")
 libs=(-lpthread)
 
 shopt -s nullglob
@@ -61,7 +61,7 @@ mkdir -p "$build/obj" "$build/bin" "$build/log"
 build="$(cd "$build" && pwd)"
 
 # 1. library sources -> static archive
-srcs=("$native"/src/core/*.c "$native"/src/posix/*.c)
+srcs=("$native"/src/core/*.c "$native"/src/bsd/*.c "$native"/src/posix/*.c)
 objs=()
 if [ "${#srcs[@]}" -gt 0 ]; then
   echo "== compiling ${#srcs[@]} library source(s) ($cc)"

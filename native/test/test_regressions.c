@@ -4,6 +4,7 @@
 #include "check.h"
 #include "conn.h"
 #include "frame.h"
+#include "invariant.h"
 #include "wsdx.h"
 
 #include <string.h>
@@ -56,5 +57,6 @@ int main(void)
 {
     f2_partial_disconnect_data(); /* first: F1 aborts under UBSan */
     f1_recv_null_buffer_len_0();
+    printf("WSDX_ASSERT: %s\n", WSDX_ASSERTS_ON ? "on" : "off"); /* sanitize.sh requires "on" */
     return check_summary("test_regressions");
 }

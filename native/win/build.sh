@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # build.sh - the Windows build, run here with mingw-w64 and Wine:
 #   1. lsp-build.sh: the provider's Wine harness and the catalog installer;
-#   2. wsdx.dll (x86-64, and i686 link-checked): the portable core, the Windows
-#      host (src/win) and the layered service provider (src/win/lsp), exporting
+#   2. wsdx.dll (x86-64, and i686 link-checked): the portable core, the BSD-sockets
+#      code both hosts share (src/bsd), the Windows host (src/win) and the layered service provider (src/win/lsp), exporting
 #      exactly the wsdx_* functions of include/wsdx.h and WSPStartup;
 #   3. the portable C tests and the socket test against wsdx.dll, and the
 #      socket test again on the installed backend, under Wine.
@@ -26,8 +26,8 @@ OUT=$NATIVE/target/win
 mkdir -p "$OUT" "$NATIVE/target/win32"
 
 W=(-std=c11 -Wall -Wextra -Werror -O2)
-INC=(-Iinclude -Isrc/core -Isrc/win -Isrc/win/lsp)
-SRC=(src/core/*.c src/win/*.c src/win/lsp/*.c)
+INC=(-Iinclude -Isrc/core -Isrc/bsd -Isrc/win -Isrc/win/lsp)
+SRC=(src/core/*.c src/bsd/*.c src/win/*.c src/win/lsp/*.c)
 
 # The export list comes from the public header: one source of truth.
 api=$(grep -E '^WSDX_API ' include/wsdx.h | grep -oE 'wsdx_[a-z_]+\(' | tr -d '(' | sort)
@@ -68,7 +68,7 @@ cp "$NATIVE/target/win-lsp/x64/wsdx-install.exe" "$OUT/" # java-api packs it for
 echo "== x86_64: tests"
 TESTS=()
 for t in test_frame test_conn test_regressions; do # the portable ones, on the core alone
-    "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -o "$OUT/$t.exe" "test/$t.c" src/core/*.c src/win/*.c -lws2_32
+    "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -o "$OUT/$t.exe" "test/$t.c" src/core/*.c src/bsd/*.c src/win/*.c -lws2_32
     TESTS+=("$t")
 done
 "$CC64" "${W[@]}" -Iinclude -Itest -o "$OUT/test_socket.exe" test/test_socket.c "$OUT/libwsdx.dll.a" -lws2_32
@@ -78,7 +78,7 @@ TESTS+=(test_socket)
 # as ws2_32 would route them to an installed wsdx entry; includes the seed
 # scenario between the two backends in both directions.
 "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
-    test/test_socket.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/win/*.c \
+    test/test_socket.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c \
     src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c \
     src/win/lsp/listen.c src/win/lsp/extensions.c -lws2_32
 TESTS+=(test_socket_installed)

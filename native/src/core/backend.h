@@ -11,25 +11,40 @@
 
 #include "wsdx.h"
 
+/* The calls, once: X(return type, name, parameters). Generates the table's
+ * fields here, and each backend's declarations and table (WSDX_BACKEND_DECLARE,
+ * WSDX_BACKEND_TABLE) from its prefix. */
+#define WSDX_BACKEND_CALLS(X) \
+    X(wsdx_socket, socket_open, (int mode)) \
+    X(int, connect, (wsdx_socket s, const char *host, int port, int timeout_ms)) \
+    X(wsdx_socket, listen, (const char *host, int port, int mode, int backlog)) \
+    X(int, local_port, (wsdx_socket s)) \
+    X(wsdx_socket, accept, (wsdx_socket listener, int timeout_ms)) \
+    X(int64_t, listener_rejected, (wsdx_socket listener)) \
+    X(int, set_blocking, (wsdx_socket s, int blocking)) \
+    X(int, send, (wsdx_socket s, const void *buf, int len)) \
+    X(int, recv, (wsdx_socket s, void *buf, int len, int timeout_ms)) \
+    X(int, shutdown, (wsdx_socket s, int how)) \
+    X(int, send_disconnect, (wsdx_socket s, const void *data, int len)) \
+    X(int, recv_disconnect, (wsdx_socket s, void *buf, int cap)) \
+    X(int, set_linger, (wsdx_socket s, int onoff, int seconds)) \
+    X(int, set_abort_timeout, (wsdx_socket s, int ms)) \
+    X(int, close, (wsdx_socket s)) \
+    X(int, on_close, (wsdx_socket s, wsdx_close_fn fn, void *ctx)) \
+    X(int, open_handles, (void))
+
+#define WSDX__BACKEND_FIELD(type, name, params) type (*name) params;
 typedef struct wsdx_backend_ops {
-    wsdx_socket (*socket_open)(int mode);
-    int (*connect)(wsdx_socket s, const char *host, int port, int timeout_ms);
-    wsdx_socket (*listen)(const char *host, int port, int mode, int backlog);
-    int (*local_port)(wsdx_socket s);
-    wsdx_socket (*accept)(wsdx_socket listener, int timeout_ms);
-    int64_t (*listener_rejected)(wsdx_socket listener);
-    int (*set_blocking)(wsdx_socket s, int blocking);
-    int (*send)(wsdx_socket s, const void *buf, int len);
-    int (*recv)(wsdx_socket s, void *buf, int len, int timeout_ms);
-    int (*shutdown)(wsdx_socket s, int how);
-    int (*send_disconnect)(wsdx_socket s, const void *data, int len);
-    int (*recv_disconnect)(wsdx_socket s, void *buf, int cap);
-    int (*set_linger)(wsdx_socket s, int onoff, int seconds);
-    int (*set_abort_timeout)(wsdx_socket s, int ms);
-    int (*close)(wsdx_socket s);
-    int (*on_close)(wsdx_socket s, wsdx_close_fn fn, void *ctx);
-    int (*open_handles)(void);
+    WSDX_BACKEND_CALLS(WSDX__BACKEND_FIELD)
 } wsdx_backend_ops;
+
+/* In a backend's internal header, with WSDX_BACKEND_PREFIX(name) defined as
+ * its prefix pasted to name (e.g. sk_##name): declares its entry points. */
+#define WSDX__BACKEND_DECL(type, name, params) type WSDX_BACKEND_PREFIX(name) params;
+#define WSDX_BACKEND_DECLARE() WSDX_BACKEND_CALLS(WSDX__BACKEND_DECL)
+/* The initializer of a backend's wsdx_backend_ops, from the same prefix. */
+#define WSDX__BACKEND_INIT(type, name, params) .name = WSDX_BACKEND_PREFIX(name),
+#define WSDX_BACKEND_TABLE() { WSDX_BACKEND_CALLS(WSDX__BACKEND_INIT) }
 
 /* Handles of the installed backend have this bit set in their low word; the
  * in-process backend's slot indexes never reach it. */

@@ -10,6 +10,7 @@
 /* Notifier: the queued rest went out after a graceful close; finish it. */
 void sock_finish_zombie(sock *s)
 {
+    WSDX_ASSERT(wsdx_on_notifier_thread());
     wsdx_mutex_lock(&s->mu);
     s->zombie_done = 1; /* later edges for it are ignored: the notifier's reference goes once */
     wsdx_io_shutdown_send(s->fd);
@@ -56,6 +57,7 @@ static int wait_delivered(sock *s, int64_t deadline)
 
 static int close_connection(sock *s)
 {
+    WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     size_t unsent = s->tx_len + (s->phase == P_OPEN ? wsdx_io_unsent(s->fd) : 0);
     enum wsdx_close_plan plan = s->phase != P_OPEN ? WSDX_CLOSE_GRACEFUL :
         wsdx_linger_plan(!!(s->flags & SF_LINGER), s->linger_s, !!(s->flags & SF_BLOCKING), unsent);

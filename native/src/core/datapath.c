@@ -35,6 +35,7 @@ static void reset_if_needed(sock *s)
  * while nothing is queued. Returns 1 if anything arrived or the connection ended. */
 static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *got)
 {
+    WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     uint8_t *buf = scratch();
     int progress = 0;
     if (!buf) {
@@ -69,6 +70,7 @@ int sock_pump_input(sock *s, int drain)
  * queue is empty, -WSAEWOULDBLOCK when some is left, or another -WSA. */
 int sock_flush_tx(sock *s)
 {
+    WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     while (s->tx_len) {
         long n = wsdx_io_send2(s->fd, s->tx + s->tx_off, s->tx_len, NULL, 0);
         if (n < 0)
@@ -111,6 +113,7 @@ static int queue_rest(sock *s, const uint8_t *hdr, size_t hn, const uint8_t *p, 
  * -WSAEINTR when the socket was closed meanwhile, -WSAETIMEDOUT. */
 static int block(sock *s, int what, int64_t deadline)
 {
+    WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     int64_t now = wsdx_now_ms();
     if (deadline >= 0 && now >= deadline)
         return -WSDX_WSAETIMEDOUT;
@@ -132,6 +135,7 @@ static int64_t deadline_after(int timeout_ms)
  * -WSAEWOULDBLOCK (nothing was sent) or another -WSA. */
 static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
 {
+    WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     uint8_t hdr[WSDX_FRAME_HEADER_LEN];
     wsdx_frame_header_encode(hdr, type, (uint32_t)n);
     size_t off = 0, total = sizeof hdr + n;

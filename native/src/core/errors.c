@@ -1,19 +1,13 @@
-/* errors.c - names of the WSA codes wsdx reports. */
+/* errors.c - names of the WSA codes wsdx reports, from WSDX_ERROR_MAP (wsdx.h). */
 #include "wsdx.h"
-
-#define NAME(c) case WSDX_##c: return #c
 
 const char *wsdx_error_name(int e)
 {
     switch (e) {
     case 0: return "NO_ERROR";
-    NAME(WSAEINTR); NAME(WSAEFAULT); NAME(WSAEINVAL); NAME(WSAEMFILE);
-    NAME(WSAEWOULDBLOCK); NAME(WSAEINPROGRESS); NAME(WSAENOTSOCK); NAME(WSAEMSGSIZE);
-    NAME(WSAEPROTOTYPE); NAME(WSAENOPROTOOPT); NAME(WSAEPROTONOSUPPORT); NAME(WSAEOPNOTSUPP);
-    NAME(WSAEADDRINUSE); NAME(WSAEADDRNOTAVAIL); NAME(WSAENETDOWN); NAME(WSAENETUNREACH);
-    NAME(WSAECONNABORTED); NAME(WSAECONNRESET); NAME(WSAENOBUFS); NAME(WSAEISCONN);
-    NAME(WSAENOTCONN); NAME(WSAESHUTDOWN); NAME(WSAETIMEDOUT); NAME(WSAECONNREFUSED);
-    NAME(WSAEHOSTUNREACH); NAME(WSAVERNOTSUPPORTED); NAME(WSAEDISCON);
+#define NAME(name, value) case value: return #name;
+    WSDX_ERROR_MAP(NAME)
+#undef NAME
     default: return "WSA?";
     }
 }

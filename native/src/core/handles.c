@@ -1,6 +1,6 @@
 /* handles.c - the generation-checked handle table (handles.h). */
 #include "handles.h"
-#include "check.h"
+#include "invariant.h"
 
 #include <stdlib.h>
 

@@ -15,6 +15,8 @@ void wsdx_mutex_init(wsdx_mutex *m);
 void wsdx_mutex_destroy(wsdx_mutex *m);
 void wsdx_mutex_lock(wsdx_mutex *m);
 void wsdx_mutex_unlock(wsdx_mutex *m);
+/* 1 when m is locked (by some thread): only for WSDX_ASSERT("the caller holds m"). */
+int wsdx_mutex_is_locked(wsdx_mutex *m);
 void wsdx_cond_init(wsdx_cond *c);
 void wsdx_cond_destroy(wsdx_cond *c);
 void wsdx_cond_broadcast(wsdx_cond *c);

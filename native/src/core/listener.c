@@ -6,89 +6,91 @@
 #include <stdlib.h>
 /* --------------------------------------------------------------- listeners */
 
-static void reject(sock *l, sock *c)
+static void reject(sock *lsn, sock *conn)
 {
-    l->lst->rejected++;
-    sock_discard(c);
+    lsn->lst->rejected++;
+    sock_discard(conn);
 }
 
-static void unlink_handshake(listener *L, sock *c)
+static void unlink_handshake(listener *info, sock *conn)
 {
-    for (sock **pp = &L->handshakes; *pp; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
+    for (sock **pp = &info->handshakes; *pp; pp = &(*pp)->next) {
+        if (*pp == conn) {
+            *pp = conn->next;
             break;
         }
     }
-    c->next = NULL;
+    conn->next = NULL;
 }
 
-void sock_accept_all(sock *l)
+void sock_accept_all(sock *lsn)
 {
+    WSDX_ASSERT(wsdx_on_notifier_thread());
     for (;;) {
         wsdx_fd fd;
-        if (wsdx_io_accept(l->fd, &fd) != 0)
+        if (wsdx_io_accept(lsn->fd, &fd) != 0)
             return;
-        sock *c = sock_new(K_SOCKET, l->lst->mode, fd);
-        if (!c) {
+        sock *conn = sock_new(K_SOCKET, lsn->lst->mode, fd);
+        if (!conn) {
             wsdx_io_close(fd);
             continue;
         }
         uint8_t pre[WSDX_PREAMBLE_LEN];
-        wsdx_preamble_encode(pre, l->lst->mode);
-        wsdx_mutex_lock(&l->mu);
-        c->phase = P_HANDSHAKE;
-        c->owner = l;
-        c->deadline = wsdx_now_ms() + HANDSHAKE_MS;
-        c->next = l->lst->handshakes;
-        l->lst->handshakes = c;
+        wsdx_preamble_encode(pre, lsn->lst->mode);
+        wsdx_mutex_lock(&lsn->mu);
+        conn->phase = P_HANDSHAKE;
+        conn->owner = lsn;
+        conn->deadline = wsdx_now_ms() + HANDSHAKE_MS;
+        conn->next = lsn->lst->handshakes;
+        lsn->lst->handshakes = conn;
         if (wsdx_io_send2(fd, pre, sizeof pre, NULL, 0) != (long)sizeof pre ||
-            wsdx_watch(fd, c, WSDX_WATCH_READ) != 0) {
-            unlink_handshake(l->lst, c);
-            reject(l, c);
+            wsdx_watch(fd, conn, WSDX_WATCH_READ) != 0) {
+            unlink_handshake(lsn->lst, conn);
+            reject(lsn, conn);
         } else {
-            c->watching = 1;
+            conn->watching = 1;
         }
-        wsdx_mutex_unlock(&l->mu);
-        if (c->watching)
-            sock_handshake_step(c); /* the client's preamble is often here already: no extra wake-up */
+        wsdx_mutex_unlock(&lsn->mu);
+        if (conn->watching)
+            sock_handshake_step(conn); /* the client's preamble is often here already: no extra wake-up */
     }
 }
 
 /* Reads the rest of the peer's preamble (and not a byte more). */
-void sock_handshake_step(sock *c)
+void sock_handshake_step(sock *conn)
 {
-    sock *l = c->owner;
-    wsdx_mutex_lock(&l->mu);
-    if (c->phase != P_HANDSHAKE || l->closed) {
-        wsdx_mutex_unlock(&l->mu);
+    WSDX_ASSERT(wsdx_on_notifier_thread());
+    sock *lsn = conn->owner;
+    wsdx_mutex_lock(&lsn->mu);
+    if (conn->phase != P_HANDSHAKE || lsn->closed) {
+        wsdx_mutex_unlock(&lsn->mu);
         return;
     }
-    long n = wsdx_io_recv(c->fd, c->pre + c->pre_have, WSDX_PREAMBLE_LEN - c->pre_have);
+    long n = wsdx_io_recv(conn->fd, conn->pre + conn->pre_have, WSDX_PREAMBLE_LEN - conn->pre_have);
     int err = 0;
     if (n > 0)
-        c->pre_have = (uint8_t)(c->pre_have + n);
+        conn->pre_have = (uint8_t)(conn->pre_have + n);
     else if (n == 0 || n != -WSDX_WSAEWOULDBLOCK)
         err = -WSDX_WSAEPROTONOSUPPORT; /* ended before a whole preamble */
-    if (!err && c->pre_have == WSDX_PREAMBLE_LEN)
-        err = wsdx_preamble_verify(c->pre, l->lst->mode);
-    if (err || c->pre_have == WSDX_PREAMBLE_LEN) {
-        unlink_handshake(l->lst, c);
+    if (!err && conn->pre_have == WSDX_PREAMBLE_LEN)
+        err = wsdx_preamble_verify(conn->pre, lsn->lst->mode);
+    if (err || conn->pre_have == WSDX_PREAMBLE_LEN) {
+        unlink_handshake(lsn->lst, conn);
         if (err) {
-            reject(l, c);
+            reject(lsn, conn);
         } else {
-            wsdx_conn_established(&c->core);
-            c->phase = P_READY;
-            wsdx_watch_modify(c->fd, c, sock_watch_events(c));
-            if (l->lst->ready_tail)
-                l->lst->ready_tail->next = c;
+            wsdx_conn_established(&conn->core);
+            conn->phase = P_READY;
+            wsdx_watch_modify(conn->fd, conn, sock_watch_events(conn));
+            if (lsn->lst->ready_tail)
+                lsn->lst->ready_tail->next = conn;
             else
-                l->lst->ready_head = c;
-            l->lst->ready_tail = c;
-            wsdx_cond_broadcast(&l->lst->cond);
+                lsn->lst->ready_head = conn;
+            lsn->lst->ready_tail = conn;
+            wsdx_cond_broadcast(&lsn->lst->cond);
         }
     }
-    wsdx_mutex_unlock(&l->mu);
+    wsdx_mutex_unlock(&lsn->mu);
 }
 
 /* Expires slow handshakes. Called by the notifier; returns the next deadline. */
@@ -96,37 +98,37 @@ int64_t wsdx__timers(int64_t now)
 {
     int64_t next = -1;
     wsdx_mutex_lock(&sk__g.lst_mu);
-    for (listener *L = sk__g.listeners; L; L = L->next) {
-        sock *l = L->self;
-        wsdx_mutex_lock(&l->mu);
-        for (sock **pp = &L->handshakes; *pp;) {
-            sock *c = *pp;
-            if (c->deadline <= now) {
-                *pp = c->next;
-                reject(l, c);
+    for (listener *info = sk__g.listeners; info; info = info->next) {
+        sock *lsn = info->self;
+        wsdx_mutex_lock(&lsn->mu);
+        for (sock **pp = &info->handshakes; *pp;) {
+            sock *conn = *pp;
+            if (conn->deadline <= now) {
+                *pp = conn->next;
+                reject(lsn, conn);
                 continue;
             }
-            if (next < 0 || c->deadline < next)
-                next = c->deadline;
-            pp = &c->next;
+            if (next < 0 || conn->deadline < next)
+                next = conn->deadline;
+            pp = &conn->next;
         }
-        wsdx_mutex_unlock(&l->mu);
+        wsdx_mutex_unlock(&lsn->mu);
     }
     wsdx_mutex_unlock(&sk__g.lst_mu);
     return next;
 }
 
-static void list_listener(listener *L, int add)
+static void list_listener(listener *info, int add)
 {
     wsdx_mutex_lock(&sk__g.lst_mu);
     listener **pp = &sk__g.listeners;
-    while (*pp && *pp != L)
+    while (*pp && *pp != info)
         pp = &(*pp)->next;
     if (add && !*pp) {
-        L->next = sk__g.listeners;
-        sk__g.listeners = L;
+        info->next = sk__g.listeners;
+        sk__g.listeners = info;
     } else if (!add && *pp) {
-        *pp = L->next;
+        *pp = info->next;
     }
     wsdx_mutex_unlock(&sk__g.lst_mu);
 }
@@ -144,57 +146,57 @@ wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
     rc = wsdx_io_listen(host, port, backlog > 0 ? backlog : 128, &fd);
     if (rc)
         return rc;
-    listener *L = calloc(1, sizeof *L);
-    sock *l = L ? sock_new(K_LISTENER, mode, fd) : NULL;
-    if (!l) {
-        free(L);
+    listener *info = calloc(1, sizeof *info);
+    sock *lsn = info ? sock_new(K_LISTENER, mode, fd) : NULL;
+    if (!lsn) {
+        free(info);
         wsdx_io_close(fd);
         return -WSDX_WSAENOBUFS;
     }
-    wsdx_cond_init(&L->cond);
-    L->mode = mode;
-    L->self = l;
-    l->lst = L;
-    l->phase = P_OPEN;
-    wsdx_mutex_lock(&l->mu);
-    rc = wsdx_watch(fd, l, WSDX_WATCH_READ);
-    l->watching = rc == 0;
-    wsdx_mutex_unlock(&l->mu);
+    wsdx_cond_init(&info->cond);
+    info->mode = mode;
+    info->self = lsn;
+    lsn->lst = info;
+    lsn->phase = P_OPEN;
+    wsdx_mutex_lock(&lsn->mu);
+    rc = wsdx_watch(fd, lsn, WSDX_WATCH_READ);
+    lsn->watching = rc == 0;
+    wsdx_mutex_unlock(&lsn->mu);
     if (rc) {
-        sock_unpublish(l);
-        sock_release(l);
+        sock_unpublish(lsn);
+        sock_release(lsn);
         return rc;
     }
-    list_listener(L, 1);
-    return l->h.handle;
+    list_listener(info, 1);
+    return lsn->h.handle;
 }
 
 wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms)
 {
-    sock *l = sock_acquire(lh);
-    if (!l)
+    sock *lsn = sock_acquire(lh);
+    if (!lsn)
         return -WSDX_WSAENOTSOCK;
-    if (l->kind != K_LISTENER) {
-        sock_release(l);
+    if (lsn->kind != K_LISTENER) {
+        sock_release(lsn);
         return -WSDX_WSAEINVAL;
     }
     int64_t deadline = timeout_ms < 0 ? -1 : wsdx_now_ms() + timeout_ms;
-    sock *c = NULL;
+    sock *conn = NULL;
     int rc = 0;
-    wsdx_mutex_lock(&l->mu);
+    wsdx_mutex_lock(&lsn->mu);
     for (;;) {
-        if (l->closed) {
+        if (lsn->closed) {
             rc = -WSDX_WSAEINTR;
             break;
         }
-        if ((c = l->lst->ready_head)) {
-            l->lst->ready_head = c->next;
-            if (!l->lst->ready_head)
-                l->lst->ready_tail = NULL;
-            c->next = NULL;
-            wsdx_mutex_lock(&c->mu);
-            c->phase = P_OPEN;
-            wsdx_mutex_unlock(&c->mu);
+        if ((conn = lsn->lst->ready_head)) {
+            lsn->lst->ready_head = conn->next;
+            if (!lsn->lst->ready_head)
+                lsn->lst->ready_tail = NULL;
+            conn->next = NULL;
+            wsdx_mutex_lock(&conn->mu);
+            conn->phase = P_OPEN;
+            wsdx_mutex_unlock(&conn->mu);
             break;
         }
         if (timeout_ms == 0) {
@@ -205,50 +207,50 @@ wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms)
             rc = -WSDX_WSAETIMEDOUT;
             break;
         }
-        wsdx_cond_wait(&l->lst->cond, &l->mu, deadline);
+        wsdx_cond_wait(&lsn->lst->cond, &lsn->mu, deadline);
     }
-    wsdx_mutex_unlock(&l->mu);
-    sock_release(l);
-    return c ? c->h.handle : rc;
+    wsdx_mutex_unlock(&lsn->mu);
+    sock_release(lsn);
+    return conn ? conn->h.handle : rc;
 }
 
 int64_t sk_listener_rejected(wsdx_socket lh)
 {
-    sock *l = sock_acquire(lh);
-    if (!l)
+    sock *lsn = sock_acquire(lh);
+    if (!lsn)
         return -WSDX_WSAENOTSOCK;
     int64_t n = -WSDX_WSAEINVAL;
-    wsdx_mutex_lock(&l->mu);
-    if (l->kind == K_LISTENER)
-        n = l->lst->rejected;
-    wsdx_mutex_unlock(&l->mu);
-    sock_release(l);
+    wsdx_mutex_lock(&lsn->mu);
+    if (lsn->kind == K_LISTENER)
+        n = lsn->lst->rejected;
+    wsdx_mutex_unlock(&lsn->mu);
+    sock_release(lsn);
     return n;
 }
 
-static void drop_list(sock *c)
+static void drop_list(sock *conn)
 {
-    while (c) {
-        sock *n = c->next;
-        c->next = NULL;
-        sock_discard(c);
-        c = n;
+    while (conn) {
+        sock *n = conn->next;
+        conn->next = NULL;
+        sock_discard(conn);
+        conn = n;
     }
 }
 
-int sock_close_listener(sock *l)
+int sock_close_listener(sock *lsn)
 {
-    list_listener(l->lst, 0);
-    wsdx_mutex_lock(&l->mu);
-    if (l->closed) {
-        wsdx_mutex_unlock(&l->mu);
+    list_listener(lsn->lst, 0);
+    wsdx_mutex_lock(&lsn->mu);
+    if (lsn->closed) {
+        wsdx_mutex_unlock(&lsn->mu);
         return -WSDX_WSAENOTSOCK;
     }
-    sock_unpublish(l);
-    drop_list(l->lst->handshakes);
-    drop_list(l->lst->ready_head);
-    l->lst->handshakes = l->lst->ready_head = l->lst->ready_tail = NULL;
-    wsdx_cond_broadcast(&l->lst->cond);
-    wsdx_mutex_unlock(&l->mu);
+    sock_unpublish(lsn);
+    drop_list(lsn->lst->handshakes);
+    drop_list(lsn->lst->ready_head);
+    lsn->lst->handshakes = lsn->lst->ready_head = lsn->lst->ready_tail = NULL;
+    wsdx_cond_broadcast(&lsn->lst->cond);
+    wsdx_mutex_unlock(&lsn->mu);
     return 0;
 }

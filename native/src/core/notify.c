@@ -14,6 +14,7 @@ static void deliver(sock *s)
         wsdx_mutex_unlock(&s->mu);
         return;
     }
+    WSDX_ASSERT(wsdx_on_notifier_thread());
     wsdx_close_fn cb = s->cb;
     void *ctx = s->cb_ctx;
     wsdx_mutex_lock(&sk__g.cb_mu);
@@ -59,6 +60,7 @@ int sk_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx)
 void wsdx__ready(void *tag, int events)
 {
     sock *s = tag;
+    WSDX_ASSERT(wsdx_on_notifier_thread());
     if (__atomic_load_n(&s->retired, __ATOMIC_ACQUIRE) || s->zombie_done)
         return;
     if (s->kind == K_LISTENER) {
@@ -95,6 +97,7 @@ void wsdx__ready(void *tag, int events)
 
 void wsdx__posted(void)
 {
+    WSDX_ASSERT(wsdx_on_notifier_thread());
     wsdx_mutex_lock(&sk__g.post_mu);
     sock *s = sk__g.posted;
     sk__g.posted = NULL;

@@ -10,7 +10,7 @@
 #define WSDX_SOCK_H
 
 #include "backend.h"
-#include "check.h"
+#include "invariant.h"
 #include "conn.h"
 #include "frame.h"
 #include "handles.h"
@@ -134,12 +134,12 @@ int sock_pump_input(sock *s, int drain);
 int sock_flush_tx(sock *s);
 
 /* --- listener.c --- */
-/* Notifier: accepts every pending connection of listener l and starts its handshake. */
-void sock_accept_all(sock *l);
-/* Notifier: reads the rest of a handshaking peer's preamble. */
-void sock_handshake_step(sock *c);
+/* Notifier: accepts every pending connection of lsn and starts its handshake. */
+void sock_accept_all(sock *lsn);
+/* Notifier: reads the rest of a handshaking peer's preamble (conn is P_HANDSHAKE). */
+void sock_handshake_step(sock *conn);
 /* wsdx_close on a listener: drops its queues; 0 or -WSAENOTSOCK. */
-int sock_close_listener(sock *l);
+int sock_close_listener(sock *lsn);
 
 /* --- notify.c --- */
 /* Returns once no FD_CLOSE callback for s runs (at once on the notifier thread). */
@@ -150,23 +150,11 @@ void sock_wait_callback_done(sock *s);
  * drops the notifier's reference. */
 void sock_finish_zombie(sock *s);
 
-/* --- the backend's entry points (backend.h), by file --- */
-wsdx_socket sk_socket_open(int mode);
-int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms);
-int sk_open_handles(void);
-int sk_local_port(wsdx_socket h);
-int sk_set_blocking(wsdx_socket h, int blocking);
-int sk_set_linger(wsdx_socket h, int onoff, int seconds);
-int sk_set_abort_timeout(wsdx_socket h, int ms);
-int sk_send(wsdx_socket h, const void *buf, int len);
-int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms);
-int sk_shutdown(wsdx_socket h, int how);
-int sk_send_disconnect(wsdx_socket h, const void *data, int len);
-int sk_recv_disconnect(wsdx_socket h, void *buf, int cap);
-wsdx_socket sk_listen(const char *host, int port, int mode, int backlog);
-wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms);
-int64_t sk_listener_rejected(wsdx_socket lh);
-int sk_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx);
-int sk_close(wsdx_socket h);
+/* The backend's entry points, sk_<call> for each call of backend.h
+ * (socket_open, connect and open_handles in socket.c; on_close in notify.c;
+ * listen, accept and listener_rejected in listener.c; close in closing.c;
+ * the rest in datapath.c). */
+#define WSDX_BACKEND_PREFIX(name) sk_##name
+WSDX_BACKEND_DECLARE()
 
 #endif

@@ -127,6 +127,7 @@ static void sock_free(sock *s)
 
 void wsdx__batch_end(void)
 {
+    WSDX_ASSERT(wsdx_on_notifier_thread());
     wsdx_mutex_lock(&sk__g.post_mu);
     sock *s = sk__g.retired;
     sk__g.retired = NULL;
@@ -251,22 +252,4 @@ int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     return rc;
 }
 
-const wsdx_backend_ops wsdx_inprocess_backend = {
-    .socket_open = sk_socket_open,
-    .connect = sk_connect,
-    .listen = sk_listen,
-    .local_port = sk_local_port,
-    .accept = sk_accept,
-    .listener_rejected = sk_listener_rejected,
-    .set_blocking = sk_set_blocking,
-    .send = sk_send,
-    .recv = sk_recv,
-    .shutdown = sk_shutdown,
-    .send_disconnect = sk_send_disconnect,
-    .recv_disconnect = sk_recv_disconnect,
-    .set_linger = sk_set_linger,
-    .set_abort_timeout = sk_set_abort_timeout,
-    .close = sk_close,
-    .on_close = sk_on_close,
-    .open_handles = sk_open_handles,
-};
+const wsdx_backend_ops wsdx_inprocess_backend = WSDX_BACKEND_TABLE();

@@ -1,5 +1,6 @@
-/* io.c (POSIX) - BSD socket calls for the core, errors mapped to WSA codes. */
-#include "host.h"
+/* io.c (POSIX) - BSD socket calls for the core, errors mapped to WSA codes.
+ * What the Windows host does the same way is in src/bsd/tcp.c. */
+#include "bsd.h"
 #include "wsdx.h"
 
 #include <errno.h>
@@ -45,20 +46,12 @@ static int wsa(int e)
     }
 }
 
-static int resolve(const char *host, int port, int passive, struct addrinfo **out)
+int wsdx__io_error(void)
 {
-    struct addrinfo hints;
-    char service[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-    snprintf(service, sizeof service, "%d", port);
-    int rc = getaddrinfo(host && *host ? host : NULL, service, &hints, out);
-    return rc == 0 ? 0 : (rc == EAI_MEMORY ? WSDX_WSAENOBUFS : WSDX_WSAEHOSTUNREACH);
+    return -wsa(errno);
 }
 
-static int new_socket(int family, wsdx_fd *out)
+int wsdx__io_socket(int family, wsdx_fd *out)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -73,9 +66,9 @@ static void tune(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-static int connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out)
+int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out)
 {
-    int fd, rc = new_socket(ai->ai_family, &fd);
+    int fd, rc = wsdx__io_socket(ai->ai_family, &fd);
     if (rc)
         return rc;
     tune(fd);
@@ -110,42 +103,10 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out
     return 0;
 }
 
-int wsdx_io_connect(const char *host, int port, int64_t deadline, wsdx_fd *out)
+void wsdx__io_listen_options(wsdx_fd fd)
 {
-    struct addrinfo *res;
-    int rc = resolve(host, port, 0, &res);
-    if (rc)
-        return -rc;
-    rc = -WSDX_WSAEHOSTUNREACH;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        rc = connect_one(ai, deadline, out);
-        if (rc == 0 || rc == -WSDX_WSAETIMEDOUT)
-            break;
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
-int wsdx_io_listen(const char *host, int port, int backlog, wsdx_fd *out)
-{
-    struct addrinfo *res;
-    int rc = resolve(host, port, 1, &res);
-    if (rc)
-        return -rc;
-    int fd = -1;
-    rc = new_socket(res->ai_family, &fd);
-    if (rc == 0) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
-            rc = -wsa(errno);
-            close(fd);
-        }
-    }
-    freeaddrinfo(res);
-    if (rc == 0)
-        *out = fd;
-    return rc;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 }
 
 int wsdx_io_accept(wsdx_fd l, wsdx_fd *out)
@@ -161,17 +122,6 @@ int wsdx_io_accept(wsdx_fd l, wsdx_fd *out)
             continue; /* a connection that died in the backlog: take the next */
         return -wsa(errno);
     }
-}
-
-int wsdx_io_local_port(wsdx_fd fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -wsa(errno);
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 long wsdx_io_recv(wsdx_fd fd, void *buf, size_t n)

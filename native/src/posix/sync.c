@@ -9,6 +9,14 @@ void wsdx_mutex_destroy(wsdx_mutex *m) { pthread_mutex_destroy(m); }
 void wsdx_mutex_lock(wsdx_mutex *m) { pthread_mutex_lock(m); }
 void wsdx_mutex_unlock(wsdx_mutex *m) { pthread_mutex_unlock(m); }
 
+int wsdx_mutex_is_locked(wsdx_mutex *m)
+{
+    if (pthread_mutex_trylock(m) != 0)
+        return 1;
+    pthread_mutex_unlock(m);
+    return 0;
+}
+
 void wsdx_cond_init(wsdx_cond *c)
 {
     /* monotonic, so that a wall-clock change cannot stretch a timeout */

@@ -1,6 +1,7 @@
 /* io.c (Windows) - Winsock calls for the core. Winsock's errors already are
- * WSA codes; only the ones the core treats specially are mapped. */
-#include "host.h"
+ * WSA codes; only the ones the core treats specially are mapped. What the
+ * POSIX host does the same way is in src/bsd/tcp.c. */
+#include "bsd.h"
 #include "wsdx.h"
 
 #include <mstcpip.h>
@@ -27,25 +28,18 @@ static int wsa_now(void)
     }
 }
 
-static int resolve(const char *host, int port, int passive, struct addrinfo **out)
-{
-    struct addrinfo hints;
-    char service[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-    snprintf(service, sizeof service, "%d", port);
-    return getaddrinfo(host && *host ? host : NULL, service, &hints, out) == 0 ? 0 : WSDX_WSAEHOSTUNREACH;
-}
-
 static int nonblocking(SOCKET s)
 {
     u_long one = 1;
     return ioctlsocket(s, FIONBIO, &one) == 0 ? 0 : -wsa_now();
 }
 
-static int new_socket(int family, wsdx_fd *out)
+int wsdx__io_error(void)
+{
+    return -wsa_now();
+}
+
+int wsdx__io_socket(int family, wsdx_fd *out)
 {
     SOCKET s = WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_NO_HANDLE_INHERIT);
     if (s == INVALID_SOCKET)
@@ -61,10 +55,10 @@ static int new_socket(int family, wsdx_fd *out)
     return 0;
 }
 
-static int connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out)
+int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out)
 {
     SOCKET s;
-    int rc = new_socket(ai->ai_family, &s);
+    int rc = wsdx__io_socket(ai->ai_family, &s);
     if (rc)
         return rc;
     if (connect(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 && WSAGetLastError() != WSAEWOULDBLOCK) {
@@ -97,42 +91,10 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out
     return 0;
 }
 
-int wsdx_io_connect(const char *host, int port, int64_t deadline, wsdx_fd *out)
+void wsdx__io_listen_options(wsdx_fd fd)
 {
-    struct addrinfo *res;
-    int rc = resolve(host, port, 0, &res);
-    if (rc)
-        return -rc;
-    rc = -WSDX_WSAEHOSTUNREACH;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        rc = connect_one(ai, deadline, out);
-        if (rc == 0 || rc == -WSDX_WSAETIMEDOUT)
-            break;
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
-int wsdx_io_listen(const char *host, int port, int backlog, wsdx_fd *out)
-{
-    struct addrinfo *res;
-    int rc = resolve(host, port, 1, &res);
-    if (rc)
-        return -rc;
-    SOCKET s = INVALID_SOCKET;
-    rc = new_socket(res->ai_family, &s);
-    if (rc == 0) {
-        BOOL one = TRUE; /* no port stealing (Winsock's SO_REUSEADDR would allow it) */
-        setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one, sizeof one);
-        if (bind(s, res->ai_addr, (int)res->ai_addrlen) != 0 || listen(s, backlog) != 0) {
-            rc = -wsa_now();
-            closesocket(s);
-        }
-    }
-    freeaddrinfo(res);
-    if (rc == 0)
-        *out = s;
-    return rc;
+    BOOL one = TRUE; /* no port stealing (Winsock's SO_REUSEADDR would allow it) */
+    setsockopt(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one, sizeof one);
 }
 
 int wsdx_io_accept(wsdx_fd l, wsdx_fd *out)
@@ -154,17 +116,6 @@ int wsdx_io_accept(wsdx_fd l, wsdx_fd *out)
             continue; /* died in the backlog: take the next */
         return -WSAGetLastError();
     }
-}
-
-int wsdx_io_local_port(wsdx_fd fd)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -wsa_now();
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 long wsdx_io_recv(wsdx_fd fd, void *buf, size_t n)

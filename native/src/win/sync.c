@@ -7,6 +7,14 @@ void wsdx_mutex_destroy(wsdx_mutex *m) { (void)m; }
 void wsdx_mutex_lock(wsdx_mutex *m) { AcquireSRWLockExclusive(m); }
 void wsdx_mutex_unlock(wsdx_mutex *m) { ReleaseSRWLockExclusive(m); }
 
+int wsdx_mutex_is_locked(wsdx_mutex *m)
+{
+    if (!TryAcquireSRWLockExclusive(m))
+        return 1;
+    ReleaseSRWLockExclusive(m);
+    return 0;
+}
+
 void wsdx_cond_init(wsdx_cond *c) { InitializeConditionVariable(c); }
 void wsdx_cond_destroy(wsdx_cond *c) { (void)c; }
 void wsdx_cond_broadcast(wsdx_cond *c) { WakeAllConditionVariable(c); }

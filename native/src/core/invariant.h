@@ -1,9 +1,9 @@
-/* check.h - WSDX_ASSERT: invariants the code relies on (notifier thread only,
+/* invariant.h - WSDX_ASSERT: invariants the code relies on (notifier thread only,
  * references > 0, ...). Compiled in when WSDX_CHECKS is defined (the sanitized
  * C test run: native/fuzz/sanitize.sh), compiled out in release builds, where
  * a broken invariant must not take the host process down. */
-#ifndef WSDX_CHECK_H
-#define WSDX_CHECK_H
+#ifndef WSDX_INVARIANT_H
+#define WSDX_INVARIANT_H
 
 #ifdef WSDX_CHECKS
 /* Prints the failed condition and aborts (the sanitizers then print a stack). */

@@ -1,0 +1,73 @@
+/* tcp.c - the BSD-sockets code both hosts share (bsd.h): resolution, connect
+ * over an address list, listen, the local port. */
+#include "bsd.h"
+#include "wsdx.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int wsdx_bsd_resolve(const char *host, int port, int passive, struct addrinfo **out)
+{
+    struct addrinfo hints;
+    char service[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host && *host ? host : NULL, service, &hints, out);
+    return rc == 0 ? 0 : (rc == EAI_MEMORY ? -WSDX_WSAENOBUFS : -WSDX_WSAEHOSTUNREACH);
+}
+
+int wsdx_bsd_port_of(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+int wsdx_io_connect(const char *host, int port, int64_t deadline, wsdx_fd *out)
+{
+    struct addrinfo *res;
+    int rc = wsdx_bsd_resolve(host, port, 0, &res);
+    if (rc)
+        return rc;
+    rc = -WSDX_WSAEHOSTUNREACH;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        rc = wsdx__io_connect_one(ai, deadline, out);
+        if (rc == 0 || rc == -WSDX_WSAETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+int wsdx_io_listen(const char *host, int port, int backlog, wsdx_fd *out)
+{
+    struct addrinfo *res;
+    int rc = wsdx_bsd_resolve(host, port, 1, &res);
+    if (rc)
+        return rc;
+    wsdx_fd fd = WSDX_BAD_FD;
+    rc = wsdx__io_socket(res->ai_family, &fd);
+    if (rc == 0) {
+        wsdx__io_listen_options(fd);
+        if (bind(fd, res->ai_addr, (socklen_t)res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+            rc = wsdx__io_error();
+            wsdx_io_close(fd);
+        }
+    }
+    freeaddrinfo(res);
+    if (rc == 0)
+        *out = fd;
+    return rc;
+}
+
+int wsdx_io_local_port(wsdx_fd fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return wsdx__io_error();
+    return wsdx_bsd_port_of(&ss);
+}
