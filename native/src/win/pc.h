@@ -89,9 +89,9 @@ void pc_unref(entry *e);
 entry *pc_lookup(wsdx_socket h);
 /* The handle is gone: later lookups fail WSAENOTSOCK. */
 void pc_unpublish(entry *e);
-/* A call on a connection: e with a reference and its io lock shared, or
- * NULL with *rc set. */
-entry *pc_enter(wsdx_socket h, int *rc);
+/* A call on a connection: 0 with *out referenced and its io lock shared,
+ * or -WSA (nothing held). */
+int pc_enter(wsdx_socket h, entry **out);
 /* Ends pc_enter; returns rc. */
 int pc_leave(entry *e, int rc);
 /* Waits up to ms for s to be readable (write 0) or writable. */

@@ -156,9 +156,9 @@ int pc_set_linger(wsdx_socket h, int onoff, int seconds)
 
 int pc_set_abort_timeout(wsdx_socket h, int ms)
 {
-    int rc;
-    entry *e = pc_enter(h, &rc);
-    if (!e)
+    entry *e;
+    int rc = pc_enter(h, &e);
+    if (rc)
         return rc;
     if (ms < 0)
         return pc_leave(e, -WSDX_WSAEINVAL);
@@ -173,9 +173,9 @@ int pc_set_abort_timeout(wsdx_socket h, int ms)
 
 int pc_send(wsdx_socket h, const void *buf, int len)
 {
-    int rc;
-    entry *e = pc_enter(h, &rc);
-    if (!e)
+    entry *e;
+    int rc = pc_enter(h, &e);
+    if (rc)
         return rc;
     if (len < 0 || (len > 0 && !buf))
         return pc_leave(e, -WSDX_WSAEFAULT);
@@ -197,9 +197,9 @@ int pc_send(wsdx_socket h, const void *buf, int len)
 
 int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
 {
-    int rc;
-    entry *e = pc_enter(h, &rc);
-    if (!e)
+    entry *e;
+    int rc = pc_enter(h, &e);
+    if (rc)
         return rc;
     if (len < 0 || (len > 0 && !buf))
         return pc_leave(e, -WSDX_WSAEFAULT);
@@ -217,9 +217,10 @@ int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
 
 int pc_shutdown(wsdx_socket h, int how)
 {
-    int rc, bad_how = how < WSDX_SD_RECEIVE || how > WSDX_SD_BOTH;
-    entry *e = pc_enter(h, &rc);
-    if (!e)
+    int bad_how = how < WSDX_SD_RECEIVE || how > WSDX_SD_BOTH;
+    entry *e;
+    int rc = pc_enter(h, &e);
+    if (rc)
         return rc == -WSDX_WSAENOTCONN && bad_how ? -WSDX_WSAEINVAL : rc;
     if (bad_how)
         return pc_leave(e, -WSDX_WSAEINVAL);
@@ -228,9 +229,9 @@ int pc_shutdown(wsdx_socket h, int how)
 
 int pc_send_disconnect(wsdx_socket h, const void *data, int len)
 {
-    int rc;
-    entry *e = pc_enter(h, &rc);
-    if (!e)
+    entry *e;
+    int rc = pc_enter(h, &e);
+    if (rc)
         return rc;
     if (len < 0 || (len > 0 && !data))
         return pc_leave(e, -WSDX_WSAEFAULT);
@@ -247,9 +248,9 @@ int pc_send_disconnect(wsdx_socket h, const void *data, int len)
 
 int pc_recv_disconnect(wsdx_socket h, void *buf, int cap)
 {
-    int rc;
-    entry *e = pc_enter(h, &rc);
-    if (!e)
+    entry *e;
+    int rc = pc_enter(h, &e);
+    if (rc)
         return rc;
     if (cap < 0 || (cap > 0 && !buf))
         return pc_leave(e, -WSDX_WSAEFAULT);

@@ -147,25 +147,26 @@ void pc_unpublish(entry *e)
     wsdx_handles_ended(&pc__g.table);
 }
 
-entry *pc_enter(wsdx_socket h, int *rc)
+int pc_enter(wsdx_socket h, entry **out)
 {
     entry *e = pc_lookup(h);
-    if (!e) {
-        *rc = -WSDX_WSAENOTSOCK;
-        return NULL;
-    }
+    if (!e)
+        return -WSDX_WSAENOTSOCK;
     AcquireSRWLockShared(&e->io);
-    if (e->closing) {
-        *rc = -WSDX_WSAENOTSOCK;
-    } else if (e->listener || e->s == INVALID_SOCKET) {
-        *rc = e->listener ? -WSDX_WSAEINVAL : -WSDX_WSAENOTCONN;
-    } else {
-        *rc = 0;
-        return e;
+    int rc = 0;
+    if (e->closing)
+        rc = -WSDX_WSAENOTSOCK;
+    else if (e->listener)
+        rc = -WSDX_WSAEINVAL;
+    else if (e->s == INVALID_SOCKET)
+        rc = -WSDX_WSAENOTCONN;
+    if (rc) {
+        ReleaseSRWLockShared(&e->io);
+        pc_unref(e);
+        return rc;
     }
-    ReleaseSRWLockShared(&e->io);
-    pc_unref(e);
-    return NULL;
+    *out = e;
+    return 0;
 }
 
 int pc_leave(entry *e, int rc)
