@@ -50,6 +50,13 @@ typedef struct wsdx_backend_ops {
  * in-process backend's slot indexes never reach it. */
 #define WSDX_HANDLE_INSTALLED 0x80000000u
 
+/* wsdx_connect's check of the peer's address, the same in every backend:
+ * 0 or -WSAEINVAL. */
+static inline int wsdx_check_peer(const char *host, int port)
+{
+    return host && port > 0 && port <= 65535 ? 0 : -WSDX_WSAEINVAL;
+}
+
 extern const wsdx_backend_ops wsdx_inprocess_backend;
 
 /* The host's installed backend if the provider is installed and usable,

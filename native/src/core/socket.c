@@ -235,9 +235,7 @@ int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     sock *s = sock_acquire(h);
     if (!s)
         return -WSDX_WSAENOTSOCK;
-    int rc = 0;
-    if (s->kind != K_SOCKET || !host || port <= 0 || port > 65535)
-        rc = -WSDX_WSAEINVAL;
+    int rc = s->kind == K_SOCKET ? wsdx_check_peer(host, port) : -WSDX_WSAEINVAL;
     wsdx_mutex_lock(&s->mu);
     if (!rc && s->phase == P_CONNECTING)
         rc = -WSDX_WSAEINPROGRESS; /* another thread is connecting it */

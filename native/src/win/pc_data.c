@@ -76,11 +76,9 @@ int pc_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     entry *e = pc_lookup(h);
     if (!e)
         return -WSDX_WSAENOTSOCK;
-    int rc = 0;
     AcquireSRWLockExclusive(&e->io); /* one connect at a time; no call meanwhile */
-    if (e->listener || !host || port <= 0 || port > 65535)
-        rc = -WSDX_WSAEINVAL;
-    else if (e->s != INVALID_SOCKET)
+    int rc = e->listener ? -WSDX_WSAEINVAL : wsdx_check_peer(host, port);
+    if (!rc && e->s != INVALID_SOCKET)
         rc = -WSDX_WSAEISCONN;
     struct addrinfo *list = NULL;
     if (!rc)
