@@ -143,6 +143,11 @@ static int do_install(const args *a, int repair)
             g32 = def;
         if (g32)
             rc = vet_dll(g32, IMAGE_FILE_MACHINE_I386, d32);
+        beside_exe(def, L"x86\\wsdx-install.exe");
+        if (!rc && g32 && GetFileAttributesW(def) == INVALID_FILE_ATTRIBUTES) {
+            printf("refused: the 32-bit catalog is written by %ls, which is missing\n", def);
+            rc = WSDX_EXIT_BAD_DLL;
+        }
     }
     if (rc)
         return rc;
