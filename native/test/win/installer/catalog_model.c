@@ -138,6 +138,8 @@ static int m_update(void *ctx, GUID *g, const wchar_t *dll, WSAPROTOCOL_INFOW *l
         return fail(err, WSANO_RECOVERY);
     if (!count_guid(m, g) || count_guid(m, g) != (int)n)
         return fail(err, WSAEINVAL);
+    if (m->update_error)
+        return fail(err, m->update_error);
     DWORD j = 0;
     for (int i = 0; i < m->n; i++) {
         if (!IsEqualGUID(&m->e[i].ProviderId, g))

@@ -26,6 +26,7 @@ typedef struct {
     int crash_after; /* -1: never; else the write after this many longjmps to crash */
     jmp_buf *crash;
     int order_error; /* nonzero: WSCWriteProviderOrder fails with it */
+    int update_error; /* nonzero: WSCUpdateProvider fails with it (say, the other vendor's entries are locked) */
     int admin;       /* 0: every write fails WSANO_RECOVERY, as without elevation */
 } model;
 

@@ -223,6 +223,23 @@ static void I15_3_removeKeepsAnLspLayeredOverOurs(void)
     CHECK(all_walk(&m));
 }
 
+/* When the LSP over ours cannot be re-chained, nothing of ours is taken out:
+ * removing our layer would leave its chain naming a missing entry. */
+static void I15_3_removeRefusesWhenTheLspOverOursCannotBeRechained(void)
+{
+    model m;
+    wsc_ops o;
+    model_init(&m, &o);
+    CHECK_EQ(install(&o, DLL_A, 1), 0);
+    model_other_lsp(&m, &other_guid, AF_INET, model_tcp_top(&m, AF_INET)->dwCatalogEntryId);
+    model before = m;
+    m.update_error = WSANO_RECOVERY;
+    CHECK_EQ(remove_(&o), 1);
+    CHECK(same_catalog(&m, &before));
+    CHECK(installed_as(&o, DLL_A, 1));
+    CHECK(all_walk(&m));
+}
+
 static void I15_4_failedProviderOrderFailsAndRollsBack(void)
 {
     model m;
@@ -331,6 +348,7 @@ int main(void)
     I15_4_newFolderUpdatesPathInPlace();
     I15_3_layersOverTheCurrentTopEntry();
     I15_3_removeKeepsAnLspLayeredOverOurs();
+    I15_3_removeRefusesWhenTheLspOverOursCannotBeRechained();
     I15_4_failedProviderOrderFailsAndRollsBack();
     I15_6_writesWithoutRightsChangeNothing();
     I15_4_crashBetweenAnyTwoWritesThenRepairRestores();
