@@ -105,7 +105,6 @@ provider_dll "$CC64" src/win/lsp/wsdx-lsp.def "$OUT/wsdx-lsp.dll" "$OBJDUMP64"
 if [ -n "$CC32" ]; then
     echo "== i686: wsdx-lsp.dll"
     provider_dll "$CC32" src/win/lsp/wsdx-lsp32.def "$NATIVE/target/win32/wsdx-lsp.dll" "$OBJDUMP32"
-    cp "$NATIVE/target/win-lsp/x86/wsdx-install.exe" "$NATIVE/target/win32/" # writes the 32-bit catalog
 fi
 # The check must be able to fail: a DLL importing USER32 is refused.
 printf '#include <windows.h>\n__declspec(dllexport) void f(void) { MessageBeep(0); }\n' >"$OUT/imports_probe.c"
@@ -114,7 +113,14 @@ if check_imports "$OUT/imports_probe.dll" "$OBJDUMP64" >/dev/null; then
     echo "the imports check let USER32 through"; exit 1
 fi
 
-cp "$NATIVE/target/win-lsp/x64/wsdx-install.exe" "$OUT/" # java-api packs it for dev.wsdx.ProviderInstaller
+# The installer, -static: it runs from the provider folder, outside any MSYS2 shell.
+# java-api packs it for dev.wsdx.ProviderInstaller; the x86 one writes the 32-bit catalog.
+installer() { # CC OUT
+    "$1" "${W[@]}" -Iinclude -Isrc/win/lsp -Isrc/win/installer -municode -static -o "$2" \
+        src/win/installer/*.c -lws2_32 -ladvapi32
+}
+installer "$CC64" "$OUT/wsdx-install.exe"
+[ -z "$CC32" ] || installer "$CC32" "$NATIVE/target/win32/wsdx-install.exe"
 
 echo "== x86_64: tests"
 TESTS=()
