@@ -4,10 +4,15 @@
 #   2. wsdx.dll (x86-64, and i686 link-checked): the portable core, the BSD-sockets
 #      code both hosts share (src/bsd), the Windows host (src/win) and the layered service provider (src/win/lsp), exporting
 #      exactly the wsdx_* functions of include/wsdx.h and WSPStartup;
-#   3. the portable C tests and the socket test against wsdx.dll, and the
-#      socket test again on the installed backend, under Wine.
-# Output: native/target/win/wsdx.dll and wsdx-install.exe, native/target/win32/wsdx.dll
-# (java-api packs them as win32-x86-64/wsdx.dll, win32-x86-64/wsdx-install.exe, win32-x86/wsdx.dll).
+#   3. wsdx-lsp.dll (x86-64, i686): the provider alone, the DLL the catalog
+#      names: no in-process notifier, so no USER32 import;
+#   4. every DLL's imports checked against an allowed list;
+#   5. the portable C tests and the socket test against wsdx.dll, the socket
+#      test again on the installed backend, the notifier's test and the
+#      installer's own tests (catalog model, checks), under Wine.
+# Output: native/target/win/{wsdx.dll,wsdx-lsp.dll,wsdx-install.exe},
+# native/target/win32/{wsdx.dll,wsdx-lsp.dll,wsdx-install.exe}
+# (java-api packs them under win32-x86-64/ and win32-x86/).
 #
 #   bash native/win/build.sh            Linux: cross-build, run under Wine
 #   bash native/win/build.sh --native   Windows (MSYS2): build, run natively
@@ -52,18 +57,70 @@ check_exports() {
     echo "   exports of $(basename "$(dirname "$1")")/wsdx.dll: the $(echo "$api" | wc -w) wsdx_* functions and WSPStartup"
 }
 
+# Imports. A DLL's own imports are found by the normal search order, not in
+# its folder, and the provider is loaded into every process: anything beyond
+# the system DLLs (libwinpthread-1.dll, which MSYS2's gcc pulls in for
+# _Thread_local; libgcc_s_*.dll) would have to be on every process's PATH.
+# -static links those runtimes in; this check keeps it so.
+ALLOWED='kernel32\.dll|ws2_32\.dll|advapi32\.dll|msvcrt\.dll|ucrtbase\.dll|api-ms-win-crt-[a-z0-9-]+\.dll'
+imports_of() { # DLL OBJDUMP -> imported DLL names, lower case, sorted
+    "$2" -p "$1" | awk '/DLL Name:/{print tolower($3)}' | sort -u
+}
+check_imports() { # DLL OBJDUMP [extra allowed regex]
+    local bad
+    bad=$(imports_of "$1" "$2" | grep -vxE "$ALLOWED${3:+|$3}" || true)
+    if [ -n "$bad" ]; then
+        echo "forbidden imports in $1:" $bad; return 1
+    fi
+    echo "   imports of ${1#"$NATIVE"/}:" $(imports_of "$1" "$2")
+}
+
 echo "== x86_64: wsdx.dll (core + Windows host + provider)"
-"$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -shared -static-libgcc -o "$OUT/wsdx.dll" \
+"$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -shared -static -static-libgcc -o "$OUT/wsdx.dll" \
     "${SRC[@]}" "$OUT/wsdx.def" -Wl,--out-implib,"$OUT/libwsdx.dll.a" -lws2_32
 check_exports "$OUT/wsdx.dll" "$OBJDUMP64"
+check_imports "$OUT/wsdx.dll" "$OBJDUMP64" 'user32\.dll' # the in-process notifier's window
 if [ -n "$CC32" ]; then
     echo "== i686: wsdx.dll (link check; a 32-bit JVM loads it, Wine here cannot run it)"
-    "$CC32" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -shared -static-libgcc -o "$NATIVE/target/win32/wsdx.dll" \
+    "$CC32" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -shared -static -static-libgcc -o "$NATIVE/target/win32/wsdx.dll" \
         "${SRC[@]}" "$NATIVE/target/win32/wsdx.def" -lws2_32
     check_exports "$NATIVE/target/win32/wsdx.dll" "$OBJDUMP32"
+    check_imports "$NATIVE/target/win32/wsdx.dll" "$OBJDUMP32" 'user32\.dll'
 fi
 
-cp "$NATIVE/target/win-lsp/x64/wsdx-install.exe" "$OUT/" # java-api packs it for dev.wsdx.ProviderInstaller
+# The provider alone, for the catalog: the provider's sources, the part of the
+# core it uses, and user32_lazy.c for its one USER32 call, so processes that
+# cannot load USER32 (Win32k lockdown) can still load it. Exports WSPStartup only.
+LSP_DLL_SRC=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c
+    src/win/lsp/connect.c src/win/lsp/listen.c src/win/lsp/extensions.c src/win/lsp/lower.c
+    src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c src/win/lspdll/user32_lazy.c)
+provider_dll() { # CC DEF OUT OBJDUMP
+    "$1" "${W[@]}" -Iinclude -Isrc/core -Isrc/win/lsp -shared -static -static-libgcc -o "$3" \
+        "${LSP_DLL_SRC[@]}" "$2" -lws2_32
+    [ "$(exports_of "$3" "$4" | tr -d '\n')" = WSPStartup ] || { echo "$3 must export WSPStartup only"; exit 1; }
+    check_imports "$3" "$4" # no USER32
+}
+echo "== x86_64: wsdx-lsp.dll (the provider alone)"
+provider_dll "$CC64" src/win/lsp/wsdx-lsp.def "$OUT/wsdx-lsp.dll" "$OBJDUMP64"
+if [ -n "$CC32" ]; then
+    echo "== i686: wsdx-lsp.dll"
+    provider_dll "$CC32" src/win/lsp/wsdx-lsp32.def "$NATIVE/target/win32/wsdx-lsp.dll" "$OBJDUMP32"
+fi
+# The check must be able to fail: a DLL importing USER32 is refused.
+printf '#include <windows.h>\n__declspec(dllexport) void f(void) { MessageBeep(0); }\n' >"$OUT/imports_probe.c"
+"$CC64" -shared -o "$OUT/imports_probe.dll" "$OUT/imports_probe.c" -luser32
+if check_imports "$OUT/imports_probe.dll" "$OBJDUMP64" >/dev/null; then
+    echo "the imports check let USER32 through"; exit 1
+fi
+
+# The installer, -static: it runs from the provider folder, outside any MSYS2 shell.
+# java-api packs it for dev.wsdx.ProviderInstaller; the x86 one writes the 32-bit catalog.
+installer() { # CC OUT
+    "$1" "${W[@]}" -Iinclude -Isrc/win/lsp -Isrc/win/installer -municode -static -o "$2" \
+        src/win/installer/*.c -lws2_32 -ladvapi32
+}
+installer "$CC64" "$OUT/wsdx-install.exe"
+[ -z "$CC32" ] || installer "$CC32" "$NATIVE/target/win32/wsdx-install.exe"
 
 echo "== x86_64: tests"
 TESTS=()
@@ -82,20 +139,39 @@ TESTS+=(test_socket)
     src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c \
     src/win/lsp/listen.c src/win/lsp/extensions.c -lws2_32
 TESTS+=(test_socket_installed)
+# The in-process notifier alone (the core's callbacks played by the test).
+"$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -o "$OUT/test_notifier.exe" test/win/test_notifier.c \
+    src/win/notifier.c src/win/sync.c -lws2_32
+TESTS+=(test_notifier)
+# The installer's own tests: its catalog work against the catalog model, and
+# its checks (DLL arguments, folder security, privileges, exit codes, mutex).
+IINC=(-Iinclude -Isrc/win/lsp -Isrc/win/installer -Itest -Itest/win/installer)
+"$CC64" "${W[@]}" "${IINC[@]}" -o "$OUT/test_catalog.exe" test/win/installer/test_catalog.c \
+    test/win/installer/catalog_model.c src/win/installer/catalog.c src/win/installer/catalog_remove.c -lws2_32
+TESTS+=(test_catalog)
+"$CC64" "${W[@]}" -shared -o "$OUT/no_wsp.dll" test/win/installer/no_wsp.c
+"$CC64" "${W[@]}" "${IINC[@]}" -municode -o "$OUT/test_checks.exe" test/win/installer/test_checks.c \
+    src/win/installer/checks.c -lws2_32 -ladvapi32
+# Another vendor's LSP for the Windows workflow (layered over wsdx, then wsdx removed under it).
+"$CC64" "${W[@]}" -municode -static -o "$OUT/other-lsp.exe" test/win/installer/other_lsp.c -lws2_32
 
-run() { # test name -> its output; fails unless it ends "N passed, 0 failed"
-    local log="$OUT/$1.log" rc=0
+run() { # test name [args] -> its output; fails unless it ends "N passed, 0 failed"
+    local log="$OUT/$1.log" rc=0 t=$1
+    shift
     if [ "$NATIVE_RUN" = 1 ]; then
-        (cd "$OUT" && timeout 300 "./$1.exe") >"$log" 2>&1 || rc=$?
+        (cd "$OUT" && timeout 300 "./$t.exe" "$@") >"$log" 2>&1 || rc=$?
     else
-        (cd "$OUT" && WINEDEBUG=-all WINEPREFIX="$NATIVE/target/wineprefix" timeout 300 wine "$1.exe") >"$log" 2>&1 || rc=$?
+        (cd "$OUT" && WINEDEBUG=-all WINEPREFIX="$NATIVE/target/wineprefix" timeout 300 wine "$t.exe" "$@") >"$log" 2>&1 || rc=$?
     fi
     tr -d '\r' <"$log" >"$log.txt" # Windows consoles end lines with CRLF
     tail -n 1 "$log.txt"
     if [ "$rc" != 0 ] || ! tail -n 1 "$log.txt" | grep -qE ' passed, 0 failed$'; then
-        cat "$log"; echo "FAILED: $1 (exit $rc)"; return 1
+        cat "$log"; echo "FAILED: $t (exit $rc)"; return 1
     fi
 }
 failed=0
 for t in "${TESTS[@]}"; do run "$t" || failed=1; done
+x86dll=../win32/wsdx-lsp.dll
+[ -f "$OUT/$x86dll" ] || x86dll=../win-lsp/x86/wsdx-lsp.dll
+run test_checks wsdx-install.exe wsdx-lsp.dll "$x86dll" no_wsp.dll || failed=1
 exit "$failed"

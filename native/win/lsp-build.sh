@@ -57,7 +57,7 @@ echo "   exports: $exports"
 
 echo "== x86_64: installer"
 "$CC64" "${W[@]}" "${INC[@]}" -municode -o "$OUT/x64/wsdx-install.exe" \
-    src/win/installer/install.c -lws2_32 -lole32 -lrpcrt4
+    -Isrc/win/installer src/win/installer/*.c -lws2_32 -ladvapi32
 
 if [ -n "$CC32" ]; then
     echo "== i686: compile/link only (cannot run under wine64)"
@@ -69,7 +69,7 @@ if [ -n "$CC32" ]; then
     "$CC32" "${W[@]}" "${INC[@]}" -o "$OUT/x86/lsp-harness.exe" \
         test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
     "$CC32" "${W[@]}" "${INC[@]}" -municode -o "$OUT/x86/wsdx-install.exe" \
-        src/win/installer/install.c -lws2_32 -lole32 -lrpcrt4
+        -Isrc/win/installer src/win/installer/*.c -lws2_32 -ladvapi32
 fi
 
 if [ "$NATIVE_RUN" = 1 ]; then

@@ -5,14 +5,20 @@
  * them, and there is no 64-socket limit as with WSAWaitForMultipleEvents.
  * Windows may hold FD_CLOSE back while unread data waits, so a watched
  * connection also takes FD_READ and the core drains it: on this host the
- * notifier reads ahead of the application. */
+ * notifier reads ahead of the application.
+ *
+ * Wake-ups come by an auto-reset event, not a posted message: SetEvent on a
+ * valid handle cannot fail, where PostMessageW can (a full queue), and an
+ * event coalesces wake-ups without a flag of our own. The wait uses
+ * MWMO_INPUTAVAILABLE: without it MsgWaitForMultipleObjects returns only for
+ * input that arrived since the queue was last looked at, so messages left
+ * after a batch of 256 would wait for the next new one. */
 #include "host.h"
 #include "wsdx.h"
 
 #include <stdlib.h>
 
 #define WM_WSDX_SOCKET (WM_APP + 1)
-#define WM_WSDX_WAKE (WM_APP + 2)
 #define BUCKETS 4096
 
 typedef struct entry {
@@ -27,7 +33,7 @@ static struct {
     HWND hwnd;
     DWORD tid;
     HANDLE ready;
-    volatile LONG wake_pending;
+    HANDLE wake; /* auto-reset */
     int error;
 } n;
 
@@ -111,8 +117,7 @@ void wsdx_unwatch(wsdx_fd fd)
 
 void wsdx_notifier_wake(void)
 {
-    if (InterlockedExchange(&n.wake_pending, 1) == 0)
-        PostMessageW(n.hwnd, WM_WSDX_WAKE, 0, 0); /* one at a time: the queue is bounded */
+    SetEvent(n.wake);
 }
 
 int wsdx_on_notifier_thread(void)
@@ -120,14 +125,12 @@ int wsdx_on_notifier_thread(void)
     return GetCurrentThreadId() == n.tid;
 }
 
-static void dispatch(const MSG *m, int *woken)
+static void dispatch(const MSG *m)
 {
     if (m->message == WM_WSDX_SOCKET) {
         void *tag = lookup((SOCKET)m->wParam);
         if (tag)
             wsdx__ready(tag, from_select(WSAGETSELECTEVENT(m->lParam)));
-    } else if (m->message == WM_WSDX_WAKE) {
-        *woken = 1;
     } else {
         DispatchMessageW(m);
     }
@@ -149,15 +152,12 @@ static DWORD WINAPI run(LPVOID arg)
             int64_t left = next_timer - wsdx_now_ms();
             timeout = left < 0 ? 0 : (DWORD)(left > 60000 ? 60000 : left);
         }
-        MsgWaitForMultipleObjects(0, NULL, FALSE, timeout, QS_ALLINPUT);
+        DWORD w = MsgWaitForMultipleObjectsEx(1, &n.wake, timeout, QS_ALLINPUT, MWMO_INPUTAVAILABLE);
         MSG m;
-        int woken = 0;
-        for (int i = 0; i < 256 && PeekMessageW(&m, NULL, 0, 0, PM_REMOVE); i++)
-            dispatch(&m, &woken);
-        if (woken) {
-            InterlockedExchange(&n.wake_pending, 0);
+        for (int i = 0; i < 256 && PeekMessageW(&m, NULL, 0, 0, PM_REMOVE); i++) /* bounded: timers run too */
+            dispatch(&m);
+        if (w == WAIT_OBJECT_0)
             wsdx__posted();
-        }
         next_timer = wsdx__timers(wsdx_now_ms());
         wsdx__batch_end();
     }
@@ -171,7 +171,8 @@ int wsdx_notifier_start(void)
         return -WSDX_WSAENETDOWN;
     InitializeSRWLock(&n.lock);
     n.ready = CreateEventW(NULL, TRUE, FALSE, NULL);
-    HANDLE t = n.ready ? CreateThread(NULL, 0, run, NULL, 0, NULL) : NULL;
+    n.wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    HANDLE t = n.ready && n.wake ? CreateThread(NULL, 0, run, NULL, 0, NULL) : NULL;
     if (!t)
         return -WSDX_WSAENOBUFS;
     CloseHandle(t);

@@ -2,7 +2,12 @@ package dev.wsdx;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledOnOs;
@@ -18,12 +23,13 @@ class ProviderInstallerTest {
         assertEquals(List.of(dir.resolve("wsdx-install.exe").toString(), "install", dir.resolve("wsdx.dll").toString()),
                 pi.command("install", dir.resolve("wsdx.dll").toString()));
         assertEquals(List.of(dir.resolve("wsdx-install.exe").toString(), "list"), pi.command("list"));
+        assertEquals(dir.toAbsolutePath(), pi.withTransparentChains(true).directory());
     }
 
     @Test
     void resourcesAreWhereJnaLooks() {
         assertEquals("win32-x86-64/wsdx-install.exe", ProviderInstaller.resource("win32-x86-64", ProviderInstaller.TOOL));
-        assertEquals("win32-x86/wsdx.dll", ProviderInstaller.resource("win32-x86", ProviderInstaller.DLL));
+        assertEquals("win32-x86/wsdx-lsp.dll", ProviderInstaller.resource("win32-x86", ProviderInstaller.PROVIDER_DLL));
     }
 
     @Test
@@ -47,5 +53,56 @@ class ProviderInstallerTest {
         ProviderInstallException e = new ProviderInstallException("install", 1, "WSCInstallProvider: 10013\n");
         assertEquals(1, e.exitCode());
         assertEquals("wsdx-install install failed (exit 1): WSCInstallProvider: 10013", e.getMessage());
+    }
+
+    /** Issue 15.5: the wait is bounded by the timeout, and the tool is never killed (it may be writing). */
+    @Test
+    @DisabledOnOs(OS.WINDOWS)
+    void I15_5_timeoutFiresAndLeavesTheToolRunning(@TempDir Path dir) throws Exception {
+        Path done = dir.resolve("finished");
+        List<String> cmd = List.of("sh", "-c", "echo writing; sleep 1; touch '" + done + "'");
+        ProviderInstallException e = assertThrows(ProviderInstallException.class,
+                () -> ProviderInstaller.exec(cmd, Duration.ofMillis(50)));
+        assertEquals(-1, e.exitCode());
+        assertFalse(Files.exists(done), "the exception came before the tool ended");
+        for (int i = 0; i < 1000 && !Files.exists(done); i++) Thread.sleep(20); // bounded: 20 s
+        assertTrue(Files.exists(done), "the tool was left to finish");
+    }
+
+    /** Issue 15.5: output larger than a pipe is read while waiting, and the exit code comes through. */
+    @Test
+    @DisabledOnOs(OS.WINDOWS)
+    void I15_5_largeOutputIsReadOnItsOwnThread() throws IOException {
+        List<String> cmd = List.of("sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; exit 7");
+        ProviderInstaller.Result r = ProviderInstaller.exec(cmd, Duration.ofSeconds(60));
+        assertEquals(7, r.exit);
+        assertEquals(1_000_000, r.output.length());
+    }
+
+    /** Issue 15.6: no elevation is refused before anything runs; the tool's own refusals map to the same type. */
+    @Test
+    void I15_6_withoutAdministratorRightsAccessIsDenied() {
+        AccessDeniedException e = assertThrows(AccessDeniedException.class,
+                () -> ProviderInstaller.requireAdministrator(false));
+        assertTrue(e.getMessage().contains("elevated administrator"), e.getMessage());
+        assertDoesNotThrow(() -> ProviderInstaller.requireAdministrator(true));
+        assertInstanceOf(AccessDeniedException.class, ProviderInstaller.failure("install", 3, "not elevated"));
+        assertInstanceOf(AccessDeniedException.class, ProviderInstaller.failure("install", 5, "Users may write"));
+        assertInstanceOf(ProviderInstallException.class, ProviderInstaller.failure("install", 1, "WSC failed"));
+    }
+
+    /** Issue 9.5: versioned file names; older versions go, the current one and unrelated files stay. */
+    @Test
+    void I9_5_versionedNamesAndOldVersionsCleanedUp(@TempDir Path dir) throws IOException {
+        byte[] a = "build a".getBytes(StandardCharsets.US_ASCII), b = "build b".getBytes(StandardCharsets.US_ASCII);
+        String na = ProviderInstaller.versionedName("wsdx-lsp", a), nb = ProviderInstaller.versionedName("wsdx-lsp", b);
+        assertTrue(na.matches("wsdx-lsp-[0-9a-f]{12}\\.dll"), na);
+        assertEquals(na, ProviderInstaller.versionedName("wsdx-lsp", a.clone()));
+        assertNotEquals(na, nb);
+        for (String n : List.of(na, nb, "wsdx-install.exe", "wsdx-notes.dll")) Files.writeString(dir.resolve(n), n);
+        assertEquals(List.of(na), ProviderInstaller.removeOldVersions(dir, nb));
+        assertTrue(Files.exists(dir.resolve(nb)));
+        assertTrue(Files.exists(dir.resolve("wsdx-install.exe")));
+        assertTrue(Files.exists(dir.resolve("wsdx-notes.dll")), "only our versioned names are touched");
     }
 }

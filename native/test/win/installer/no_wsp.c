@@ -1,0 +1,1 @@
+__declspec(dllexport) int not_a_provider(void) { return 0; }
