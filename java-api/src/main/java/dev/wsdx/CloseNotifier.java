@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,9 +20,13 @@ import org.slf4j.LoggerFactory;
 final class CloseNotifier {
     private static final Logger log = LoggerFactory.getLogger(CloseNotifier.class);
 
+    /** Most threads {@link #EVENT_THREADS} runs: events queue beyond that instead of adding threads. */
+    static final int EVENT_THREAD_LIMIT = Math.max(2, Runtime.getRuntime().availableProcessors());
+
     /**
      * Delivers peer events off the native notifier thread, so that neither the close future's
-     * dependents nor a slow {@link Executor#execute} can stall it. Daemon threads, created on demand.
+     * dependents nor a slow {@link Executor#execute} can stall it. At most {@link #EVENT_THREAD_LIMIT}
+     * daemon threads, started on demand and ended after 30 s idle; further events wait in a queue.
      */
     static final Executor EVENT_THREADS = eventThreads();
 
@@ -87,13 +91,14 @@ final class CloseNotifier {
         return true;
     }
 
+    /** Listeners first: whoever waits on the future may shut their executor down once it completes. */
     private void deliver(CloseEvent ev, List<Registration> toRun) {
+        for (Registration r : toRun) dispatch(r, ev);
         try {
             future.complete(ev);
         } catch (Throwable t) {
             log.warn("a dependent of closeFuture() failed", t);
         }
-        for (Registration r : toRun) dispatch(r, ev);
     }
 
     private void dispatch(Registration r, CloseEvent ev) {
@@ -112,12 +117,13 @@ final class CloseNotifier {
 
     private static Executor eventThreads() {
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor ex = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), r -> {
+        ThreadPoolExecutor ex = new ThreadPoolExecutor(EVENT_THREAD_LIMIT, EVENT_THREAD_LIMIT, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "wsdx-event-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
+        ex.allowCoreThreadTimeOut(true);
         return ex;
     }
 
