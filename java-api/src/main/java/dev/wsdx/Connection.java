@@ -4,12 +4,15 @@ import dev.wsdx.internal.CloseDispatcher;
 import dev.wsdx.internal.NativeIo;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A wsdx connection: a TCP connection with Winsock shutdown semantics — half-close (S1–S4),
@@ -34,18 +37,34 @@ public final class Connection implements AutoCloseable {
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
     private static final Executor DIRECT = Runnable::run;
 
+    private static final Logger log = LoggerFactory.getLogger(Connection.class);
+    /** {@link #peerSeen}: no peer close seen by a read or write yet. */
+    private static final int NOT_SEEN = -1;
+
     private final long handle;
     private final Mode mode;
     private final CloseNotifier notifier = new CloseNotifier(this);
+    private final LeakTracker.Handle tracked;
+    private final Object closeLock = new Object();
     private volatile boolean connected;
+    private volatile boolean closing; // set before the native close, so a call it ends reports S11
     private volatile boolean closed;
     private volatile boolean blocking = true;
     private volatile Linger linger = Linger.dontLinger();
+    /** The peer close a read or write saw first (0 graceful, else its WSA code), or {@link #NOT_SEEN}. */
+    private volatile int peerSeen = NOT_SEEN;
+    /** We took the disconnect data after the end of input (which stops reception): reads repeat the end. */
+    private volatile boolean inputTakenByUs;
+    /** The application stopped reception itself ({@code shutdown(SD_RECEIVE)}, {@code receiveDisconnect}). */
+    private volatile boolean inputShutByUser;
+    /** The peer's disconnect data, taken before the handle was closed; null if none was. */
+    private volatile ByteBuffer keptDisconnect;
 
     private Connection(long handle, Mode mode, boolean connected) {
         this.handle = handle;
         this.mode = mode;
         this.connected = connected;
+        this.tracked = LeakTracker.track(this, handle, "Connection");
     }
 
     /**
@@ -104,16 +123,16 @@ public final class Connection implements AutoCloseable {
         int ms = Timeouts.positiveMillis(timeout, "connect timeout");
         String host = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
         int rc = WsdxNative.wsdx_connect(handle, host, remote.getPort(), ms);
-        if (rc < 0) throw WsdxException.of(rc, "connect");
+        if (rc < 0) throw fail(rc, "connect");
         registerCloseCallback("connect");
         connected = true;
         return this;
     }
 
     private void registerCloseCallback(String op) throws IOException {
-        int rc = CloseDispatcher.register(handle, (error, flags) -> onPeerClose(error, flags));
+        int rc = CloseDispatcher.register(handle, new PeerSink(this));
         if (rc < 0) {
-            WsdxException e = WsdxException.of(rc, op + " (close callback)");
+            IOException e = WsdxException.of(rc, op + " (close callback)");
             if (rc != -WsaError.WSAENOTSOCK) {
                 try {
                     close(Linger.abortive());
@@ -125,11 +144,84 @@ public final class Connection implements AutoCloseable {
         }
     }
 
-    /** On the notifier thread: claim the event at once, deliver it elsewhere. */
+    /**
+     * The close callback's sink. It reaches the connection only weakly, so that the dispatcher's table
+     * never keeps a dropped connection alive (its cleaner then releases the handle).
+     */
+    private static final class PeerSink implements CloseDispatcher.Sink {
+        private final WeakReference<Connection> ref;
+
+        PeerSink(Connection c) {
+            ref = new WeakReference<>(c);
+        }
+
+        @Override
+        public void closed(int error, int flags) {
+            Connection c = ref.get();
+            if (c != null) c.onPeerClose(error, flags);
+        }
+    }
+
+    /**
+     * On the notifier thread: claim the event at once, make and deliver it on an event thread (taking
+     * the disconnect data is a library call, which the notifier thread must not wait for).
+     */
     private void onPeerClose(int error, int flags) {
-        if (closed) return; // closed locally: no peer events any more
-        notifier.fire(CloseEvent.of(CloseEvent.Origin.PEER, error, (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0),
-                CloseNotifier.EVENT_THREADS);
+        if (closing) return; // closed locally: no peer events any more
+        boolean data = (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0;
+        if (error != 0 && log.isDebugEnabled()) log.debug("{}: peer close {}", this, CloseEvent.causeOf(error));
+        notifier.fire(() -> peerEvent(error, data), CloseNotifier.EVENT_THREADS);
+    }
+
+    /**
+     * The peer event, with the disconnect data if taking it cannot drop unread data: once the
+     * application has seen the end of input, or before the handle is closed.
+     */
+    private CloseEvent peerEvent(int error, boolean data) {
+        if (data && (peerSeen != NOT_SEEN || closing)) {
+            ByteBuffer d = takeDisconnectData();
+            if (d != null) return CloseEvent.peer(error, d);
+        }
+        return CloseEvent.of(CloseEvent.Origin.PEER, error, data);
+    }
+
+    /** WSPRecvDisconnect on our own behalf (reception is over or ending); null if it failed. */
+    private ByteBuffer takeDisconnectData() {
+        ByteBuffer kept = keptDisconnect;
+        if (kept != null) return kept.duplicate();
+        ByteBuffer b = ByteBuffer.allocate(MAX_DISCONNECT_DATA);
+        int rc = NativeIo.recvDisconnect(handle, b);
+        if (rc < 0) return null;
+        if (!inputShutByUser) inputTakenByUs = true;
+        keptDisconnect = b.flip().asReadOnlyBuffer();
+        return keptDisconnect.duplicate();
+    }
+
+    /** A read or write saw the peer's close: a later local close must not hide it. */
+    private void sawPeerClose(int error) {
+        if (peerSeen == NOT_SEEN) peerSeen = error;
+    }
+
+    /**
+     * The one place a failed call becomes an exception: a call that a concurrent {@link #close()}
+     * ended ({@code WSAEINTR}) reports the socket closed (S11), as promised.
+     */
+    private IOException fail(int rc, String op) {
+        int code = rc < 0 ? -rc : rc;
+        if (code == WsaError.WSAEINTR && closing) rc = -WsaError.WSAENOTSOCK;
+        switch (code) {
+            case WsaError.WSAECONNRESET:
+            case WsaError.WSAECONNABORTED:
+            case WsaError.WSAEDISCON:
+            case WsaError.WSAEPROTONOSUPPORT:
+            case WsaError.WSAVERNOTSUPPORTED:
+            case WsaError.WSAEPROTOTYPE:
+                if (connected) sawPeerClose(code == WsaError.WSAEDISCON ? 0 : code);
+                break;
+            default:
+                break;
+        }
+        return WsdxException.of(rc, op);
     }
 
     /** The socket's mode. */
@@ -137,7 +229,11 @@ public final class Connection implements AutoCloseable {
         return mode;
     }
 
-    /** False once {@link #close()} succeeded. */
+    /**
+     * Whether the handle is still open.
+     *
+     * @return false once {@link #close()} was called
+     */
     public boolean isOpen() {
         return !closed;
     }
@@ -155,19 +251,22 @@ public final class Connection implements AutoCloseable {
      */
     public int localPort() throws IOException {
         int rc = WsdxNative.wsdx_local_port(handle);
-        if (rc < 0) throw WsdxException.of(rc, "localPort");
+        if (rc < 0) throw fail(rc, "localPort");
         return rc;
     }
 
     /**
      * Blocking (the default) or non-blocking. A non-blocking socket fails {@code WSAEWOULDBLOCK}
-     * instead of waiting: reads and writes return 0, a lingering close throws (S10).
+     * instead of waiting: a read or write that can move nothing throws {@link WouldBlockException},
+     * {@link #closeSocket()} with a linger timeout and data queued throws it too (S10).
      *
+     * @param blocking true to block
      * @return this
+     * @throws SocketClosedException if closed (S11)
      */
     public Connection configureBlocking(boolean blocking) throws IOException {
         int rc = WsdxNative.wsdx_set_blocking(handle, blocking ? 1 : 0);
-        if (rc < 0) throw WsdxException.of(rc, "configureBlocking");
+        if (rc < 0) throw fail(rc, "configureBlocking");
         this.blocking = blocking;
         return this;
     }
@@ -180,19 +279,22 @@ public final class Connection implements AutoCloseable {
     /**
      * Writes {@code src.remaining()} bytes, advancing {@code src.position()} by the count taken. In
      * {@link Mode#MESSAGE} mode the whole remainder is one message. A stream write may take fewer
-     * bytes; a non-blocking one that cannot proceed returns 0.
+     * bytes; a non-blocking one that can take nothing throws {@link WouldBlockException}.
      *
+     * @param src the bytes to send
      * @return bytes taken
      * @throws ShutdownException after {@code shutdown(SD_SEND)} or {@code sendDisconnect} (S1, S3, S5)
      * @throws MessageTooLargeException a message over {@link #MAX_MESSAGE}
-     * @throws ConnectionResetException / ConnectionAbortedException when the connection is gone (R3, R4)
+     * @throws ConnectionResetException when the peer reset the connection (R3)
+     * @throws ConnectionAbortedException when the connection was lost (R4)
+     * @throws WouldBlockException non-blocking, and nothing could be taken now
+     * @throws SocketClosedException if closed, before or during the call (S11)
      */
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
         int n = NativeIo.send(handle, src, mode == Mode.MESSAGE);
         if (n >= 0) return n;
-        if (n == -WsaError.WSAEWOULDBLOCK) return 0;
-        throw WsdxException.of(n, "send");
+        throw fail(n, "send");
     }
 
     /**
@@ -203,11 +305,16 @@ public final class Connection implements AutoCloseable {
      *   <li>{@link Mode#MESSAGE}: reads one message; throws {@link DisconnectedException} after a
      *       graceful peer close (R2); throws {@link MessageTooLargeException} if the message did not
      *       fit — its first {@code dst.remaining()} bytes were stored (position advanced), the rest dropped.
-     *   <li>Non-blocking and nothing to read: returns 0. A {@code dst} without room returns 0 at once.
+     *   <li>Non-blocking and nothing to read: throws {@link WouldBlockException} (so that 0 is
+     *       never ambiguous: it is an empty message, or a {@code dst} without room, which returns 0 at once).
      * </ul>
      *
+     * @param dst where the bytes go
+     * @return bytes read, or -1 at the end of a stream
      * @throws ShutdownException after {@code shutdown(SD_RECEIVE)} (S2)
      * @throws ConnectionResetException after a peer reset (R3, S8)
+     * @throws WouldBlockException non-blocking, and nothing to read now
+     * @throws SocketClosedException if closed, before or during the call (S11)
      * @throws IllegalArgumentException if {@code dst} is read-only
      */
     public int read(ByteBuffer dst) throws IOException {
@@ -215,9 +322,14 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * {@link #read(ByteBuffer)} waiting at most {@code timeout} ({@link Duration#ZERO}: don't wait).
+     * {@link #read(ByteBuffer)} waiting at most {@code timeout}; {@link Duration#ZERO} polls.
      *
-     * @throws WsdxTimeoutException if nothing arrived in time
+     * @param dst where the bytes go
+     * @param timeout how long to wait
+     * @return as {@link #read(ByteBuffer)}
+     * @throws WsdxTimeoutException ({@link java.net.SocketTimeoutException}) if nothing arrived within a
+     *     positive timeout; the connection stays usable
+     * @throws WouldBlockException if polling ({@link Duration#ZERO}) finds nothing
      */
     public int read(ByteBuffer dst, Duration timeout) throws IOException {
         return read0(dst, Timeouts.millis(timeout, "read timeout"));
@@ -228,10 +340,20 @@ public final class Connection implements AutoCloseable {
         if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
         int n = NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE);
+        if (n == -WsaError.WSAETIMEDOUT && timeoutMs == 0) n = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
         if (n > 0) return n;
-        if (n == 0) return mode == Mode.STREAM ? -1 : 0; // a message of length 0
-        if (n == -WsaError.WSAEWOULDBLOCK) return 0;
-        throw WsdxException.of(n, "recv");
+        if (n == 0) {
+            if (mode == Mode.MESSAGE) return 0; // a message of length 0
+            sawPeerClose(0);
+            return -1;
+        }
+        if (n == -WsaError.WSAESHUTDOWN && inputTakenByUs && !inputShutByUser) {
+            // we stopped reception only to take the disconnect data: the end of input repeats
+            int seen = peerSeen;
+            if (seen == 0 && mode == Mode.STREAM) return -1;
+            throw fail(seen == 0 ? -WsaError.WSAEDISCON : -seen, "recv");
+        }
+        throw fail(n, "recv");
     }
 
     /**
@@ -242,7 +364,8 @@ public final class Connection implements AutoCloseable {
      */
     public void shutdown(int how) throws IOException {
         int rc = WsdxNative.wsdx_shutdown(handle, how);
-        if (rc < 0) throw WsdxException.of(rc, "shutdown");
+        if (rc < 0) throw fail(rc, "shutdown");
+        if (how != SD_SEND) inputShutByUser = true;
     }
 
     /** {@code shutdown(SD_SEND)} (S1): the peer reads the data sent so far, then a graceful close. */
@@ -267,12 +390,21 @@ public final class Connection implements AutoCloseable {
                     "disconnect data of " + data.remaining() + " bytes, over " + MAX_DISCONNECT_DATA);
         }
         int rc = NativeIo.sendDisconnect(handle, data);
-        if (rc < 0) throw WsdxException.of(rc, "sendDisconnect");
+        if (rc < 0) throw fail(rc, "sendDisconnect");
     }
 
     /**
      * {@code WSPRecvDisconnect}: stops reception and returns the peer's disconnect data (S5) in a new
      * buffer ready to read; empty if the peer sent none or has not closed yet (S6).
+     *
+     * <p>As Winsock's {@code WSPRecvDisconnect}, it ends reception even when the peer has not closed
+     * yet: data still unread is dropped and later reads fail {@link ShutdownException}. Call it once
+     * the close event came or a read saw the end of input. After {@link #close()} it returns the data
+     * the close event saw (the connection takes it before releasing the handle), and fails
+     * {@link SocketClosedException} only if there was none to see.
+     *
+     * @return the data, possibly empty
+     * @throws SocketClosedException if closed before any peer close was seen (S11)
      */
     public ByteBuffer receiveDisconnect() throws IOException {
         ByteBuffer b = ByteBuffer.allocate(MAX_DISCONNECT_DATA);
@@ -281,8 +413,9 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * {@code WSPRecvDisconnect} into {@code dst}, advancing its position.
+     * {@code WSPRecvDisconnect} into {@code dst}, advancing its position; see {@link #receiveDisconnect()}.
      *
+     * @param dst where the data goes
      * @return the data's length (0 if none)
      * @throws BufferTooSmallException ({@code WSAEFAULT}) if it does not fit; nothing is consumed
      */
@@ -293,16 +426,35 @@ public final class Connection implements AutoCloseable {
     }
 
     private int receiveDisconnect0(ByteBuffer dst) throws IOException {
+        if (closing) return keptDisconnect(dst);
         int rc = NativeIo.recvDisconnect(handle, dst);
-        if (rc < 0) throw WsdxException.of(rc, "receiveDisconnect");
+        if (rc == -WsaError.WSAENOTSOCK) return keptDisconnect(dst); // closed meanwhile
+        if (rc < 0) throw fail(rc, "receiveDisconnect");
+        inputShutByUser = true;
         return rc;
+    }
+
+    /** After close: the data taken for the close event, if any. */
+    private int keptDisconnect(ByteBuffer dst) throws IOException {
+        ByteBuffer kept = keptDisconnect;
+        if (kept == null) {
+            CloseEvent ev = notifier.event();
+            if (ev == null || ev.origin() != CloseEvent.Origin.PEER) {
+                throw WsdxException.of(-WsaError.WSAENOTSOCK, "receiveDisconnect");
+            }
+            kept = ev.disconnectData();
+        }
+        if (kept.remaining() > dst.remaining()) throw WsdxException.of(-WsaError.WSAEFAULT, "receiveDisconnect");
+        int n = kept.remaining();
+        dst.put(kept.duplicate());
+        return n;
     }
 
     /** Sets the policy {@link #close()} follows (S7–S10). */
     public void setLinger(Linger linger) throws IOException {
         Objects.requireNonNull(linger, "linger");
         int rc = WsdxNative.wsdx_set_linger(handle, linger.isOn() ? 1 : 0, linger.seconds());
-        if (rc < 0) throw WsdxException.of(rc, "setLinger");
+        if (rc < 0) throw fail(rc, "setLinger");
         this.linger = linger;
     }
 
@@ -321,42 +473,98 @@ public final class Connection implements AutoCloseable {
     public void setAbortTimeout(Duration timeout) throws IOException {
         int ms = Timeouts.millis(timeout, "abort timeout");
         int rc = WsdxNative.wsdx_set_abort_timeout(handle, ms);
-        if (rc < 0) throw WsdxException.of(rc, "setAbortTimeout");
+        if (rc < 0) throw fail(rc, "setAbortTimeout");
     }
 
     /**
-     * {@code WSPCloseSocket} with the configured {@linkplain #linger() linger} policy (S7–S9). The
-     * close future then completes with a {@link CloseEvent.Origin#LOCAL} event unless a peer event
-     * came first; no peer event is delivered afterwards. A second close is a no-op.
+     * Closes the connection and always releases its handle: {@code WSPCloseSocket} with the configured
+     * {@linkplain #linger() linger} policy (S7–S9). The one case where Winsock's close fails and keeps
+     * the socket open, a non-blocking socket with a linger timeout and data still queued (S10), closes
+     * in the background instead, as {@link Linger#dontLinger()} does: queued data is still sent, then
+     * FIN. Use {@link #closeSocket()} for the S10 behaviour.
      *
-     * @throws WouldBlockException non-blocking socket, linger timeout, data still queued: the
-     *     connection stays open and usable (S10)
+     * <p>The close future then completes with the peer's event if a peer close was already seen (by
+     * the close callback, or by a read that returned the end of input or failed with the peer's reset),
+     * else with a {@link CloseEvent.Origin#LOCAL} event; no peer event is delivered afterwards. A
+     * call blocked in this connection on another thread fails {@link SocketClosedException}. A second
+     * close is a no-op.
+     *
+     * @throws WsdxException if the library reported an error while closing; the handle is released all the same
      */
     @Override
     public void close() throws IOException {
-        if (closed) return;
-        int rc = WsdxNative.wsdx_close(handle);
-        if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
-        // closed now, or by a racing close (WSAENOTSOCK): either way no callback follows
-        closed = true;
-        CloseDispatcher.unregister(handle);
-        notifier.fire(CloseEvent.local(), DIRECT);
+        close0(false);
+    }
+
+    /**
+     * {@code WSPCloseSocket} exactly as Winsock does it (S7–S10): like {@link #close()}, except that a
+     * non-blocking socket with a linger timeout and data still queued fails and stays open (S10).
+     *
+     * @throws WouldBlockException in the S10 case: the connection stays open and usable
+     * @throws WsdxException if the library reported another error; the handle is released then
+     */
+    public void closeSocket() throws IOException {
+        close0(true);
+    }
+
+    private void close0(boolean mayStayOpen) throws IOException {
+        synchronized (closeLock) {
+            if (closed) return;
+            closing = true;
+            CloseEvent peer = seenPeerEvent();
+            int rc = WsdxNative.wsdx_close(handle);
+            if (rc == -WsaError.WSAEWOULDBLOCK) {
+                if (mayStayOpen) {
+                    closing = false;
+                    throw WsdxException.of(rc, "close");
+                }
+                log.debug("{}: linger close would block (S10); closing in the background instead", this);
+                WsdxNative.wsdx_set_linger(handle, 0, 0);
+                rc = WsdxNative.wsdx_close(handle);
+            }
+            // closed now, or by a racing close (WSAENOTSOCK): either way no callback follows
+            closed = true;
+            tracked.release();
+            CloseDispatcher.unregister(handle);
+            notifier.fire(peer != null ? peer : CloseEvent.local(), DIRECT);
+            if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
+        }
+    }
+
+    /**
+     * Before the handle goes: the peer close seen so far, as an event with its disconnect data (null
+     * if none was seen). Also keeps the data for {@link #receiveDisconnect()} when the close callback
+     * already delivered an event that could not take it.
+     */
+    private CloseEvent seenPeerEvent() {
+        CloseEvent claimed = notifier.event();
+        if (notifier.isClaimed()) {
+            if (claimed == null || (claimed.hasDisconnectData() && !claimed.hasData())) takeDisconnectData();
+            return null;
+        }
+        int seen = peerSeen;
+        if (seen == NOT_SEEN) return null;
+        ByteBuffer d = seen == 0 ? takeDisconnectData() : null;
+        return d != null && d.hasRemaining() ? CloseEvent.peer(seen, d) : CloseEvent.of(CloseEvent.Origin.PEER, seen, false);
     }
 
     /**
      * Sets the linger policy to {@code linger} (it stays set) and closes; see {@link #close()}.
      * A no-op on a closed connection.
+     *
+     * @param linger the policy to close with
+     * @throws IOException as {@link #close()}
      */
     public void close(Linger linger) throws IOException {
         Objects.requireNonNull(linger, "linger");
         if (closed) return;
         int rc = WsdxNative.wsdx_set_linger(handle, linger.isOn() ? 1 : 0, linger.seconds());
-        if (rc == -WsaError.WSAENOTSOCK) {
-            close(); // closed by a racing close: finish the bookkeeping
-            return;
+        if (rc < 0 && rc != -WsaError.WSAENOTSOCK) {
+            IOException e = fail(rc, "close");
+            close(); // the handle is released whatever the policy's fate
+            throw e;
         }
-        if (rc < 0) throw WsdxException.of(rc, "close");
-        this.linger = linger;
+        if (rc >= 0) this.linger = linger;
         close();
     }
 

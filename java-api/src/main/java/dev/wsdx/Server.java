@@ -19,11 +19,14 @@ public final class Server implements AutoCloseable {
     private final long handle;
     private final Mode mode;
     private final InetSocketAddress localAddress;
+    private final LeakTracker.Handle tracked;
+    private volatile boolean closing;
 
     private Server(long handle, Mode mode, InetSocketAddress localAddress) {
         this.handle = handle;
         this.mode = mode;
         this.localAddress = localAddress;
+        this.tracked = LeakTracker.track(this, handle, "Server");
     }
 
     /** Listens on {@code local} (port 0 picks one) with the default backlog. */
@@ -72,7 +75,8 @@ public final class Server implements AutoCloseable {
     /**
      * Waits for the next connection. Its close listener is already registered, so no close event is missed.
      *
-     * @throws SocketClosedException once closed (S11)
+     * @return the connection
+     * @throws SocketClosedException once closed, also when {@link #close()} ends a waiting accept (S11)
      */
     public Connection accept() throws IOException {
         return accept0(-1);
@@ -81,8 +85,11 @@ public final class Server implements AutoCloseable {
     /**
      * Waits at most {@code timeout} for the next connection; {@link Duration#ZERO} polls.
      *
-     * @throws WsdxTimeoutException when the timeout passes
+     * @param timeout how long to wait
+     * @return the connection
+     * @throws WsdxTimeoutException ({@link java.net.SocketTimeoutException}) when a positive timeout passes
      * @throws WouldBlockException when polling finds none
+     * @throws SocketClosedException once closed (S11)
      */
     public Connection accept(Duration timeout) throws IOException {
         return accept0(Timeouts.millis(timeout, "accept timeout"));
@@ -90,7 +97,12 @@ public final class Server implements AutoCloseable {
 
     private Connection accept0(int timeoutMs) throws IOException {
         long h = WsdxNative.wsdx_accept(handle, timeoutMs);
-        if (h < 0) throw WsdxException.of((int) h, "accept");
+        if (h < 0) {
+            int rc = (int) h;
+            if (rc == -WsaError.WSAEINTR && closing) rc = -WsaError.WSAENOTSOCK; // close() ended it: S11 as promised
+            if (rc == -WsaError.WSAETIMEDOUT && timeoutMs == 0) rc = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
+            throw WsdxException.of(rc, "accept");
+        }
         return Connection.accepted(h, mode);
     }
 
@@ -106,10 +118,15 @@ public final class Server implements AutoCloseable {
         return n;
     }
 
-    /** Stops listening; a blocked {@link #accept()} returns with an exception. A second close is a no-op. */
+    /**
+     * Stops listening and releases the handle; a blocked {@link #accept()} fails
+     * {@link SocketClosedException}. A second close is a no-op.
+     */
     @Override
     public void close() {
+        closing = true;
         int rc = WsdxNative.wsdx_close(handle);
+        tracked.release();
         if (rc < 0 && rc != -WsaError.WSAENOTSOCK) {
             log.warn("closing {}: {}", this, WsdxException.of(rc, "close").getMessage());
         }
