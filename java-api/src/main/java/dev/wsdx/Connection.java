@@ -18,9 +18,12 @@ import org.slf4j.LoggerFactory;
  * A wsdx connection: a TCP connection with Winsock shutdown semantics — half-close (S1–S4),
  * disconnect data (S5, S6), linger-controlled close (S7–S10) and a close event (R1–R5).
  *
- * <p>Every method may be called from any thread. After {@link #close()}, every call but
- * {@code close()} fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing
- * with close fails the same way or completes, it never touches another socket.
+ * The row ids are those of the project's contract, {@code docs/shutdown-contract.md}.
+ *
+ * <p>Thread-safe: every method may be called from any thread. After {@link #close()}, every call but
+ * {@code close()}, the accessors and {@link #receiveDisconnect()} (which returns the data the close
+ * event saw) fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing with
+ * close, or blocked when it came, fails the same way or completes, it never touches another socket.
  */
 public final class Connection implements AutoCloseable {
     /** {@link #shutdown(int)}: stop receiving (S2). */
@@ -70,7 +73,10 @@ public final class Connection implements AutoCloseable {
     /**
      * Opens an unconnected socket.
      *
+     * @param mode stream or message
+     * @return the socket
      * @throws WsdxException if the library cannot make one
+     * @throws UnsupportedOperationException if wsdx is not {@linkplain Wsdx#isAvailable() available} here
      */
     public static Connection open(Mode mode) throws IOException {
         Objects.requireNonNull(mode, "mode");
@@ -80,7 +86,14 @@ public final class Connection implements AutoCloseable {
         return new Connection(h, mode, false);
     }
 
-    /** Opens a socket and connects it to {@code remote} (30 s timeout); the socket is closed if that fails. */
+    /**
+     * Opens a socket and connects it to {@code remote} (30 s timeout); the socket is closed if that fails.
+     *
+     * @param remote the server's address
+     * @param mode stream or message; the server's must be the same
+     * @return the connected socket
+     * @throws IOException as {@link #connect(InetSocketAddress, Duration)}
+     */
     public static Connection open(InetSocketAddress remote, Mode mode) throws IOException {
         Objects.requireNonNull(remote, "remote");
         Connection c = open(mode);
@@ -103,7 +116,13 @@ public final class Connection implements AutoCloseable {
         return c;
     }
 
-    /** Connects with the default timeout of 30 s. See {@link #connect(InetSocketAddress, Duration)}. */
+    /**
+     * Connects with the default timeout of 30 s. See {@link #connect(InetSocketAddress, Duration)}.
+     *
+     * @param remote the server's address
+     * @return this
+     * @throws IOException as {@link #connect(InetSocketAddress, Duration)}
+     */
     public Connection connect(InetSocketAddress remote) throws IOException {
         return connect(remote, DEFAULT_CONNECT_TIMEOUT);
     }
@@ -111,6 +130,8 @@ public final class Connection implements AutoCloseable {
     /**
      * Connects to {@code remote} and exchanges the wsdx preamble.
      *
+     * @param remote the server's address
+     * @param timeout the longest wait (positive)
      * @return this
      * @throws WsdxProtocolException if the peer is not a wsdx peer of this version and mode (the
      *     socket stays unconnected)
@@ -169,7 +190,9 @@ public final class Connection implements AutoCloseable {
     private void onPeerClose(int error, int flags) {
         if (closing) return; // closed locally: no peer events any more
         boolean data = (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0;
-        if (error != 0 && log.isDebugEnabled()) log.debug("{}: peer close {}", this, CloseEvent.causeOf(error));
+        if (error != 0 && log.isDebugEnabled()) {
+            log.debug("{}: peer close {} ({})", this, CloseEvent.causeOf(error), WsaError.name(error));
+        }
         notifier.fire(() -> peerEvent(error, data), CloseNotifier.EVENT_THREADS);
     }
 
@@ -224,7 +247,11 @@ public final class Connection implements AutoCloseable {
         return WsdxException.of(rc, op);
     }
 
-    /** The socket's mode. */
+    /**
+     * The socket's mode.
+     *
+     * @return stream or message
+     */
     public Mode mode() {
         return mode;
     }
@@ -238,7 +265,11 @@ public final class Connection implements AutoCloseable {
         return !closed;
     }
 
-    /** True once connected (or accepted), until closed locally. A peer close does not change it. */
+    /**
+     * Whether connected.
+     *
+     * @return true once connected (or accepted), until closed locally; a peer close does not change it
+     */
     public boolean isConnected() {
         return connected && !closed;
     }
@@ -246,6 +277,7 @@ public final class Connection implements AutoCloseable {
     /**
      * The local port.
      *
+     * @return the port
      * @throws NotConnectedException if not connected
      * @throws SocketClosedException if closed (S11)
      */
@@ -271,7 +303,11 @@ public final class Connection implements AutoCloseable {
         return this;
     }
 
-    /** Whether the socket blocks. */
+    /**
+     * Whether the socket blocks.
+     *
+     * @return true if blocking
+     */
     public boolean isBlocking() {
         return blocking;
     }
@@ -359,6 +395,7 @@ public final class Connection implements AutoCloseable {
     /**
      * {@code WSPShutdown}: {@link #SD_RECEIVE}, {@link #SD_SEND} or {@link #SD_BOTH} (S1–S3).
      *
+     * @param how what to shut down
      * @throws WsdxException {@code WSAEINVAL} for a bad {@code how}; {@link NotConnectedException} if
      *     not connected (S4)
      */
@@ -368,12 +405,20 @@ public final class Connection implements AutoCloseable {
         if (how != SD_SEND) inputShutByUser = true;
     }
 
-    /** {@code shutdown(SD_SEND)} (S1): the peer reads the data sent so far, then a graceful close. */
+    /**
+     * {@code shutdown(SD_SEND)} (S1): the peer reads the data sent so far, then a graceful close.
+     *
+     * @throws IOException as {@link #shutdown(int)}
+     */
     public void shutdownOutput() throws IOException {
         shutdown(SD_SEND);
     }
 
-    /** {@code shutdown(SD_RECEIVE)} (S2): later reads fail {@code WSAESHUTDOWN}. */
+    /**
+     * {@code shutdown(SD_RECEIVE)} (S2): later reads fail {@code WSAESHUTDOWN}.
+     *
+     * @throws IOException as {@link #shutdown(int)}
+     */
     public void shutdownInput() throws IOException {
         shutdown(SD_RECEIVE);
     }
@@ -382,6 +427,9 @@ public final class Connection implements AutoCloseable {
      * {@code WSPSendDisconnect}: sends {@code data}'s remaining bytes as disconnect data, then FIN;
      * sending is over (S5). {@code null} or empty sends none (S6). {@code data}'s position is not moved.
      *
+     * @param data the disconnect data, or {@code null}
+     * @throws ShutdownException if sending was already shut down
+     * @throws IOException if the library fails the call
      * @throws IllegalArgumentException if more than {@link #MAX_DISCONNECT_DATA} bytes (nothing is sent)
      */
     public void sendDisconnect(ByteBuffer data) throws IOException {
@@ -450,7 +498,13 @@ public final class Connection implements AutoCloseable {
         return n;
     }
 
-    /** Sets the policy {@link #close()} follows (S7–S10). */
+    /**
+     * Sets the policy {@link #close()} follows (S7–S10).
+     *
+     * @param linger the policy
+     * @throws SocketClosedException if closed (S11)
+     * @throws IOException if the library fails the call
+     */
     public void setLinger(Linger linger) throws IOException {
         Objects.requireNonNull(linger, "linger");
         int rc = WsdxNative.wsdx_set_linger(handle, linger.isOn() ? 1 : 0, linger.seconds());
@@ -458,7 +512,11 @@ public final class Connection implements AutoCloseable {
         this.linger = linger;
     }
 
-    /** The linger policy last set; {@link Linger#dontLinger()} by default. */
+    /**
+     * The linger policy last set.
+     *
+     * @return the policy; {@link Linger#dontLinger()} by default
+     */
     public Linger linger() {
         return linger;
     }
@@ -468,6 +526,8 @@ public final class Connection implements AutoCloseable {
      * timeout); the close event then reports {@code WSAECONNABORTED} (R4). {@link Duration#ZERO}
      * restores the system default. Sub-millisecond parts round up.
      *
+     * @param timeout the timeout, not negative
+     * @throws IOException if the library fails the call
      * @throws IllegalArgumentException if negative
      */
     public void setAbortTimeout(Duration timeout) throws IOException {
@@ -571,8 +631,12 @@ public final class Connection implements AutoCloseable {
     /**
      * Calls {@code listener} once on {@code executor} when the connection closes (R1–R5) or is closed
      * locally first; at once (on {@code executor}) if that already happened. Any number of listeners;
-     * one that throws is logged and does not affect the others.
+     * one that throws is logged and does not affect the others. A listener whose executor runs tasks
+     * at once on the calling thread (a direct executor) runs on a wsdx event thread after the close
+     * future completed; every other listener is handed to its executor before the future completes.
      *
+     * @param listener the listener
+     * @param executor where it runs
      * @return this
      */
     public Connection onClose(CloseListener listener, Executor executor) {
@@ -585,6 +649,8 @@ public final class Connection implements AutoCloseable {
      * {@link CloseEvent.Origin#LOCAL} event with code 0 if closed locally first. Each call returns a
      * new dependent future; completing it has no effect on others. Peer events complete it on a wsdx
      * event thread, a local close on the closing thread.
+     *
+     * @return a new future of the close event
      */
     public CompletableFuture<CloseEvent> closeFuture() {
         return notifier.future();

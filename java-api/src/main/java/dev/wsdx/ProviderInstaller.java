@@ -44,12 +44,20 @@ public final class ProviderInstaller {
         this(DEFAULT_DIRECTORY);
     }
 
-    /** An installer that keeps the provider in {@code directory}. */
+    /**
+     * An installer that keeps the provider in {@code directory}.
+     *
+     * @param directory where the provider's files are kept; it must outlive the process
+     */
     public ProviderInstaller(Path directory) {
         this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath();
     }
 
-    /** Where the provider DLLs and the tool are kept. */
+    /**
+     * Where the provider DLLs and the tool are kept.
+     *
+     * @return the directory
+     */
     public Path directory() {
         return directory;
     }
@@ -68,19 +76,34 @@ public final class ProviderInstaller {
         return run("install", directory.resolve(DLL).toString());
     }
 
-    /** Takes every wsdx entry out of both catalogs; the DLLs stay in {@link #directory()}. */
+    /**
+     * Takes every wsdx entry out of both catalogs; the DLLs stay in {@link #directory()}.
+     *
+     * @return what the tool printed
+     * @throws IOException as {@link #install()}
+     */
     public String remove() throws IOException {
         requireWindows();
         return run("remove");
     }
 
-    /** The catalog entries and chains, as the tool lists them. */
+    /**
+     * The catalog entries and chains, as the tool lists them.
+     *
+     * @return what the tool printed
+     * @throws IOException as {@link #install()}
+     */
     public String list() throws IOException {
         requireWindows();
         return run("list");
     }
 
-    /** Removes and installs again, from fresh copies. */
+    /**
+     * Removes and installs again, from fresh copies.
+     *
+     * @return what the tool printed
+     * @throws IOException as {@link #install()}
+     */
     public String repair() throws IOException {
         requireWindows();
         unpack();
@@ -159,6 +182,8 @@ public final class ProviderInstaller {
     /**
      * {@code install | remove | list | repair [directory]}; exits 0 on success, 1 on failure, 2 on bad
      * arguments.
+     *
+     * @param args the verb and an optional directory
      */
     public static void main(String[] args) {
         if (args.length < 1 || args.length > 2 || !List.of("install", "remove", "list", "repair").contains(args[0])) {

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A listening wsdx socket. It hands out only connections whose preamble checked out; other peers
- * are reset and counted ({@link #rejectedCount()}). Every method may be called from any thread.
+ * are reset and counted ({@link #rejectedCount()}, and logged at DEBUG). Thread-safe: every method
+ * may be called from any thread.
  */
 public final class Server implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Server.class);
@@ -21,6 +22,7 @@ public final class Server implements AutoCloseable {
     private final InetSocketAddress localAddress;
     private final LeakTracker.Handle tracked;
     private volatile boolean closing;
+    private final java.util.concurrent.atomic.AtomicLong rejectedSeen = new java.util.concurrent.atomic.AtomicLong();
 
     private Server(long handle, Mode mode, InetSocketAddress localAddress) {
         this.handle = handle;
@@ -29,7 +31,14 @@ public final class Server implements AutoCloseable {
         this.tracked = LeakTracker.track(this, handle, "Server");
     }
 
-    /** Listens on {@code local} (port 0 picks one) with the default backlog. */
+    /**
+     * Listens on {@code local} (port 0 picks one) with the default backlog.
+     *
+     * @param local the address to listen on
+     * @param mode the mode of the connections it accepts
+     * @return the server
+     * @throws IOException as {@link #bind(InetSocketAddress, Mode, int)}
+     */
     public static Server bind(InetSocketAddress local, Mode mode) throws IOException {
         return bind(local, mode, 0);
     }
@@ -37,7 +46,12 @@ public final class Server implements AutoCloseable {
     /**
      * Listens on {@code local} (port 0 picks one).
      *
+     * @param local the address to listen on
+     * @param mode the mode of the connections it accepts
      * @param backlog pending-connection queue length; {@code <= 0} uses the default
+     * @return the server
+     * @throws WsdxException if the address cannot be bound ({@code WSAEADDRINUSE}, ...)
+     * @throws UnsupportedOperationException if wsdx is not {@linkplain Wsdx#isAvailable() available} here
      */
     public static Server bind(InetSocketAddress local, Mode mode, int backlog) throws IOException {
         Objects.requireNonNull(local, "local");
@@ -57,17 +71,29 @@ public final class Server implements AutoCloseable {
         return new Server(h, mode, bound);
     }
 
-    /** The port it listens on. */
+    /**
+     * The port it listens on.
+     *
+     * @return the port
+     */
     public int localPort() {
         return localAddress.getPort();
     }
 
-    /** The address it listens on, with the actual port. */
+    /**
+     * The address it listens on, with the actual port.
+     *
+     * @return the address
+     */
     public InetSocketAddress localAddress() {
         return localAddress;
     }
 
-    /** The mode of the connections it accepts. */
+    /**
+     * The mode of the connections it accepts.
+     *
+     * @return the mode
+     */
     public Mode mode() {
         return mode;
     }
@@ -103,13 +129,23 @@ public final class Server implements AutoCloseable {
             if (rc == -WsaError.WSAETIMEDOUT && timeoutMs == 0) rc = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
             throw WsdxException.of(rc, "accept");
         }
+        if (log.isDebugEnabled()) logRejected();
         return Connection.accepted(h, mode);
+    }
+
+    /** DEBUG: peers refused since the last look (the library resets them; only the count is visible). */
+    private void logRejected() {
+        long n = WsdxNative.wsdx_listener_rejected(handle);
+        long before = rejectedSeen.getAndAccumulate(n, Math::max);
+        if (n > before) log.debug("{}: rejected {} peer(s) that were not wsdx peers of this version and mode ({} in all)",
+                this, n - before, n);
     }
 
     /**
      * Connections refused so far: peers that were not wsdx, of another version or mode, or too slow
      * with their preamble.
      *
+     * @return the count
      * @throws SocketClosedException once closed (S11)
      */
     public long rejectedCount() throws IOException {

@@ -11,6 +11,7 @@ import java.io.IOException;
 public class WsdxException extends IOException implements WsaCoded {
     private static final long serialVersionUID = 1L;
 
+    /** The WSA code. */
     private final int wsaError;
 
     /**

@@ -71,6 +71,15 @@ class PackagingTest {
         assertFalse(r.out.contains(dir.toString()), r.out);
     }
 
+    /** Issue 10.9: at DEBUG the library load is logged with its path, version and backend. */
+    @Test
+    void theLibraryLoadIsLoggedAtDebug() throws Exception {
+        Result r = java(List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=debug", "-cp", classPath(), "dev.wsdx.Wsdx"));
+        assertEquals(0, r.exit, r.out);
+        assertTrue(r.out.contains("DEBUG dev.wsdx.internal.NativeStatus - wsdx " + Wsdx.version() + " loaded from /"), r.out);
+        assertTrue(r.out.contains("backend in-process") || r.out.contains("backend installed"), r.out);
+    }
+
     @Test
     void theJarIsANamedModuleThatExportsOnlyTheApi() throws Exception {
         String jar = jarOf(Wsdx.class);
