@@ -80,6 +80,17 @@ class PackagingTest {
         assertTrue(r.out.contains("backend in-process") || r.out.contains("backend installed"), r.out);
     }
 
+    /** Issue 10.9: at DEBUG a rejected peer and a protocol error close are logged. */
+    @Test
+    void rejectedPeersAndProtocolErrorsAreLoggedAtDebug() throws Exception {
+        Result r = java(List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=debug", "-cp", classPath(),
+                "dev.wsdx.it.LoggingProbe"));
+        assertEquals(0, r.exit, r.out);
+        assertTrue(r.out.contains("probe close event PROTOCOL_ERROR"), r.out);
+        assertTrue(r.out.contains("rejected 1 peer(s)"), r.out);
+        assertTrue(r.out.contains("peer close PROTOCOL_ERROR (WSAEMSGSIZE)"), r.out);
+    }
+
     @Test
     void theJarIsANamedModuleThatExportsOnlyTheApi() throws Exception {
         String jar = jarOf(Wsdx.class);
