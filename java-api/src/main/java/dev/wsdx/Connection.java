@@ -41,33 +41,24 @@ public final class Connection implements AutoCloseable {
     private static final Executor DIRECT = Runnable::run;
 
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
-    /** {@link #peerSeen}: no peer close seen by a read or write yet. */
-    private static final int NOT_SEEN = -1;
 
     private final long handle;
     private final Mode mode;
     private final CloseNotifier notifier = new CloseNotifier(this);
     private final LeakTracker.Handle tracked;
+    private final PeerClose peer;
     private final Object closeLock = new Object();
     private volatile boolean connected;
     private volatile boolean closing; // set before the native close, so a call it ends reports S11
     private volatile boolean closed;
     private volatile boolean blocking = true;
     private volatile Linger linger = Linger.dontLinger();
-    /** The peer close a read or write saw first (0 graceful, else its WSA code), or {@link #NOT_SEEN}. */
-    private volatile int peerSeen = NOT_SEEN;
-    /** We took the disconnect data after the end of input (which stops reception): reads repeat the end. */
-    private volatile boolean inputTakenByUs;
-    /** The application stopped reception itself ({@code shutdown(SD_RECEIVE)}, {@code receiveDisconnect}). */
-    private volatile boolean inputShutByUser;
-    /** The peer's disconnect data, taken before the handle was closed; null if none was. */
-    private volatile ByteBuffer keptDisconnect;
-
     private Connection(long handle, Mode mode, boolean connected) {
         this.handle = handle;
         this.mode = mode;
         this.connected = connected;
         this.tracked = LeakTracker.track(this, handle, "Connection");
+        this.peer = new PeerClose(handle, notifier);
     }
 
     /**
@@ -193,36 +184,7 @@ public final class Connection implements AutoCloseable {
         if (error != 0 && log.isDebugEnabled()) {
             log.debug("{}: peer close {} ({})", this, CloseEvent.causeOf(error), WsaError.name(error));
         }
-        notifier.fire(() -> peerEvent(error, data), CloseNotifier.EVENT_THREADS);
-    }
-
-    /**
-     * The peer event, with the disconnect data if taking it cannot drop unread data: once the
-     * application has seen the end of input, or before the handle is closed.
-     */
-    private CloseEvent peerEvent(int error, boolean data) {
-        if (data && (peerSeen != NOT_SEEN || closing)) {
-            ByteBuffer d = takeDisconnectData();
-            if (d != null) return CloseEvent.peer(error, d);
-        }
-        return CloseEvent.of(CloseEvent.Origin.PEER, error, data);
-    }
-
-    /** WSPRecvDisconnect on our own behalf (reception is over or ending); null if it failed. */
-    private ByteBuffer takeDisconnectData() {
-        ByteBuffer kept = keptDisconnect;
-        if (kept != null) return kept.duplicate();
-        ByteBuffer b = ByteBuffer.allocate(MAX_DISCONNECT_DATA);
-        int rc = NativeIo.recvDisconnect(handle, b);
-        if (rc < 0) return null;
-        if (!inputShutByUser) inputTakenByUs = true;
-        keptDisconnect = b.flip().asReadOnlyBuffer();
-        return keptDisconnect.duplicate();
-    }
-
-    /** A read or write saw the peer's close: a later local close must not hide it. */
-    private void sawPeerClose(int error) {
-        if (peerSeen == NOT_SEEN) peerSeen = error;
+        notifier.fire(() -> peer.event(error, data, closing), CloseNotifier.EVENT_THREADS);
     }
 
     /**
@@ -239,7 +201,7 @@ public final class Connection implements AutoCloseable {
             case WsaError.WSAEPROTONOSUPPORT:
             case WsaError.WSAVERNOTSUPPORTED:
             case WsaError.WSAEPROTOTYPE:
-                if (connected) sawPeerClose(code == WsaError.WSAEDISCON ? 0 : code);
+                if (connected) peer.saw(code == WsaError.WSAEDISCON ? 0 : code);
                 break;
             default:
                 break;
@@ -380,12 +342,11 @@ public final class Connection implements AutoCloseable {
         if (n > 0) return n;
         if (n == 0) {
             if (mode == Mode.MESSAGE) return 0; // a message of length 0
-            sawPeerClose(0);
+            peer.saw(0);
             return -1;
         }
-        if (n == -WsaError.WSAESHUTDOWN && inputTakenByUs && !inputShutByUser) {
-            // we stopped reception only to take the disconnect data: the end of input repeats
-            int seen = peerSeen;
+        int seen = n == -WsaError.WSAESHUTDOWN ? peer.endOfInputAfterTaking() : -1;
+        if (seen >= 0) { // we stopped reception only to take the disconnect data: the end of input repeats
             if (seen == 0 && mode == Mode.STREAM) return -1;
             throw fail(seen == 0 ? -WsaError.WSAEDISCON : -seen, "recv");
         }
@@ -402,7 +363,7 @@ public final class Connection implements AutoCloseable {
     public void shutdown(int how) throws IOException {
         int rc = WsdxNative.wsdx_shutdown(handle, how);
         if (rc < 0) throw fail(rc, "shutdown");
-        if (how != SD_SEND) inputShutByUser = true;
+        if (how != SD_SEND) peer.inputShutByUser();
     }
 
     /**
@@ -474,28 +435,12 @@ public final class Connection implements AutoCloseable {
     }
 
     private int receiveDisconnect0(ByteBuffer dst) throws IOException {
-        if (closing) return keptDisconnect(dst);
+        if (closing) return peer.keptInto(dst);
         int rc = NativeIo.recvDisconnect(handle, dst);
-        if (rc == -WsaError.WSAENOTSOCK) return keptDisconnect(dst); // closed meanwhile
+        if (rc == -WsaError.WSAENOTSOCK) return peer.keptInto(dst); // closed meanwhile
         if (rc < 0) throw fail(rc, "receiveDisconnect");
-        inputShutByUser = true;
+        peer.inputShutByUser();
         return rc;
-    }
-
-    /** After close: the data taken for the close event, if any. */
-    private int keptDisconnect(ByteBuffer dst) throws IOException {
-        ByteBuffer kept = keptDisconnect;
-        if (kept == null) {
-            CloseEvent ev = notifier.event();
-            if (ev == null || ev.origin() != CloseEvent.Origin.PEER) {
-                throw WsdxException.of(-WsaError.WSAENOTSOCK, "receiveDisconnect");
-            }
-            kept = ev.disconnectData();
-        }
-        if (kept.remaining() > dst.remaining()) throw WsdxException.of(-WsaError.WSAEFAULT, "receiveDisconnect");
-        int n = kept.remaining();
-        dst.put(kept.duplicate());
-        return n;
     }
 
     /**
@@ -571,7 +516,7 @@ public final class Connection implements AutoCloseable {
         synchronized (closeLock) {
             if (closed) return;
             closing = true;
-            CloseEvent peer = seenPeerEvent();
+            CloseEvent seen = peer.beforeClose();
             int rc = WsdxNative.wsdx_close(handle);
             if (rc == -WsaError.WSAEWOULDBLOCK) {
                 if (mayStayOpen) {
@@ -586,26 +531,9 @@ public final class Connection implements AutoCloseable {
             closed = true;
             tracked.release();
             CloseDispatcher.unregister(handle);
-            notifier.fire(peer != null ? peer : CloseEvent.local(), DIRECT);
+            notifier.fire(seen != null ? seen : CloseEvent.local(), DIRECT);
             if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
         }
-    }
-
-    /**
-     * Before the handle goes: the peer close seen so far, as an event with its disconnect data (null
-     * if none was seen). Also keeps the data for {@link #receiveDisconnect()} when the close callback
-     * already delivered an event that could not take it.
-     */
-    private CloseEvent seenPeerEvent() {
-        CloseEvent claimed = notifier.event();
-        if (notifier.isClaimed()) {
-            if (claimed == null || (claimed.hasDisconnectData() && !claimed.hasData())) takeDisconnectData();
-            return null;
-        }
-        int seen = peerSeen;
-        if (seen == NOT_SEEN) return null;
-        ByteBuffer d = seen == 0 ? takeDisconnectData() : null;
-        return d != null && d.hasRemaining() ? CloseEvent.peer(seen, d) : CloseEvent.of(CloseEvent.Origin.PEER, seen, false);
     }
 
     /**
