@@ -61,10 +61,17 @@ class PackagingTest {
         assertTrue(r.out.contains("wsdx.library.path=/nonexistent/libwsdx.so"), r.out);
     }
 
-    /** Without a working directory copy or PATH entry winning: a decoy libwsdx.so in the working dir is ignored. */
+    /**
+     * Issue 15.8: another library of the same name on the search path (here a real shared library that
+     * is not wsdx, in the working directory and on the library paths) is never bound: wsdx loads the
+     * jar's copy by absolute path. By bare name, JNA would load the decoy and fail to bind.
+     */
     @Test
-    void aDecoyLibraryInTheWorkingDirectoryIsNotLoaded(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        Files.writeString(dir.resolve(System.mapLibraryName("wsdx")), "not a library");
+    void aDecoyLibraryOfTheSameNameIsNotLoaded(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path home = Path.of(System.getProperty("java.home"));
+        Path decoy = Files.exists(home.resolve("lib/libzip.so")) ? home.resolve("lib/libzip.so") : home.resolve("bin/zip.dll");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(decoy), "no shared library to use as a decoy");
+        Files.copy(decoy, dir.resolve(System.mapLibraryName("wsdx")));
         Result r = java(List.of("-Djna.library.path=" + dir, "-Djava.library.path=" + dir, "-cp", classPath(),
                 "dev.wsdx.Wsdx"), dir);
         assertEquals(0, r.exit, r.out);
