@@ -43,6 +43,8 @@ public enum Backend {
      * Parses a {@value #PROPERTY} value: {@code auto}, {@code installed} or {@code in-process} (case and
      * {@code _}/{@code -} do not matter).
      *
+     * @param value the property's value
+     * @return the backend
      * @throws IllegalArgumentException for anything else, naming the accepted values
      */
     public static Backend parse(String value) {

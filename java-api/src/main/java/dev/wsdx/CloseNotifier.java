@@ -5,10 +5,11 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,17 +21,29 @@ import org.slf4j.LoggerFactory;
 final class CloseNotifier {
     private static final Logger log = LoggerFactory.getLogger(CloseNotifier.class);
 
+    /** System property: the most close-event threads. */
+    static final String EVENT_THREADS_PROPERTY = "wsdx.eventThreads";
+    /**
+     * Most threads {@link #EVENT_THREADS} runs (system property {@value #EVENT_THREADS_PROPERTY}, default
+     * {@code max(16, 2 x cores)}): events queue beyond that instead of adding threads. Enough that a few
+     * listeners blocking on a direct executor do not hold up other connections' events.
+     */
+    static final int EVENT_THREAD_LIMIT = Math.max(1, Integer.getInteger(EVENT_THREADS_PROPERTY,
+            Math.max(16, 2 * Runtime.getRuntime().availableProcessors())));
+
     /**
      * Delivers peer events off the native notifier thread, so that neither the close future's
-     * dependents nor a slow {@link Executor#execute} can stall it. Daemon threads, created on demand.
+     * dependents nor a slow {@link Executor#execute} can stall it. At most {@link #EVENT_THREAD_LIMIT}
+     * daemon threads, started on demand and ended after 30 s idle; further events wait in a queue.
      */
     static final Executor EVENT_THREADS = eventThreads();
 
     private final Connection owner;
     private final CompletableFuture<CloseEvent> future = new CompletableFuture<>();
     private final Object lock = new Object();
-    private List<Registration> pending = new ArrayList<>(); // guarded by lock; null once fired
+    private List<Registration> pending = new ArrayList<>(); // guarded by lock; null once the event is known
     private CloseEvent event; // guarded by lock
+    private boolean claimed; // guarded by lock
 
     CloseNotifier(Connection owner) {
         this.owner = owner;
@@ -41,10 +54,17 @@ final class CloseNotifier {
         return future.copy();
     }
 
-    /** The event, once fired; else null. */
+    /** The event, once known; else null (also while a claimed event is still being made). */
     CloseEvent event() {
         synchronized (lock) {
             return event;
+        }
+    }
+
+    /** Whether an event was fired (claimed), even if not yet made or delivered. */
+    boolean isClaimed() {
+        synchronized (lock) {
+            return claimed;
         }
     }
 
@@ -73,51 +93,99 @@ final class CloseNotifier {
         Objects.requireNonNull(ev, "event");
         List<Registration> toRun;
         synchronized (lock) {
-            if (pending == null) return false;
+            if (claimed) return false;
+            claimed = true;
             event = ev;
             toRun = pending;
             pending = null;
         }
-        try {
-            via.execute(() -> deliver(ev, toRun));
-        } catch (Throwable t) { // never lose the event: deliver here instead
-            log.warn("event executor refused {}; delivering on {}", ev, Thread.currentThread().getName(), t);
-            deliver(ev, toRun);
-        }
+        run(via, () -> deliver(ev, toRun));
         return true;
     }
 
+    /**
+     * As {@link #fire(CloseEvent, Executor)}, but the event is made on {@code via}'s thread (it may
+     * call into the library); listeners added meanwhile wait for it.
+     */
+    boolean fire(Supplier<CloseEvent> make, Executor via) {
+        synchronized (lock) {
+            if (claimed) return false;
+            claimed = true;
+        }
+        run(via, () -> {
+            CloseEvent ev = make.get();
+            List<Registration> toRun;
+            synchronized (lock) {
+                event = ev;
+                toRun = pending;
+                pending = null;
+            }
+            deliver(ev, toRun);
+        });
+        return true;
+    }
+
+    private static void run(Executor via, Runnable task) {
+        try {
+            via.execute(task);
+        } catch (Throwable t) { // never lose the event: deliver here instead
+            log.warn("event executor refused a close event; delivering on {}", Thread.currentThread().getName(), t);
+            task.run();
+        }
+    }
+
+    /**
+     * Listeners first: whoever waits on the future may shut their executor down once it completes.
+     * A listener whose executor runs it at once on this thread (a direct executor) runs after the
+     * future completes instead, so that a slow one cannot hold the future back.
+     */
     private void deliver(CloseEvent ev, List<Registration> toRun) {
+        List<Runnable> direct = new ArrayList<>(0);
+        for (Registration r : toRun) dispatch(r, ev, direct);
         try {
             future.complete(ev);
         } catch (Throwable t) {
             log.warn("a dependent of closeFuture() failed", t);
         }
-        for (Registration r : toRun) dispatch(r, ev);
+        for (Runnable d : direct) d.run();
     }
 
     private void dispatch(Registration r, CloseEvent ev) {
+        dispatch(r, ev, null);
+    }
+
+    /** Hands the listener to its executor; if that runs it here and now, defers it into {@code direct}. */
+    private void dispatch(Registration r, CloseEvent ev, List<Runnable> direct) {
+        Thread dispatching = Thread.currentThread();
+        boolean[] inExecute = {true};
+        Runnable call = () -> {
+            try {
+                r.listener.onClose(owner, ev);
+            } catch (Throwable t) {
+                log.warn("close listener {} threw on {}", r.listener, ev, t);
+            }
+        };
         try {
             r.executor.execute(() -> {
-                try {
-                    r.listener.onClose(owner, ev);
-                } catch (Throwable t) {
-                    log.warn("close listener {} threw on {}", r.listener, ev, t);
-                }
+                if (direct != null && inExecute[0] && Thread.currentThread() == dispatching) direct.add(call);
+                else call.run();
             });
         } catch (Throwable t) {
             log.warn("executor {} refused close listener {} for {}", r.executor, r.listener, ev, t);
+        } finally {
+            inExecute[0] = false;
         }
     }
 
     private static Executor eventThreads() {
         AtomicInteger n = new AtomicInteger();
-        ThreadPoolExecutor ex = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), r -> {
+        ThreadPoolExecutor ex = new ThreadPoolExecutor(EVENT_THREAD_LIMIT, EVENT_THREAD_LIMIT, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "wsdx-event-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
+        ex.allowCoreThreadTimeOut(true);
         return ex;
     }
 

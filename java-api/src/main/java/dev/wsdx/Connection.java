@@ -4,20 +4,26 @@ import dev.wsdx.internal.CloseDispatcher;
 import dev.wsdx.internal.NativeIo;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A wsdx connection: a TCP connection with Winsock shutdown semantics — half-close (S1–S4),
  * disconnect data (S5, S6), linger-controlled close (S7–S10) and a close event (R1–R5).
  *
- * <p>Every method may be called from any thread. After {@link #close()}, every call but
- * {@code close()} fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing
- * with close fails the same way or completes, it never touches another socket.
+ * The row ids are those of the project's contract, {@code docs/shutdown-contract.md}.
+ *
+ * <p>Thread-safe: every method may be called from any thread. After {@link #close()}, every call but
+ * {@code close()}, the accessors and {@link #receiveDisconnect()} (which returns the data the close
+ * event saw) fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing with
+ * close, or blocked when it came, fails the same way or completes, it never touches another socket.
  */
 public final class Connection implements AutoCloseable {
     /** {@link #shutdown(int)}: stop receiving (S2). */
@@ -34,24 +40,34 @@ public final class Connection implements AutoCloseable {
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
     private static final Executor DIRECT = Runnable::run;
 
+    private static final Logger log = LoggerFactory.getLogger(Connection.class);
+
     private final long handle;
     private final Mode mode;
     private final CloseNotifier notifier = new CloseNotifier(this);
+    private final LeakTracker.Handle tracked;
+    private final PeerClose peer;
+    private final Object closeLock = new Object();
     private volatile boolean connected;
+    private volatile boolean closing; // set before the native close, so a call it ends reports S11
     private volatile boolean closed;
     private volatile boolean blocking = true;
     private volatile Linger linger = Linger.dontLinger();
-
     private Connection(long handle, Mode mode, boolean connected) {
         this.handle = handle;
         this.mode = mode;
         this.connected = connected;
+        this.tracked = LeakTracker.track(this, handle, "Connection");
+        this.peer = new PeerClose(handle, notifier);
     }
 
     /**
      * Opens an unconnected socket.
      *
+     * @param mode stream or message
+     * @return the socket
      * @throws WsdxException if the library cannot make one
+     * @throws UnsupportedOperationException if wsdx is not {@linkplain Wsdx#isAvailable() available} here
      */
     public static Connection open(Mode mode) throws IOException {
         Objects.requireNonNull(mode, "mode");
@@ -61,7 +77,14 @@ public final class Connection implements AutoCloseable {
         return new Connection(h, mode, false);
     }
 
-    /** Opens a socket and connects it to {@code remote} (30 s timeout); the socket is closed if that fails. */
+    /**
+     * Opens a socket and connects it to {@code remote} (30 s timeout); the socket is closed if that fails.
+     *
+     * @param remote the server's address
+     * @param mode stream or message; the server's must be the same
+     * @return the connected socket
+     * @throws IOException as {@link #connect(InetSocketAddress, Duration)}
+     */
     public static Connection open(InetSocketAddress remote, Mode mode) throws IOException {
         Objects.requireNonNull(remote, "remote");
         Connection c = open(mode);
@@ -84,7 +107,13 @@ public final class Connection implements AutoCloseable {
         return c;
     }
 
-    /** Connects with the default timeout of 30 s. See {@link #connect(InetSocketAddress, Duration)}. */
+    /**
+     * Connects with the default timeout of 30 s. See {@link #connect(InetSocketAddress, Duration)}.
+     *
+     * @param remote the server's address
+     * @return this
+     * @throws IOException as {@link #connect(InetSocketAddress, Duration)}
+     */
     public Connection connect(InetSocketAddress remote) throws IOException {
         return connect(remote, DEFAULT_CONNECT_TIMEOUT);
     }
@@ -92,6 +121,8 @@ public final class Connection implements AutoCloseable {
     /**
      * Connects to {@code remote} and exchanges the wsdx preamble.
      *
+     * @param remote the server's address
+     * @param timeout the longest wait (positive)
      * @return this
      * @throws WsdxProtocolException if the peer is not a wsdx peer of this version and mode (the
      *     socket stays unconnected)
@@ -104,16 +135,16 @@ public final class Connection implements AutoCloseable {
         int ms = Timeouts.positiveMillis(timeout, "connect timeout");
         String host = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
         int rc = WsdxNative.wsdx_connect(handle, host, remote.getPort(), ms);
-        if (rc < 0) throw WsdxException.of(rc, "connect");
+        if (rc < 0) throw fail(rc, "connect");
         registerCloseCallback("connect");
         connected = true;
         return this;
     }
 
     private void registerCloseCallback(String op) throws IOException {
-        int rc = CloseDispatcher.register(handle, (error, flags) -> onPeerClose(error, flags));
+        int rc = CloseDispatcher.register(handle, new PeerSink(this));
         if (rc < 0) {
-            WsdxException e = WsdxException.of(rc, op + " (close callback)");
+            IOException e = WsdxException.of(rc, op + " (close callback)");
             if (rc != -WsaError.WSAENOTSOCK) {
                 try {
                     close(Linger.abortive());
@@ -125,24 +156,82 @@ public final class Connection implements AutoCloseable {
         }
     }
 
-    /** On the notifier thread: claim the event at once, deliver it elsewhere. */
-    private void onPeerClose(int error, int flags) {
-        if (closed) return; // closed locally: no peer events any more
-        notifier.fire(CloseEvent.of(CloseEvent.Origin.PEER, error, (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0),
-                CloseNotifier.EVENT_THREADS);
+    /**
+     * The close callback's sink. It reaches the connection only weakly, so that the dispatcher's table
+     * never keeps a dropped connection alive (its cleaner then releases the handle).
+     */
+    private static final class PeerSink implements CloseDispatcher.Sink {
+        private final WeakReference<Connection> ref;
+
+        PeerSink(Connection c) {
+            ref = new WeakReference<>(c);
+        }
+
+        @Override
+        public void closed(int error, int flags) {
+            Connection c = ref.get();
+            if (c != null) c.onPeerClose(error, flags);
+        }
     }
 
-    /** The socket's mode. */
+    /**
+     * On the notifier thread: claim the event at once, make and deliver it on an event thread (taking
+     * the disconnect data is a library call, which the notifier thread must not wait for).
+     */
+    private void onPeerClose(int error, int flags) {
+        if (closing) return; // closed locally: no peer events any more
+        boolean data = (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0;
+        if (error != 0 && log.isDebugEnabled()) {
+            log.debug("{}: peer close {} ({})", this, CloseEvent.causeOf(error), WsaError.name(error));
+        }
+        notifier.fire(() -> peer.event(error, data, closing), CloseNotifier.EVENT_THREADS);
+    }
+
+    /**
+     * The one place a failed call becomes an exception: a call that a concurrent {@link #close()}
+     * ended ({@code WSAEINTR}) reports the socket closed (S11), as promised.
+     */
+    private IOException fail(int rc, String op) {
+        int code = rc < 0 ? -rc : rc;
+        if (code == WsaError.WSAEINTR && closing) rc = -WsaError.WSAENOTSOCK;
+        switch (code) {
+            case WsaError.WSAECONNRESET:
+            case WsaError.WSAECONNABORTED:
+            case WsaError.WSAEDISCON:
+            case WsaError.WSAEPROTONOSUPPORT:
+            case WsaError.WSAVERNOTSUPPORTED:
+            case WsaError.WSAEPROTOTYPE:
+                if (connected) peer.saw(code == WsaError.WSAEDISCON ? 0 : code);
+                break;
+            default:
+                break;
+        }
+        return WsdxException.of(rc, op);
+    }
+
+    /**
+     * The socket's mode.
+     *
+     * @return stream or message
+     */
     public Mode mode() {
         return mode;
     }
 
-    /** False once {@link #close()} succeeded. */
+    /**
+     * Whether the handle is still open.
+     *
+     * @return false once {@link #close()} was called
+     */
     public boolean isOpen() {
         return !closed;
     }
 
-    /** True once connected (or accepted), until closed locally. A peer close does not change it. */
+    /**
+     * Whether connected.
+     *
+     * @return true once connected (or accepted), until closed locally; a peer close does not change it
+     */
     public boolean isConnected() {
         return connected && !closed;
     }
@@ -150,29 +239,37 @@ public final class Connection implements AutoCloseable {
     /**
      * The local port.
      *
+     * @return the port
      * @throws NotConnectedException if not connected
      * @throws SocketClosedException if closed (S11)
      */
     public int localPort() throws IOException {
         int rc = WsdxNative.wsdx_local_port(handle);
-        if (rc < 0) throw WsdxException.of(rc, "localPort");
+        if (rc < 0) throw fail(rc, "localPort");
         return rc;
     }
 
     /**
      * Blocking (the default) or non-blocking. A non-blocking socket fails {@code WSAEWOULDBLOCK}
-     * instead of waiting: reads and writes return 0, a lingering close throws (S10).
+     * instead of waiting: a read or write that can move nothing throws {@link WouldBlockException},
+     * {@link #closeSocket()} with a linger timeout and data queued throws it too (S10).
      *
+     * @param blocking true to block
      * @return this
+     * @throws SocketClosedException if closed (S11)
      */
     public Connection configureBlocking(boolean blocking) throws IOException {
         int rc = WsdxNative.wsdx_set_blocking(handle, blocking ? 1 : 0);
-        if (rc < 0) throw WsdxException.of(rc, "configureBlocking");
+        if (rc < 0) throw fail(rc, "configureBlocking");
         this.blocking = blocking;
         return this;
     }
 
-    /** Whether the socket blocks. */
+    /**
+     * Whether the socket blocks.
+     *
+     * @return true if blocking
+     */
     public boolean isBlocking() {
         return blocking;
     }
@@ -180,19 +277,22 @@ public final class Connection implements AutoCloseable {
     /**
      * Writes {@code src.remaining()} bytes, advancing {@code src.position()} by the count taken. In
      * {@link Mode#MESSAGE} mode the whole remainder is one message. A stream write may take fewer
-     * bytes; a non-blocking one that cannot proceed returns 0.
+     * bytes; a non-blocking one that can take nothing throws {@link WouldBlockException}.
      *
+     * @param src the bytes to send
      * @return bytes taken
      * @throws ShutdownException after {@code shutdown(SD_SEND)} or {@code sendDisconnect} (S1, S3, S5)
      * @throws MessageTooLargeException a message over {@link #MAX_MESSAGE}
-     * @throws ConnectionResetException / ConnectionAbortedException when the connection is gone (R3, R4)
+     * @throws ConnectionResetException when the peer reset the connection (R3)
+     * @throws ConnectionAbortedException when the connection was lost (R4)
+     * @throws WouldBlockException non-blocking, and nothing could be taken now
+     * @throws SocketClosedException if closed, before or during the call (S11)
      */
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
         int n = NativeIo.send(handle, src, mode == Mode.MESSAGE);
         if (n >= 0) return n;
-        if (n == -WsaError.WSAEWOULDBLOCK) return 0;
-        throw WsdxException.of(n, "send");
+        throw fail(n, "send");
     }
 
     /**
@@ -203,11 +303,16 @@ public final class Connection implements AutoCloseable {
      *   <li>{@link Mode#MESSAGE}: reads one message; throws {@link DisconnectedException} after a
      *       graceful peer close (R2); throws {@link MessageTooLargeException} if the message did not
      *       fit — its first {@code dst.remaining()} bytes were stored (position advanced), the rest dropped.
-     *   <li>Non-blocking and nothing to read: returns 0. A {@code dst} without room returns 0 at once.
+     *   <li>Non-blocking and nothing to read: throws {@link WouldBlockException} (so that 0 is
+     *       never ambiguous: it is an empty message, or a {@code dst} without room, which returns 0 at once).
      * </ul>
      *
+     * @param dst where the bytes go
+     * @return bytes read, or -1 at the end of a stream
      * @throws ShutdownException after {@code shutdown(SD_RECEIVE)} (S2)
      * @throws ConnectionResetException after a peer reset (R3, S8)
+     * @throws WouldBlockException non-blocking, and nothing to read now
+     * @throws SocketClosedException if closed, before or during the call (S11)
      * @throws IllegalArgumentException if {@code dst} is read-only
      */
     public int read(ByteBuffer dst) throws IOException {
@@ -215,9 +320,14 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * {@link #read(ByteBuffer)} waiting at most {@code timeout} ({@link Duration#ZERO}: don't wait).
+     * {@link #read(ByteBuffer)} waiting at most {@code timeout}; {@link Duration#ZERO} polls.
      *
-     * @throws WsdxTimeoutException if nothing arrived in time
+     * @param dst where the bytes go
+     * @param timeout how long to wait
+     * @return as {@link #read(ByteBuffer)}
+     * @throws WsdxTimeoutException ({@link java.net.SocketTimeoutException}) if nothing arrived within a
+     *     positive timeout; the connection stays usable
+     * @throws WouldBlockException if polling ({@link Duration#ZERO}) finds nothing
      */
     public int read(ByteBuffer dst, Duration timeout) throws IOException {
         return read0(dst, Timeouts.millis(timeout, "read timeout"));
@@ -228,29 +338,48 @@ public final class Connection implements AutoCloseable {
         if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
         int n = NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE);
+        if (n == -WsaError.WSAETIMEDOUT && timeoutMs == 0) n = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
         if (n > 0) return n;
-        if (n == 0) return mode == Mode.STREAM ? -1 : 0; // a message of length 0
-        if (n == -WsaError.WSAEWOULDBLOCK) return 0;
-        throw WsdxException.of(n, "recv");
+        if (n == 0) {
+            if (mode == Mode.MESSAGE) return 0; // a message of length 0
+            peer.saw(0);
+            return -1;
+        }
+        int seen = n == -WsaError.WSAESHUTDOWN ? peer.endOfInputAfterTaking() : -1;
+        if (seen >= 0) { // we stopped reception only to take the disconnect data: the end of input repeats
+            if (seen == 0 && mode == Mode.STREAM) return -1;
+            throw fail(seen == 0 ? -WsaError.WSAEDISCON : -seen, "recv");
+        }
+        throw fail(n, "recv");
     }
 
     /**
      * {@code WSPShutdown}: {@link #SD_RECEIVE}, {@link #SD_SEND} or {@link #SD_BOTH} (S1–S3).
      *
+     * @param how what to shut down
      * @throws WsdxException {@code WSAEINVAL} for a bad {@code how}; {@link NotConnectedException} if
      *     not connected (S4)
      */
     public void shutdown(int how) throws IOException {
         int rc = WsdxNative.wsdx_shutdown(handle, how);
-        if (rc < 0) throw WsdxException.of(rc, "shutdown");
+        if (rc < 0) throw fail(rc, "shutdown");
+        if (how != SD_SEND) peer.inputShutByUser();
     }
 
-    /** {@code shutdown(SD_SEND)} (S1): the peer reads the data sent so far, then a graceful close. */
+    /**
+     * {@code shutdown(SD_SEND)} (S1): the peer reads the data sent so far, then a graceful close.
+     *
+     * @throws IOException as {@link #shutdown(int)}
+     */
     public void shutdownOutput() throws IOException {
         shutdown(SD_SEND);
     }
 
-    /** {@code shutdown(SD_RECEIVE)} (S2): later reads fail {@code WSAESHUTDOWN}. */
+    /**
+     * {@code shutdown(SD_RECEIVE)} (S2): later reads fail {@code WSAESHUTDOWN}.
+     *
+     * @throws IOException as {@link #shutdown(int)}
+     */
     public void shutdownInput() throws IOException {
         shutdown(SD_RECEIVE);
     }
@@ -259,6 +388,9 @@ public final class Connection implements AutoCloseable {
      * {@code WSPSendDisconnect}: sends {@code data}'s remaining bytes as disconnect data, then FIN;
      * sending is over (S5). {@code null} or empty sends none (S6). {@code data}'s position is not moved.
      *
+     * @param data the disconnect data, or {@code null}
+     * @throws ShutdownException if sending was already shut down
+     * @throws IOException if the library fails the call
      * @throws IllegalArgumentException if more than {@link #MAX_DISCONNECT_DATA} bytes (nothing is sent)
      */
     public void sendDisconnect(ByteBuffer data) throws IOException {
@@ -267,12 +399,21 @@ public final class Connection implements AutoCloseable {
                     "disconnect data of " + data.remaining() + " bytes, over " + MAX_DISCONNECT_DATA);
         }
         int rc = NativeIo.sendDisconnect(handle, data);
-        if (rc < 0) throw WsdxException.of(rc, "sendDisconnect");
+        if (rc < 0) throw fail(rc, "sendDisconnect");
     }
 
     /**
      * {@code WSPRecvDisconnect}: stops reception and returns the peer's disconnect data (S5) in a new
      * buffer ready to read; empty if the peer sent none or has not closed yet (S6).
+     *
+     * <p>As Winsock's {@code WSPRecvDisconnect}, it ends reception even when the peer has not closed
+     * yet: data still unread is dropped and later reads fail {@link ShutdownException}. Call it once
+     * the close event came or a read saw the end of input. After {@link #close()} it returns the data
+     * the close event saw (the connection takes it before releasing the handle), and fails
+     * {@link SocketClosedException} only if there was none to see.
+     *
+     * @return the data, possibly empty
+     * @throws SocketClosedException if closed before any peer close was seen (S11)
      */
     public ByteBuffer receiveDisconnect() throws IOException {
         ByteBuffer b = ByteBuffer.allocate(MAX_DISCONNECT_DATA);
@@ -281,8 +422,9 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * {@code WSPRecvDisconnect} into {@code dst}, advancing its position.
+     * {@code WSPRecvDisconnect} into {@code dst}, advancing its position; see {@link #receiveDisconnect()}.
      *
+     * @param dst where the data goes
      * @return the data's length (0 if none)
      * @throws BufferTooSmallException ({@code WSAEFAULT}) if it does not fit; nothing is consumed
      */
@@ -293,20 +435,33 @@ public final class Connection implements AutoCloseable {
     }
 
     private int receiveDisconnect0(ByteBuffer dst) throws IOException {
+        if (closing) return peer.keptInto(dst);
         int rc = NativeIo.recvDisconnect(handle, dst);
-        if (rc < 0) throw WsdxException.of(rc, "receiveDisconnect");
+        if (rc == -WsaError.WSAENOTSOCK) return peer.keptInto(dst); // closed meanwhile
+        if (rc < 0) throw fail(rc, "receiveDisconnect");
+        peer.inputShutByUser();
         return rc;
     }
 
-    /** Sets the policy {@link #close()} follows (S7–S10). */
+    /**
+     * Sets the policy {@link #close()} follows (S7–S10).
+     *
+     * @param linger the policy
+     * @throws SocketClosedException if closed (S11)
+     * @throws IOException if the library fails the call
+     */
     public void setLinger(Linger linger) throws IOException {
         Objects.requireNonNull(linger, "linger");
         int rc = WsdxNative.wsdx_set_linger(handle, linger.isOn() ? 1 : 0, linger.seconds());
-        if (rc < 0) throw WsdxException.of(rc, "setLinger");
+        if (rc < 0) throw fail(rc, "setLinger");
         this.linger = linger;
     }
 
-    /** The linger policy last set; {@link Linger#dontLinger()} by default. */
+    /**
+     * The linger policy last set.
+     *
+     * @return the policy; {@link Linger#dontLinger()} by default
+     */
     public Linger linger() {
         return linger;
     }
@@ -316,55 +471,100 @@ public final class Connection implements AutoCloseable {
      * timeout); the close event then reports {@code WSAECONNABORTED} (R4). {@link Duration#ZERO}
      * restores the system default. Sub-millisecond parts round up.
      *
+     * @param timeout the timeout, not negative
+     * @throws IOException if the library fails the call
      * @throws IllegalArgumentException if negative
      */
     public void setAbortTimeout(Duration timeout) throws IOException {
         int ms = Timeouts.millis(timeout, "abort timeout");
         int rc = WsdxNative.wsdx_set_abort_timeout(handle, ms);
-        if (rc < 0) throw WsdxException.of(rc, "setAbortTimeout");
+        if (rc < 0) throw fail(rc, "setAbortTimeout");
     }
 
     /**
-     * {@code WSPCloseSocket} with the configured {@linkplain #linger() linger} policy (S7–S9). The
-     * close future then completes with a {@link CloseEvent.Origin#LOCAL} event unless a peer event
-     * came first; no peer event is delivered afterwards. A second close is a no-op.
+     * Closes the connection and always releases its handle: {@code WSPCloseSocket} with the configured
+     * {@linkplain #linger() linger} policy (S7–S9). The one case where Winsock's close fails and keeps
+     * the socket open, a non-blocking socket with a linger timeout and data still queued (S10), closes
+     * in the background instead, as {@link Linger#dontLinger()} does: queued data is still sent, then
+     * FIN. Use {@link #closeSocket()} for the S10 behaviour.
      *
-     * @throws WouldBlockException non-blocking socket, linger timeout, data still queued: the
-     *     connection stays open and usable (S10)
+     * <p>The close future then completes with the peer's event if a peer close was already seen (by
+     * the close callback, or by a read that returned the end of input or failed with the peer's reset),
+     * else with a {@link CloseEvent.Origin#LOCAL} event; no peer event is delivered afterwards. A
+     * call blocked in this connection on another thread fails {@link SocketClosedException}. A second
+     * close is a no-op.
+     *
+     * @throws WsdxException if the library reported an error while closing; the handle is released all the same
      */
     @Override
     public void close() throws IOException {
-        if (closed) return;
-        int rc = WsdxNative.wsdx_close(handle);
-        if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
-        // closed now, or by a racing close (WSAENOTSOCK): either way no callback follows
-        closed = true;
-        CloseDispatcher.unregister(handle);
-        notifier.fire(CloseEvent.local(), DIRECT);
+        close0(false);
+    }
+
+    /**
+     * {@code WSPCloseSocket} exactly as Winsock does it (S7–S10): like {@link #close()}, except that a
+     * non-blocking socket with a linger timeout and data still queued fails and stays open (S10).
+     *
+     * @throws WouldBlockException in the S10 case: the connection stays open and usable
+     * @throws WsdxException if the library reported another error; the handle is released then
+     */
+    public void closeSocket() throws IOException {
+        close0(true);
+    }
+
+    private void close0(boolean mayStayOpen) throws IOException {
+        synchronized (closeLock) {
+            if (closed) return;
+            closing = true;
+            CloseEvent seen = peer.beforeClose();
+            int rc = WsdxNative.wsdx_close(handle);
+            if (rc == -WsaError.WSAEWOULDBLOCK) {
+                if (mayStayOpen) {
+                    closing = false;
+                    throw WsdxException.of(rc, "close");
+                }
+                log.debug("{}: linger close would block (S10); closing in the background instead", this);
+                WsdxNative.wsdx_set_linger(handle, 0, 0);
+                rc = WsdxNative.wsdx_close(handle);
+            }
+            // closed now, or by a racing close (WSAENOTSOCK): either way no callback follows
+            closed = true;
+            tracked.release();
+            CloseDispatcher.unregister(handle);
+            notifier.fire(seen != null ? seen : CloseEvent.local(), DIRECT);
+            if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
+        }
     }
 
     /**
      * Sets the linger policy to {@code linger} (it stays set) and closes; see {@link #close()}.
      * A no-op on a closed connection.
+     *
+     * @param linger the policy to close with
+     * @throws IOException as {@link #close()}
      */
     public void close(Linger linger) throws IOException {
         Objects.requireNonNull(linger, "linger");
         if (closed) return;
         int rc = WsdxNative.wsdx_set_linger(handle, linger.isOn() ? 1 : 0, linger.seconds());
-        if (rc == -WsaError.WSAENOTSOCK) {
-            close(); // closed by a racing close: finish the bookkeeping
-            return;
+        if (rc < 0 && rc != -WsaError.WSAENOTSOCK) {
+            IOException e = fail(rc, "close");
+            close(); // the handle is released whatever the policy's fate
+            throw e;
         }
-        if (rc < 0) throw WsdxException.of(rc, "close");
-        this.linger = linger;
+        if (rc >= 0) this.linger = linger;
         close();
     }
 
     /**
      * Calls {@code listener} once on {@code executor} when the connection closes (R1–R5) or is closed
      * locally first; at once (on {@code executor}) if that already happened. Any number of listeners;
-     * one that throws is logged and does not affect the others.
+     * one that throws is logged and does not affect the others. A listener whose executor runs tasks
+     * at once on the calling thread (a direct executor) runs on a wsdx event thread after the close
+     * future completed; every other listener is handed to its executor before the future completes.
      *
+     * @param listener the listener
+     * @param executor where it runs
      * @return this
      */
     public Connection onClose(CloseListener listener, Executor executor) {
@@ -377,6 +577,8 @@ public final class Connection implements AutoCloseable {
      * {@link CloseEvent.Origin#LOCAL} event with code 0 if closed locally first. Each call returns a
      * new dependent future; completing it has no effect on others. Peer events complete it on a wsdx
      * event thread, a local close on the closing thread.
+     *
+     * @return a new future of the close event
      */
     public CompletableFuture<CloseEvent> closeFuture() {
         return notifier.future();

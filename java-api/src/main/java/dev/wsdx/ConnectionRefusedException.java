@@ -1,11 +1,22 @@
 package dev.wsdx;
 
-/** {@code WSAECONNREFUSED}: nothing listens at the remote address. */
-public class ConnectionRefusedException extends WsdxException {
+import java.net.ConnectException;
+
+/** {@code WSAECONNREFUSED}: nothing listens at the remote address. A {@link ConnectException}, as java.net's. */
+public class ConnectionRefusedException extends ConnectException implements WsaCoded {
     private static final long serialVersionUID = 1L;
 
-    /** @param message the detail message */
+    /**
+     * A refused connect.
+     *
+     * @param message the detail message
+     */
     public ConnectionRefusedException(String message) {
-        super(WsaError.WSAECONNREFUSED, message);
+        super(message);
+    }
+
+    @Override
+    public int wsaError() {
+        return WsaError.WSAECONNREFUSED;
     }
 }

@@ -22,12 +22,20 @@ public final class Linger {
         this.seconds = seconds;
     }
 
-    /** {@code SO_DONTLINGER}, the default: close returns at once, queued data is sent, then FIN (S7). */
+    /**
+     * {@code SO_DONTLINGER}, the default: close returns at once, queued data is sent, then FIN (S7).
+     *
+     * @return the policy
+     */
     public static Linger dontLinger() {
         return DONT_LINGER;
     }
 
-    /** {@code SO_LINGER} on with timeout 0: close drops unsent data and resets the connection (S8). */
+    /**
+     * {@code SO_LINGER} on with timeout 0: close drops unsent data and resets the connection (S8).
+     *
+     * @return the policy
+     */
     public static Linger abortive() {
         return ABORTIVE;
     }
@@ -36,6 +44,8 @@ public final class Linger {
      * {@code SO_LINGER} on with a timeout (S9, S10). Sub-second parts round up to whole seconds;
      * {@link Duration#ZERO} gives {@link #abortive()}.
      *
+     * @param timeout the longest wait
+     * @return the policy
      * @throws IllegalArgumentException if {@code timeout} is null, negative or over {@value #MAX_SECONDS} s
      */
     public static Linger timeout(Duration timeout) {
@@ -49,12 +59,20 @@ public final class Linger {
         return s == 0 ? ABORTIVE : new Linger(true, (int) s);
     }
 
-    /** True for {@code SO_LINGER}, false for {@code SO_DONTLINGER}. */
+    /**
+     * Whether lingering is on.
+     *
+     * @return true for {@code SO_LINGER}, false for {@code SO_DONTLINGER}
+     */
     public boolean isOn() {
         return on;
     }
 
-    /** The linger timeout in seconds; 0 when {@linkplain #isOn() off} or abortive. */
+    /**
+     * The linger timeout.
+     *
+     * @return seconds; 0 when {@linkplain #isOn() off} or abortive
+     */
     public int seconds() {
         return seconds;
     }

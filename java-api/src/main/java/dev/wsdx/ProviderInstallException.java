@@ -6,9 +6,12 @@ import java.io.IOException;
 public class ProviderInstallException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /** The tool's exit code. */
     private final int exitCode;
 
     /**
+     * A failed run of the tool.
+     *
      * @param verb install, remove, list or repair
      * @param exitCode the tool's exit code ({@code -1}: it did not finish)
      * @param output what the tool printed
@@ -18,7 +21,11 @@ public class ProviderInstallException extends IOException {
         this.exitCode = exitCode;
     }
 
-    /** The tool's exit code, {@code -1} if it did not finish. */
+    /**
+     * The tool's exit code.
+     *
+     * @return the code, {@code -1} if it did not finish
+     */
     public int exitCode() {
         return exitCode;
     }

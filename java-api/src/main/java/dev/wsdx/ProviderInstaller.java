@@ -63,7 +63,11 @@ public final class ProviderInstaller {
         this(DEFAULT_DIRECTORY);
     }
 
-    /** An installer that keeps the provider in {@code directory}. */
+    /**
+     * An installer that keeps the provider in {@code directory}.
+     *
+     * @param directory where the provider's files are kept; it must outlive the process
+     */
     public ProviderInstaller(Path directory) {
         this(directory, false);
     }
@@ -77,12 +81,19 @@ public final class ProviderInstaller {
      * An installer that also installs (or, with {@code false}, leaves out) the transparent chains: entries
      * over the system TCP entries through which every TCP socket on the machine passes. They only observe, so
      * they are off by default.
+     *
+     * @param on whether {@link #install()} and {@link #repair()} also install the transparent chains
+     * @return an installer for the same directory with that choice
      */
     public ProviderInstaller withTransparentChains(boolean on) {
         return new ProviderInstaller(directory, on);
     }
 
-    /** Where the provider DLLs and the tool are kept. */
+    /**
+     * Where the provider DLLs and the tool are kept.
+     *
+     * @return the directory
+     */
     public Path directory() {
         return directory;
     }
@@ -101,19 +112,35 @@ public final class ProviderInstaller {
         return installVerb("install");
     }
 
-    /** Removes every wsdx entry (and installs again): a catalog left half-done by a crash is put right. */
+    /**
+     * Removes every wsdx entry and installs again: a catalog left half-done by a crash is put right.
+     *
+     * @return what the tool printed
+     * @throws IOException as {@link #install()}
+     */
     public String repair() throws IOException {
         return installVerb("repair");
     }
 
-    /** Takes every wsdx entry out of both catalogs; LSPs layered over wsdx are re-chained without it. */
+    /**
+     * Takes every wsdx entry out of both catalogs; LSPs layered over wsdx are re-chained without it. The
+     * DLLs stay in {@link #directory()}.
+     *
+     * @return what the tool printed
+     * @throws IOException as {@link #install()}
+     */
     public String remove() throws IOException {
         requireWindows();
         requireAdministrator(isElevated());
         return run(tool(directory), List.of("remove"), "remove");
     }
 
-    /** The catalog entries and chains, as the tool lists them (no administrator rights needed). */
+    /**
+     * The catalog entries and chains, as the tool lists them (no administrator rights needed).
+     *
+     * @return what the tool printed
+     * @throws IOException as {@link #install()}
+     */
     public String list() throws IOException {
         requireWindows();
         Path tool = tool(directory);
@@ -352,6 +379,8 @@ public final class ProviderInstaller {
     /**
      * {@code install | remove | list | repair [directory] [--chains]}; exits 0 on success, 1 on failure, 2 on
      * bad arguments, 3 without administrator rights.
+     *
+     * @param args the verb, an optional directory and {@code --chains}
      */
     public static void main(String[] args) {
         List<String> a = new ArrayList<>(List.of(args));

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A listening wsdx socket. It hands out only connections whose preamble checked out; other peers
- * are reset and counted ({@link #rejectedCount()}). Every method may be called from any thread.
+ * are reset and counted ({@link #rejectedCount()}, and logged at DEBUG). Thread-safe: every method
+ * may be called from any thread.
  */
 public final class Server implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Server.class);
@@ -19,14 +20,25 @@ public final class Server implements AutoCloseable {
     private final long handle;
     private final Mode mode;
     private final InetSocketAddress localAddress;
+    private final LeakTracker.Handle tracked;
+    private volatile boolean closing;
+    private final java.util.concurrent.atomic.AtomicLong rejectedSeen = new java.util.concurrent.atomic.AtomicLong();
 
     private Server(long handle, Mode mode, InetSocketAddress localAddress) {
         this.handle = handle;
         this.mode = mode;
         this.localAddress = localAddress;
+        this.tracked = LeakTracker.track(this, handle, "Server");
     }
 
-    /** Listens on {@code local} (port 0 picks one) with the default backlog. */
+    /**
+     * Listens on {@code local} (port 0 picks one) with the default backlog.
+     *
+     * @param local the address to listen on
+     * @param mode the mode of the connections it accepts
+     * @return the server
+     * @throws IOException as {@link #bind(InetSocketAddress, Mode, int)}
+     */
     public static Server bind(InetSocketAddress local, Mode mode) throws IOException {
         return bind(local, mode, 0);
     }
@@ -34,7 +46,12 @@ public final class Server implements AutoCloseable {
     /**
      * Listens on {@code local} (port 0 picks one).
      *
+     * @param local the address to listen on
+     * @param mode the mode of the connections it accepts
      * @param backlog pending-connection queue length; {@code <= 0} uses the default
+     * @return the server
+     * @throws WsdxException if the address cannot be bound ({@code WSAEADDRINUSE}, ...)
+     * @throws UnsupportedOperationException if wsdx is not {@linkplain Wsdx#isAvailable() available} here
      */
     public static Server bind(InetSocketAddress local, Mode mode, int backlog) throws IOException {
         Objects.requireNonNull(local, "local");
@@ -54,17 +71,29 @@ public final class Server implements AutoCloseable {
         return new Server(h, mode, bound);
     }
 
-    /** The port it listens on. */
+    /**
+     * The port it listens on.
+     *
+     * @return the port
+     */
     public int localPort() {
         return localAddress.getPort();
     }
 
-    /** The address it listens on, with the actual port. */
+    /**
+     * The address it listens on, with the actual port.
+     *
+     * @return the address
+     */
     public InetSocketAddress localAddress() {
         return localAddress;
     }
 
-    /** The mode of the connections it accepts. */
+    /**
+     * The mode of the connections it accepts.
+     *
+     * @return the mode
+     */
     public Mode mode() {
         return mode;
     }
@@ -72,7 +101,8 @@ public final class Server implements AutoCloseable {
     /**
      * Waits for the next connection. Its close listener is already registered, so no close event is missed.
      *
-     * @throws SocketClosedException once closed (S11)
+     * @return the connection
+     * @throws SocketClosedException once closed, also when {@link #close()} ends a waiting accept (S11)
      */
     public Connection accept() throws IOException {
         return accept0(-1);
@@ -81,8 +111,11 @@ public final class Server implements AutoCloseable {
     /**
      * Waits at most {@code timeout} for the next connection; {@link Duration#ZERO} polls.
      *
-     * @throws WsdxTimeoutException when the timeout passes
+     * @param timeout how long to wait
+     * @return the connection
+     * @throws WsdxTimeoutException ({@link java.net.SocketTimeoutException}) when a positive timeout passes
      * @throws WouldBlockException when polling finds none
+     * @throws SocketClosedException once closed (S11)
      */
     public Connection accept(Duration timeout) throws IOException {
         return accept0(Timeouts.millis(timeout, "accept timeout"));
@@ -90,14 +123,29 @@ public final class Server implements AutoCloseable {
 
     private Connection accept0(int timeoutMs) throws IOException {
         long h = WsdxNative.wsdx_accept(handle, timeoutMs);
-        if (h < 0) throw WsdxException.of((int) h, "accept");
+        if (h < 0) {
+            int rc = (int) h;
+            if (rc == -WsaError.WSAEINTR && closing) rc = -WsaError.WSAENOTSOCK; // close() ended it: S11 as promised
+            if (rc == -WsaError.WSAETIMEDOUT && timeoutMs == 0) rc = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
+            throw WsdxException.of(rc, "accept");
+        }
+        if (log.isDebugEnabled()) logRejected();
         return Connection.accepted(h, mode);
+    }
+
+    /** DEBUG: peers refused since the last look (the library resets them; only the count is visible). */
+    private void logRejected() {
+        long n = WsdxNative.wsdx_listener_rejected(handle);
+        long before = rejectedSeen.getAndAccumulate(n, Math::max);
+        if (n > before) log.debug("{}: rejected {} peer(s) that were not wsdx peers of this version and mode ({} in all)",
+                this, n - before, n);
     }
 
     /**
      * Connections refused so far: peers that were not wsdx, of another version or mode, or too slow
      * with their preamble.
      *
+     * @return the count
      * @throws SocketClosedException once closed (S11)
      */
     public long rejectedCount() throws IOException {
@@ -106,10 +154,15 @@ public final class Server implements AutoCloseable {
         return n;
     }
 
-    /** Stops listening; a blocked {@link #accept()} returns with an exception. A second close is a no-op. */
+    /**
+     * Stops listening and releases the handle; a blocked {@link #accept()} fails
+     * {@link SocketClosedException}. A second close is a no-op.
+     */
     @Override
     public void close() {
+        closing = true;
         int rc = WsdxNative.wsdx_close(handle);
+        tracked.release();
         if (rc < 0 && rc != -WsaError.WSAENOTSOCK) {
             log.warn("closing {}: {}", this, WsdxException.of(rc, "close").getMessage());
         }

@@ -97,6 +97,9 @@ public final class WsaError {
     /**
      * The name of a WSA code, e.g. {@code "WSAECONNRESET"}; {@code "WSA?"} when unknown (as the native
      * {@code wsdx_error_name}). A negative code (as native calls return) is named like its absolute value.
+     *
+     * @param code the WSA code
+     * @return its name
      */
     public static String name(int code) {
         String n = NAMES.get(code < 0 && code != Integer.MIN_VALUE ? -code : code);

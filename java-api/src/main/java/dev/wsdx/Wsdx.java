@@ -1,18 +1,72 @@
 package dev.wsdx;
 
+import dev.wsdx.internal.NativeStatus;
 import dev.wsdx.internal.WsdxNative;
 
-/** Facts about the loaded native library, and the choice of {@link Backend}. */
+/**
+ * Facts about the native library (whether it is available, its version), and the choice of
+ * {@link Backend}. Thread-safe.
+ *
+ * <p>Command line: {@code java -cp <wsdx, jna and slf4j-api jars> dev.wsdx.Wsdx} (or {@code java -p <jars> -m dev.wsdx/dev.wsdx.Wsdx}) prints
+ * the library's version, where it was loaded from and the backend, or why it is not available (exit 1).
+ */
 public final class Wsdx {
     private Wsdx() {}
 
-    /** The native library's version, "major.minor.patch". */
+    /**
+     * Whether the native library loaded and matches this jar. When false, every call that needs it
+     * fails {@link UnsupportedOperationException} with {@link #unavailabilityCause()}'s message.
+     *
+     * @return true if wsdx can be used on this machine
+     */
+    public static boolean isAvailable() {
+        return NativeStatus.cause() == null;
+    }
+
+    /**
+     * Why wsdx cannot be used here: no native library for this OS and CPU in the jar, a library that
+     * failed to load, or one whose version does not match the jar's.
+     *
+     * @return the cause, or {@code null} if {@link #isAvailable()}
+     */
+    public static Throwable unavailabilityCause() {
+        return NativeStatus.cause();
+    }
+
+    /** Fails with a clear message if the library is not usable. */
+    static void requireAvailable() {
+        Throwable c = NativeStatus.cause();
+        if (c != null) throw new UnsupportedOperationException(c.getMessage(), c);
+    }
+
+    /**
+     * The native library's version.
+     *
+     * @return "major.minor.patch"
+     * @throws UnsupportedOperationException if not {@link #isAvailable()}
+     */
     public static String version() {
+        requireAvailable();
         return WsdxNative.wsdx_version();
     }
 
-    /** Number of open native handles (sockets and listeners), for leak checks. */
+    /**
+     * This jar's version; its major.minor agrees with {@link #version()}'s.
+     *
+     * @return the artifact version, e.g. "0.2.0-SNAPSHOT"
+     */
+    public static String jarVersion() {
+        return NativeStatus.JAR_VERSION;
+    }
+
+    /**
+     * Number of open native handles (sockets and listeners), for leak checks.
+     *
+     * @return the count
+     * @throws UnsupportedOperationException if not {@link #isAvailable()}
+     */
     public static int openHandles() {
+        requireAvailable();
         return WsdxNative.wsdx_open_handles();
     }
 
@@ -20,10 +74,12 @@ public final class Wsdx {
      * The backend that sockets opened now use: {@link Backend#IN_PROCESS} or {@link Backend#INSTALLED},
      * never {@code AUTO}.
      *
+     * @return the backend
      * @throws ProviderNotInstalledException if {@value Backend#PROPERTY} asks for an installed provider
      *     that is not there
      */
     public static Backend backend() throws ProviderNotInstalledException {
+        requireAvailable();
         Chosen.check();
         int b = WsdxNative.wsdx_backend();
         if (b < 0) throw notInstalled();
@@ -33,10 +89,12 @@ public final class Wsdx {
     /**
      * Chooses the backend for sockets and servers opened from now on; those already open keep theirs.
      *
+     * @param backend the backend to use
      * @return the backend now in use ({@code AUTO} resolved)
      * @throws ProviderNotInstalledException if {@code INSTALLED} is asked for and no provider is installed
      */
     public static Backend useBackend(Backend backend) throws ProviderNotInstalledException {
+        requireAvailable();
         int b = WsdxNative.wsdx_use_backend(backend.nativeValue());
         if (b < 0) throw notInstalled();
         return Backend.ofNative(b);
@@ -44,7 +102,30 @@ public final class Wsdx {
 
     /** Called before a socket or server is opened: applies {@value Backend#PROPERTY} once. */
     static void ensureBackend() throws ProviderNotInstalledException {
+        requireAvailable();
         Chosen.check();
+    }
+
+    /**
+     * Prints the library's version, path and backend, or why it is unavailable (exit status 1).
+     *
+     * @param args ignored
+     */
+    public static void main(String[] args) {
+        Throwable c = unavailabilityCause();
+        if (c != null) {
+            System.out.println("wsdx " + jarVersion() + ": not available: " + c.getMessage());
+            System.exit(1);
+            return;
+        }
+        String backend;
+        try {
+            backend = backend().toString();
+        } catch (ProviderNotInstalledException e) {
+            backend = e.getMessage();
+        }
+        System.out.println("wsdx " + jarVersion() + ": native " + version() + " from " + WsdxNative.LOADED_FROM
+                + ", backend " + backend);
     }
 
     private static ProviderNotInstalledException notInstalled() {

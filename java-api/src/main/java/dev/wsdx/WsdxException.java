@@ -3,15 +3,20 @@ package dev.wsdx;
 import java.io.IOException;
 
 /**
- * A wsdx call failed with a WSA error code. {@link #of(int, String)} picks the subclass for the code;
- * codes without one give a plain {@code WsdxException}.
+ * A wsdx call failed with a WSA error code. {@link #of(int, String)} is the one place that turns a
+ * code into an exception: it picks the subclass for the code, codes without one give a plain
+ * {@code WsdxException}. Two codes map to {@code java.net} types instead ({@link WsdxTimeoutException},
+ * {@link ConnectionRefusedException}); every exception it returns implements {@link WsaCoded}.
  */
-public class WsdxException extends IOException {
+public class WsdxException extends IOException implements WsaCoded {
     private static final long serialVersionUID = 1L;
 
+    /** The WSA code. */
     private final int wsaError;
 
     /**
+     * A failure with a WSA code.
+     *
      * @param wsaError the WSA code (positive, as in {@link WsaError})
      * @param message the detail message
      */
@@ -20,14 +25,9 @@ public class WsdxException extends IOException {
         this.wsaError = wsaError;
     }
 
-    /** The WSA error code, e.g. {@link WsaError#WSAESHUTDOWN}. */
+    @Override
     public int wsaError() {
         return wsaError;
-    }
-
-    /** The name of {@link #wsaError()}, e.g. {@code "WSAESHUTDOWN"}. */
-    public String wsaName() {
-        return WsaError.name(wsaError);
     }
 
     /**
@@ -36,8 +36,9 @@ public class WsdxException extends IOException {
      *
      * @param code the WSA code; a negative native return value is accepted as well
      * @param operation what failed, e.g. {@code "send"}
+     * @return the exception, a {@link WsaCoded}
      */
-    public static WsdxException of(int code, String operation) {
+    public static IOException of(int code, String operation) {
         int c = code < 0 && code != Integer.MIN_VALUE ? -code : code;
         String m = operation + " failed: " + WsaError.name(c) + " (" + c + ")";
         switch (c) {

@@ -1,11 +1,25 @@
 package dev.wsdx;
 
-/** {@code WSAETIMEDOUT}: a timed read, accept or connect ran out of time. */
-public class WsdxTimeoutException extends WsdxException {
+import java.net.SocketTimeoutException;
+
+/**
+ * {@code WSAETIMEDOUT}: a read, accept or connect with a positive timeout ran out of time. A
+ * {@link SocketTimeoutException}, as {@code java.net.Socket} throws; the connection stays usable.
+ */
+public class WsdxTimeoutException extends SocketTimeoutException implements WsaCoded {
     private static final long serialVersionUID = 1L;
 
-    /** @param message the detail message */
+    /**
+     * A timeout.
+     *
+     * @param message the detail message
+     */
     public WsdxTimeoutException(String message) {
-        super(WsaError.WSAETIMEDOUT, message);
+        super(message);
+    }
+
+    @Override
+    public int wsaError() {
+        return WsaError.WSAETIMEDOUT;
     }
 }

@@ -44,4 +44,36 @@ class CloseEventTest {
         assertFalse(CloseEvent.of(Origin.PEER, 0, false).equals(CloseEvent.of(Origin.PEER, 0, true)));
         assertThrows(NullPointerException.class, () -> CloseEvent.of(null, 0, false));
     }
+
+    /** Issue 10.2: the cause of each kind of close. */
+    @Test
+    void causeNamesWhyItClosed() {
+        assertEquals(CloseEvent.Cause.GRACEFUL, CloseEvent.of(Origin.PEER, 0, false).cause());
+        assertEquals(CloseEvent.Cause.RESET, CloseEvent.of(Origin.PEER, WsaError.WSAECONNRESET, false).cause());
+        assertEquals(CloseEvent.Cause.ABORTED, CloseEvent.of(Origin.PEER, WsaError.WSAECONNABORTED, false).cause());
+        assertEquals(CloseEvent.Cause.ABORTED, CloseEvent.of(Origin.PEER, WsaError.WSAETIMEDOUT, false).cause());
+        for (int code : new int[] {WsaError.WSAEPROTONOSUPPORT, WsaError.WSAVERNOTSUPPORTED, WsaError.WSAEPROTOTYPE,
+                WsaError.WSAEMSGSIZE}) {
+            assertEquals(CloseEvent.Cause.PROTOCOL_ERROR, CloseEvent.of(Origin.PEER, code, false).cause());
+        }
+        assertEquals(CloseEvent.Cause.LOCAL, CloseEvent.local().cause());
+    }
+
+    @Test
+    void peerEventCarriesACopyOfTheData() {
+        java.nio.ByteBuffer src = java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3});
+        CloseEvent e = CloseEvent.peer(0, src);
+        src.put(0, (byte) 9);
+        assertEquals(3, src.remaining(), "the source is not moved");
+        java.nio.ByteBuffer d = e.disconnectData();
+        assertTrue(d.isReadOnly());
+        assertEquals(1, d.get(0), "a copy");
+        d.get();
+        assertEquals(0, e.disconnectData().position(), "each call gives a fresh view");
+        assertTrue(e.hasDisconnectData());
+        assertEquals("CloseEvent[PEER, graceful, disconnect data (3 bytes)]", e.toString());
+        assertEquals(0, CloseEvent.of(Origin.PEER, 0, true).disconnectData().remaining());
+        assertThrows(IllegalArgumentException.class,
+                () -> CloseEvent.peer(0, java.nio.ByteBuffer.allocate(Connection.MAX_DISCONNECT_DATA + 1)));
+    }
 }

@@ -164,6 +164,46 @@ class CloseNotifierTest {
         }
     }
 
+    /** Issue 10.7: the listener is with its executor before the future completes. */
+    @Test
+    void listenersAreHandedOverBeforeTheFutureCompletes() throws Exception {
+        ExecutorService listenerPool = Executors.newSingleThreadExecutor();
+        AtomicInteger ran = new AtomicInteger();
+        notifier.add((c, e) -> ran.incrementAndGet(), listenerPool);
+        // what a service does once it saw the close (here as soon as it can): the listener must still run
+        CompletableFuture<Void> f = notifier.future().thenRun(listenerPool::shutdown);
+        notifier.fire(PEER_RESET, CloseNotifier.EVENT_THREADS);
+        f.get(5, TimeUnit.SECONDS);
+        assertTrue(listenerPool.awaitTermination(5, TimeUnit.SECONDS));
+        assertEquals(1, ran.get(), "the listener was dispatched before get() returned");
+    }
+
+    /** Issue 10.7: many events with slow future dependents never start more than the limit of threads. */
+    @Test
+    void eventThreadsAreBounded() throws Exception {
+        int events = 120;
+        CountDownLatch done = new CountDownLatch(events);
+        java.util.Set<Thread> used = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        for (int i = 0; i < events; i++) {
+            CloseNotifier n = new CloseNotifier(null);
+            n.future().thenRun(() -> {
+                used.add(Thread.currentThread());
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                done.countDown();
+            });
+            n.fire(PEER_RESET, CloseNotifier.EVENT_THREADS);
+        }
+        assertTrue(done.await(30, TimeUnit.SECONDS));
+        long live = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("wsdx-event-")).count();
+        assertTrue(live <= CloseNotifier.EVENT_THREAD_LIMIT, live + " event threads alive");
+        assertTrue(used.size() <= CloseNotifier.EVENT_THREAD_LIMIT, used.size() + " event threads used");
+    }
+
     private static void await(CountDownLatch l) {
         try {
             l.await();

@@ -77,7 +77,7 @@ class WsaErrorMatchesNativeListTest {
     @Test
     void wsdxExceptionCarriesEveryNativeCodeAndName() throws Exception {
         for (Map.Entry<String, Integer> e : nativeList().entrySet()) {
-            WsdxException x = WsdxException.of(-e.getValue(), "op");
+            WsaCoded x = (WsaCoded) WsdxException.of(-e.getValue(), "op");
             assertEquals((int) e.getValue(), x.wsaError(), "code of " + e.getKey());
             assertEquals(e.getKey(), x.wsaName(), "name of " + e.getValue());
         }

@@ -2,6 +2,7 @@ package dev.wsdx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
@@ -30,14 +31,14 @@ class WsdxExceptionTest {
         "99999, WsdxException",
     })
     void ofPicksTheSubclassForTheCode(int code, String simpleName) {
-        WsdxException e = WsdxException.of(code, "op");
+        IOException e = WsdxException.of(code, "op");
         assertEquals("dev.wsdx." + simpleName, e.getClass().getName());
-        assertEquals(code, e.wsaError());
+        assertEquals(code, ((WsaCoded) e).wsaError());
     }
 
     @Test
     void acceptsNegativeNativeReturnValues() {
-        WsdxException e = WsdxException.of(-10058, "send");
+        WsdxException e = (WsdxException) WsdxException.of(-10058, "send");
         assertSame(ShutdownException.class, e.getClass());
         assertEquals(10058, e.wsaError());
         assertEquals("WSAESHUTDOWN", e.wsaName());
@@ -47,6 +48,19 @@ class WsdxExceptionTest {
     void messageNamesOperationCodeAndValue() {
         assertEquals("send failed: WSAESHUTDOWN (10058)", WsdxException.of(10058, "send").getMessage());
         assertEquals("x failed: WSA? (4)", WsdxException.of(4, "x").getMessage());
+    }
+
+    /** Issue 10.5: java.net's types where java.net has one, with the WSA code still there. */
+    @Test
+    void timeoutAndRefusedAreJavaNetExceptions() {
+        IOException t = WsdxException.of(-WsaError.WSAETIMEDOUT, "recv");
+        assertTrue(t instanceof java.net.SocketTimeoutException, t.getClass().getName());
+        assertEquals(WsaError.WSAETIMEDOUT, ((WsaCoded) t).wsaError());
+        assertEquals("WSAETIMEDOUT", ((WsaCoded) t).wsaName());
+        IOException r = WsdxException.of(-WsaError.WSAECONNREFUSED, "connect");
+        assertTrue(r instanceof java.net.ConnectException, r.getClass().getName());
+        assertEquals(WsaError.WSAECONNREFUSED, ((WsaCoded) r).wsaError());
+        assertTrue(WsdxException.of(-WsaError.WSAENOTSOCK, "recv") instanceof SocketClosedException);
     }
 
     @Test

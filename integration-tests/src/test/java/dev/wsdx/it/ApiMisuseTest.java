@@ -54,7 +54,7 @@ class ApiMisuseTest {
                 what + ": expected NullPointerException or IllegalArgumentException, got " + t);
     }
 
-    private static <E extends WsdxException> void assertWsa(Class<E> type, int code, Executable call, String what) {
+    private static <E extends Throwable & dev.wsdx.WsaCoded> void assertWsa(Class<E> type, int code, Executable call, String what) {
         It.assertWsaThrows(type, code, call, what);
     }
 

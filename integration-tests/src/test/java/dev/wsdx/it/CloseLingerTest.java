@@ -199,9 +199,9 @@ class CloseLingerTest {
             long queued = writeUntilFull(local, FILL_LIMIT); // non-blocking now, data queued
             assertFalse(local.isBlocking());
 
-            WouldBlockException wb = assertThrows(WouldBlockException.class,
-                    () -> local.close(Linger.timeout(Duration.ofSeconds(5))),
-                    "non-blocking close with linger n>0 and data queued");
+            local.setLinger(Linger.timeout(Duration.ofSeconds(5)));
+            WouldBlockException wb = assertThrows(WouldBlockException.class, local::closeSocket,
+                    "non-blocking closeSocket with linger n>0 and data queued");
             assertWsa(WsaError.WSAEWOULDBLOCK, wb);
             assertTrue(local.isOpen(), "socket stays open");
             assertTrue(local.isConnected(), "socket stays connected");
@@ -223,14 +223,42 @@ class CloseLingerTest {
         }
     }
 
+    /**
+     * Issue 10.4: {@code close()} (AutoCloseable) always releases the handle. Where Winsock's close
+     * would fail WSAEWOULDBLOCK (S10) it closes in the background instead: the queued data still
+     * reaches the peer, then a graceful close.
+     */
+    @Test
+    void S10_closeAlwaysReleasesTheHandleEvenWhenALingerCloseWouldBlock() throws Exception {
+        try (Pair p = pair(Mode.STREAM)) {
+            Connection local = p.client, peer = p.accepted;
+            int before = dev.wsdx.Wsdx.openHandles();
+            local.setLinger(Linger.timeout(Duration.ofSeconds(5)));
+            long queued = writeUntilFull(local, FILL_LIMIT); // non-blocking, data queued
+            try (Connection c = local) { // try-with-resources: must not throw, must release
+                assertTrue(c.isOpen());
+            }
+            assertFalse(local.isOpen(), "released");
+            assertEquals(CloseEvent.Origin.LOCAL, awaitClose(local, "local").origin());
+            assertThrows(SocketClosedException.class, () -> local.write(buf("x")), "S11 at once");
+            readPattern(peer, 0, queued); // nothing queued was lost
+            assertEquals(-1, peer.read(ByteBuffer.allocate(8), WAIT), "then a graceful end of stream");
+            assertGracefulPeerClose(awaitClose(peer, "peer"), "peer");
+            // the background close ends once the data is out: the handle goes
+            long until = System.nanoTime() + WAIT.toNanos();
+            while (dev.wsdx.Wsdx.openHandles() > before - 1 && System.nanoTime() < until) Thread.sleep(5);
+            assertEquals(before - 1, dev.wsdx.Wsdx.openHandles(), "the handle is gone");
+        }
+    }
+
     @Test
     void S10_configuredLingerNonBlockingCloseRetriedAfterDrainSucceedsGracefully() throws Exception {
         try (Pair p = pair(Mode.STREAM)) {
             Connection local = p.client, peer = p.accepted;
             local.setLinger(Linger.timeout(Duration.ofSeconds(5)));
             long queued = writeUntilFull(local, FILL_LIMIT);
-            assertWsaThrows(WouldBlockException.class, WsaError.WSAEWOULDBLOCK, local::close,
-                    "close() with configured linger 5 s, non-blocking, data queued");
+            assertWsaThrows(WouldBlockException.class, WsaError.WSAEWOULDBLOCK, local::closeSocket,
+                    "closeSocket() with configured linger 5 s, non-blocking, data queued");
             assertTrue(local.isOpen());
 
             readPattern(peer, 0, queued);
@@ -238,7 +266,7 @@ class CloseLingerTest {
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (true) {
                 try {
-                    local.close();
+                    local.closeSocket();
                     break;
                 } catch (WouldBlockException e) {
                     assertTrue(System.nanoTime() < deadline, "close kept failing WSAEWOULDBLOCK after the peer read everything");

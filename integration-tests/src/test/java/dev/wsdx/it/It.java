@@ -108,14 +108,14 @@ final class It {
         assertTrue(e.isGraceful(), who + ": isGraceful() for " + e);
     }
 
-    static void assertWsa(int expected, WsdxException e) {
+    static void assertWsa(int expected, dev.wsdx.WsaCoded e) {
         assertEquals(expected, e.wsaError(),
                 "expected " + dev.wsdx.WsaError.name(expected) + "(" + expected + ") but got "
                         + e.wsaName() + "(" + e.wsaError() + "): " + e);
     }
 
     /** assertThrows that also checks the WSA code. */
-    static <E extends WsdxException> E assertWsaThrows(Class<E> type, int wsa, Executable call, String what) {
+    static <E extends Throwable & dev.wsdx.WsaCoded> E assertWsaThrows(Class<E> type, int wsa, Executable call, String what) {
         E e = assertThrows(type, call, what);
         assertEquals(wsa, e.wsaError(), what + ": wsaError of " + e);
         return e;

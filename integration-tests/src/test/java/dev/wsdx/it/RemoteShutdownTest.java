@@ -67,7 +67,8 @@ class RemoteShutdownTest {
         try (Pair p = pair(Mode.STREAM)) {
             Connection local = p.client, peer = p.accepted;
             local.configureBlocking(false);
-            assertEquals(0, local.read(ByteBuffer.allocate(16)), "non-blocking read with nothing ready returns 0");
+            assertThrows(dev.wsdx.WouldBlockException.class, () -> local.read(ByteBuffer.allocate(16)),
+                    "non-blocking read with nothing ready: the one nothing-available signal");
             writeAll(peer, buf("tail"));
             peer.shutdownOutput();
             assertGracefulPeerClose(awaitClose(local, "local"), "local");

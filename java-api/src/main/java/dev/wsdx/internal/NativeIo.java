@@ -1,5 +1,6 @@
 package dev.wsdx.internal;
 
+import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.lang.ref.Reference;
@@ -8,8 +9,11 @@ import java.nio.ByteBuffer;
 /**
  * Buffer-level calls into the library with {@link java.nio.channels.SocketChannel} position semantics.
  * Direct buffers are passed without a copy; heap (and read-only heap) buffers go through a per-thread
- * direct buffer. No direct memory is ever freed explicitly, so a racing close can never make a native
- * call touch freed memory. Results are the native ones: {@code >= 0} ok, else {@code -WSA code}.
+ * direct buffer of at most {@link #CACHED_MAX} bytes. A larger transfer (a message: it must go in one
+ * call) uses native memory allocated for that call and freed when the call has returned: only the
+ * bytes the call moves are touched and copied, so a heap buffer costs about what a direct one does per
+ * byte, and no direct memory waits for the GC. Results are the native ones: {@code >= 0} ok, else
+ * {@code -WSA code}.
  * Internal: not part of the API.
  */
 public final class NativeIo {
@@ -42,7 +46,7 @@ public final class NativeIo {
             Staging st = staging(len);
             st.fill(src, pos, len);
             int n = WsdxNative.wsdx_send(h, st.ptr, len);
-            Reference.reachabilityFence(st);
+            st.done();
             if (n > 0) src.position(pos + n);
             return n;
         }
@@ -52,7 +56,7 @@ public final class NativeIo {
             Staging st = staging(chunk);
             st.fill(src, pos + total, chunk);
             int n = WsdxNative.wsdx_send(h, st.ptr, chunk);
-            Reference.reachabilityFence(st);
+            st.done();
             if (n < 0) {
                 if (total > 0) break; // report the progress; the error shows on the next call
                 return n;
@@ -84,7 +88,7 @@ public final class NativeIo {
         int n = WsdxNative.wsdx_recv(h, st.ptr, want, timeoutMs);
         int got = n >= 0 ? n : n == -WSAEMSGSIZE ? want : 0;
         if (got > 0) st.drain(dst, got);
-        Reference.reachabilityFence(st);
+        st.done();
         return n;
     }
 
@@ -101,7 +105,7 @@ public final class NativeIo {
         Staging st = staging(len);
         st.fill(data, pos, len);
         int n = WsdxNative.wsdx_send_disconnect(h, st.ptr, len);
-        Reference.reachabilityFence(st);
+        st.done();
         return n;
     }
 
@@ -118,7 +122,7 @@ public final class NativeIo {
         Staging st = staging(cap);
         int n = WsdxNative.wsdx_recv_disconnect(h, cap == 0 ? null : st.ptr, cap);
         if (n > 0) st.drain(dst, n);
-        Reference.reachabilityFence(st);
+        st.done();
         return n;
     }
 
@@ -128,7 +132,7 @@ public final class NativeIo {
 
     /** The calling thread's staging buffer if it is (or may grow) large enough, else a one-off one. */
     private static Staging staging(int size) {
-        if (size > CACHED_MAX) return new Staging(size);
+        if (size > CACHED_MAX) return new Staging(new Memory(size));
         Staging st = STAGING.get();
         if (st.buf.capacity() < size) {
             st = new Staging(Math.min(CACHED_MAX, Math.max(size, st.buf.capacity() * 2)));
@@ -137,14 +141,31 @@ public final class NativeIo {
         return st;
     }
 
-    /** A direct buffer and its address. */
+    /**
+     * A direct buffer and its address: a cached direct {@link ByteBuffer}, or one-off native memory
+     * ({@code malloc}: pages are only committed where the call writes) that {@link #done()} frees.
+     */
     private static final class Staging {
         final ByteBuffer buf;
         final Pointer ptr;
+        private final Memory oneOff;
 
         Staging(int capacity) {
             buf = ByteBuffer.allocateDirect(Math.max(capacity, 1));
             ptr = Native.getDirectBufferPointer(buf);
+            oneOff = null;
+        }
+
+        Staging(Memory m) {
+            oneOff = m;
+            ptr = m;
+            buf = m.getByteBuffer(0, m.size());
+        }
+
+        /** After the native call returned: a one-off block is freed now (no other call can hold it). */
+        void done() {
+            if (oneOff != null) oneOff.close();
+            Reference.reachabilityFence(this);
         }
 
         /** Copies {@code len} bytes of {@code src} from {@code pos} without moving {@code src}. */

@@ -3,15 +3,20 @@ package dev.wsdx.internal;
 import com.sun.jna.Callback;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
+import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 import java.io.File;
+import java.io.IOException;
 
 /**
  * Direct JNA mapping of {@code wsdx.h}. Internal: not part of the API.
  *
- * <p>The library "wsdx" is found as JNA does ({@code jna.library.path}, the system paths, then
- * {@code linux-x86-64/libwsdx.so} etc. on the class path). The system property {@code wsdx.library.path}
- * overrides that: a library file, or a directory that holds it.
+ * <p>The library is always loaded by its absolute path, never by its bare name (on Windows
+ * {@code LoadLibrary("wsdx.dll")} would bind to whatever copy is already loaded, such as an installed
+ * provider of another version, or lies in the working directory or on PATH): the jar's own copy
+ * ({@code linux-x86-64/libwsdx.so}, {@code win32-x86-64/wsdx.dll}, ..., extracted by JNA when the jar is
+ * not unpacked), or the file that the system property {@value #LIBRARY_PATH_PROPERTY} names (a library
+ * file, or a directory that holds it). {@link #LOADED_FROM} says which.
  *
  * <p>Every call returns {@code >= 0} on success and {@code -WSA code} on failure.
  */
@@ -31,20 +36,41 @@ public final class WsdxNative {
     /** {@code WSDX_MAX_MESSAGE}. */
     public static final int MAX_MESSAGE = 16 * 1024 * 1024;
 
+    /** The absolute path the library was loaded from. */
+    public static final String LOADED_FROM;
+
     static {
-        Native.register(WsdxNative.class, load());
+        File f = libraryFile();
+        LOADED_FROM = f.getAbsolutePath();
+        Native.register(WsdxNative.class, NativeLibrary.getInstance(LOADED_FROM));
     }
 
     private WsdxNative() {}
 
-    private static NativeLibrary load() {
+    /** The library file to load: the property's, else the jar's copy for this platform. */
+    static File libraryFile() {
         String p = System.getProperty(LIBRARY_PATH_PROPERTY);
         if (p != null && !p.isEmpty()) {
             File f = new File(p);
-            if (f.isFile()) return NativeLibrary.getInstance(f.getAbsolutePath());
-            NativeLibrary.addSearchPath(LIBRARY, p);
+            if (f.isDirectory()) f = new File(f, System.mapLibraryName(LIBRARY));
+            if (!f.isFile()) {
+                throw new UnsatisfiedLinkError(LIBRARY_PATH_PROPERTY + "=" + p + ": no such library file (" + f + ")");
+            }
+            return f;
         }
-        return NativeLibrary.getInstance(LIBRARY);
+        String resource = Platform.RESOURCE_PREFIX + "/" + System.mapLibraryName(LIBRARY);
+        if (WsdxNative.class.getClassLoader().getResource(resource) == null) {
+            throw new UnsatisfiedLinkError("this wsdx jar has no native library for " + System.getProperty("os.name")
+                    + " on " + System.getProperty("os.arch") + " (" + resource + "); it carries linux-x86-64,"
+                    + " win32-x86-64 and win32-x86. Set -D" + LIBRARY_PATH_PROPERTY + " to a library built for this platform.");
+        }
+        try {
+            return Native.extractFromResourcePath(LIBRARY, WsdxNative.class.getClassLoader());
+        } catch (IOException e) {
+            UnsatisfiedLinkError u = new UnsatisfiedLinkError("cannot extract " + resource + ": " + e.getMessage());
+            u.initCause(e);
+            throw u;
+        }
     }
 
     /** {@code wsdx_close_fn}: {@code void (*)(wsdx_socket s, int error, int flags, void *ctx)}. */

@@ -1,0 +1,25 @@
+package dev.wsdx;
+
+/**
+ * An exception that carries the WSA error code it stands for. Every exception wsdx throws for a
+ * failed call implements it: {@link WsdxException} and its subclasses, and the two that subclass
+ * {@code java.net}'s own types instead, {@link WsdxTimeoutException} ({@code SocketTimeoutException})
+ * and {@link ConnectionRefusedException} ({@code ConnectException}).
+ */
+public interface WsaCoded {
+    /**
+     * The WSA error code.
+     *
+     * @return the code, e.g. {@link WsaError#WSAESHUTDOWN}
+     */
+    int wsaError();
+
+    /**
+     * The name of {@link #wsaError()}.
+     *
+     * @return the name, e.g. {@code "WSAESHUTDOWN"}
+     */
+    default String wsaName() {
+        return WsaError.name(wsaError());
+    }
+}
