@@ -140,6 +140,26 @@ static void R3_resetDiscardsUnreadData(void)
     CHECK_EQ(wsdx_close(l), 0);
 }
 
+/* Full duplex: a successful send leaves the data queued for receiving alone.
+ * Mutation (a survivor of native/mutate/mutate.py): socket.c sk_send,
+ * `if (rc < 0) send_failed(s, -rc)` -> `if (rc >= 0)` (every good send then
+ * "fails" with code 0, which cleared the receive queue). */
+static void sendLeavesQueuedReceiveDataAlone(void)
+{
+    wsdx_socket l, c, a;
+    char b[8];
+    pair(WSDX_STREAM, &l, &c, &a);
+    CHECK_EQ(wsdx_send(c, "hello", 5), 5);
+    CHECK_EQ(wsdx_recv(a, b, 1, 5000), 1); /* "ello" stays queued in wsdx */
+    CHECK_EQ(wsdx_send(a, "x", 1), 1);
+    CHECK_EQ(wsdx_recv(a, b, sizeof b, 1000), 4);
+    CHECK(memcmp(b, "ello", 4) == 0);
+    CHECK_EQ(wsdx_recv(c, b, sizeof b, 1000), 1);
+    CHECK_EQ(wsdx_close(c), 0);
+    CHECK_EQ(wsdx_close(a), 0);
+    CHECK_EQ(wsdx_close(l), 0);
+}
+
 /* S1: a FIN deferred behind a queued frame rest (SD_SEND on a non-blocking
  * socket that could not send everything) is sent by the notifier once the
  * queue drains: the peer gets every byte, then the graceful end.
@@ -427,6 +447,7 @@ int main(void)
 {
     raw_init();
     R3_resetDiscardsUnreadData();
+    sendLeavesQueuedReceiveDataAlone();
     S1_deferredFinFollowsQueuedData();
     S9_lingerWaitWithDeferredFinIsGraceful();
     R5_apiCallThatSeesTheEndPostsOneClose();
