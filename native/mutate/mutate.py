@@ -187,12 +187,15 @@ def build_so(tree, out):
 
 
 def it_classpath(work):
-    """Builds java-api and the integration tests once; returns their test class path."""
+    """Builds java-api and the integration tests once, in a copy of the repository (so that the
+    worktree's target/ directories are never touched); returns their test class path."""
+    repo = os.path.join(work, "repo")
+    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".git", "target", "mutate"))
     cpfile = os.path.join(work, "cp.txt")
     cmd = ["mvn", "-B", "-q", "-o", "-pl", "java-api,integration-tests", "-am", "-DskipTests",
            "-Dwsdx.skipDeps=true", "test-compile", "package",
            "dependency:build-classpath", "-Dmdep.includeScope=test", "-Dmdep.outputFile=" + cpfile]
-    r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    r = subprocess.run(cmd, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         sys.exit("mutate.py: building the integration tests failed:\n" + r.stdout[-3000:])
     with open(cpfile) as f:
@@ -201,7 +204,7 @@ def it_classpath(work):
     engine = [j for j in deps.split(os.pathsep) if "junit-platform-engine" in j]
     if engine:
         deps += os.pathsep + engine[0].replace("junit-platform-engine", "junit-platform-launcher")
-    it = os.path.join(ROOT, "integration-tests", "target")
+    it = os.path.join(repo, "integration-tests", "target")
     return os.pathsep.join([os.path.join(it, "test-classes"), os.path.join(it, "classes"), deps])
 
 
