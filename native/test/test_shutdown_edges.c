@@ -326,6 +326,11 @@ static void limitsAtExactValueAndOnePast(void)
     wsdx_socket l, c, a;
     test_thread t;
     pair(WSDX_MESSAGE, &l, &c, &a);
+    /* length 0 is a legal receive (Winsock's recv with len 0): no buffer needed, not WSAEFAULT.
+     * Mutation (a survivor of native/mutate/mutate.py): socket.c sk_recv `len > 0 && !buf`
+     * -> `len > -1 && !buf`. */
+    CHECK(wsdx_recv(a, NULL, 0, 0) != -WSDX_WSAEFAULT);
+    CHECK_EQ(wsdx_recv(a, NULL, -1, 0), -WSDX_WSAEFAULT);
     char *big = calloc(1, WSDX_MAX_MESSAGE + 1);
     CHECK_EQ(wsdx_send(c, big, WSDX_MAX_MESSAGE + 1), -WSDX_WSAEMSGSIZE);
     reader r = {.s = a};
