@@ -247,6 +247,29 @@ static void R5_apiCallThatSeesTheEndPostsOneClose(void)
     CHECK_EQ(wsdx_close(l), 0);
 }
 
+/* R5: a callback registered after the close happened gets it at once, also
+ * when an earlier registration was withdrawn (fn NULL) before the end came.
+ * Mutation (a survivor of native/mutate/mutate.py): socket.c wsdx__posted,
+ * `s->posted = 0` deleted (the socket's first post blocked every later one). */
+static void R5_registrationAfterTheEndIsDelivered(void)
+{
+    wsdx_socket l, c, a;
+    pair(WSDX_STREAM, &l, &c, &a);
+    reset_events();
+    CHECK_EQ(wsdx_on_close(a, on_close, NULL), 0);
+    test_sleep_ms(50); /* that post was handled: nothing had happened yet */
+    CHECK_EQ(wsdx_on_close(a, NULL, NULL), 0);
+    CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
+    test_sleep_ms(200); /* the FIN came; nobody was registered */
+    CHECK_EQ(atomic_load(&events), 0);
+    CHECK_EQ(wsdx_on_close(a, on_close, NULL), 0);
+    CHECK_EQ(wait_events(1), 1);
+    CHECK_EQ(last_error, 0);
+    CHECK_EQ(wsdx_close(c), 0);
+    CHECK_EQ(wsdx_close(a), 0);
+    CHECK_EQ(wsdx_close(l), 0);
+}
+
 static atomic_int blocker_in, blocker_go;
 
 static void blocker(wsdx_socket s, int error, int flags, void *ctx)
@@ -494,6 +517,7 @@ int main(void)
     S9_lingerWaitWithDeferredFinIsGraceful();
     R5_apiCallThatSeesTheEndPostsOneClose();
     S11_noCloseEventAfterClose();
+    R5_registrationAfterTheEndIsDelivered();
     S5_recvDisconnectReadsTheKernel();
     limitsAtExactValueAndOnePast();
     handshakeErrorIsDroppedAtOnce();
