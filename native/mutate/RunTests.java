@@ -1,7 +1,9 @@
-// RunTests.java - runs JUnit 5 tests by package or class name (java -cp ... RunTests.java dev.wsdx.it)
+// RunTests.java - runs JUnit 5 tests by package or class name, minus excluded class-name patterns
+// (java -cp ... RunTests.java dev.wsdx.it '.*SoakTest|.*LeakTest')
 // for native/mutate/mutate.py; exit status 1 when any test failed. Single-file source launch.
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
+import static org.junit.platform.engine.discovery.ClassNameFilter.excludeClassNamePatterns;
 
 import java.io.PrintWriter;
 import org.junit.platform.launcher.Launcher;
@@ -16,6 +18,7 @@ public class RunTests {
         boolean isClass = !what.isEmpty() && Character.isUpperCase(what.charAt(what.lastIndexOf('.') + 1));
         LauncherDiscoveryRequestBuilder b = LauncherDiscoveryRequestBuilder.request();
         b.selectors(isClass ? selectClass(what) : selectPackage(what));
+        if (args.length > 1 && !args[1].isEmpty()) b.filters(excludeClassNamePatterns(args[1]));
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
         launcher.execute(b.build(), summary);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """mutate.py - mutation testing of the C core and the POSIX host (opt-in, not part of mvn verify).
 
-    python3 native/mutate/mutate.py                 # default: 40 mutants, seed 16, 2 jobs, then ITs
+    python3 native/mutate/mutate.py                 # default: 40 mutants, seed 16, 2 jobs, then ITs (no load tests)
     python3 native/mutate/mutate.py --sample 5      # a quick look while developing
     python3 native/mutate/mutate.py --list          # every mutation site, nothing run
     python3 native/mutate/mutate.py --no-it         # the C tests only
@@ -208,7 +208,7 @@ def it_classpath(work):
     return os.pathsep.join([os.path.join(it, "test-classes"), os.path.join(it, "classes"), deps])
 
 
-def run_it(site, work, cp, select):
+def run_it(site, work, cp, select, exclude):
     t0 = time.time()
     tree = tempfile.mkdtemp(prefix="i", dir=work)
     try:
@@ -217,7 +217,7 @@ def run_it(site, work, cp, select):
         so = os.path.join(tree, "libwsdx.so")
         if not build_so(tree, so):
             return "invalid", time.time() - t0, ""
-        cmd = ["java", "-Dwsdx.library.path=" + so, "-cp", cp, os.path.join(HERE, "RunTests.java"), select]
+        cmd = ["java", "-Dwsdx.library.path=" + so, "-cp", cp, os.path.join(HERE, "RunTests.java"), select, exclude]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
         if r.returncode == 0:
             return "survived", time.time() - t0, ""
@@ -244,6 +244,9 @@ def main():
     ap.add_argument("--timeout", type=int, default=60, help="seconds per C test program")
     ap.add_argument("--no-it", action="store_true", help="skip the integration tests for survivors")
     ap.add_argument("--it-select", default="dev.wsdx.it", help="package or class of integration tests")
+    ap.add_argument("--it-exclude", default=r".*SoakTest|.*LeakTest",
+                    help="class-name regex of integration tests left out (default: the two load tests, "
+                         "a minute and more each; '' runs all)")
     ap.add_argument("--list", action="store_true", help="print every site and stop")
     ap.add_argument("--only", help="run only sites whose file:line contains this")
     a = ap.parse_args()
@@ -276,7 +279,7 @@ def main():
             print("mutate.py: %d survivor(s) of the C tests -> integration tests" % len(survivors), flush=True)
             cp = it_classpath(work)
             with cf.ThreadPoolExecutor(a.jobs) as ex:
-                futs = {ex.submit(run_it, s, work, cp, a.it_select): s for s in survivors}
+                futs = {ex.submit(run_it, s, work, cp, a.it_select, a.it_exclude): s for s in survivors}
                 for f in cf.as_completed(futs):
                     s = futs[f]
                     verdict, secs, by = f.result()
