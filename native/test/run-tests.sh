@@ -20,6 +20,7 @@
 #   WSDX_CTEST_TIMEOUT    seconds per test program (default 300)
 #   WSDX_CTEST_EXTRA_CFLAGS  extra flags, e.g. "-fsanitize=address,undefined -fno-omit-frame-pointer"
 #   WSDX_CTEST_JOBS       parallel compile jobs for the library objects (default: nproc)
+#   WSDX_CTEST_FAIL_FAST  1: stop at the first failing program (native/mutate/mutate.py uses it)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"   # native/test
@@ -127,6 +128,7 @@ for t in "${tests[@]}"; do
     fi
     echo "   FAILED: $name ($why)"
     failed_programs+=("$name ($why)")
+    [ "${WSDX_CTEST_FAIL_FAST:-0}" = 1 ] && break
   fi
 done
 

@@ -1,0 +1,99 @@
+/* test_core_edges.c - behaviours of the portable core that no socket-level
+ * test can see (issue 16): data after SD_RECEIVE, the receive backlog cap at
+ * its exact value, the receive queue's compaction around an open record.
+ * Uses the internal conn.h / rxqueue.h on purpose and nothing else.
+ * Each comment names the hand mutation that made the test fail. */
+#include "check.h"
+#include "conn.h"
+#include "frame.h"
+#include "rxqueue.h"
+#include "wsdx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void connected(wsdx_conn *c, int mode)
+{
+    wsdx_conn_init(c, mode);
+    wsdx_conn_established(c);
+}
+
+/* S2: data arriving after SD_RECEIVE is dropped, not queued (nothing kept,
+ * nothing allocated). Mutation: conn.c ingest, `if (c->recv_shut || ...)`
+ * -> `if (... )` without recv_shut: the queue holds the bytes. */
+static void S2_dataAfterShutdownReceiveIsDropped(void)
+{
+    for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
+        wsdx_conn c;
+        int fin;
+        connected(&c, mode);
+        CHECK_EQ(wsdx_conn_shutdown(&c, WSDX_SD_RECEIVE, &fin), 0);
+        CHECK_EQ(fin, 0);
+        uint8_t w[5 + 3];
+        wsdx_frame_header_encode(w, WSDX_FRAME_DATA, 3);
+        memcpy(w + 5, "abc", 3);
+        CHECK_EQ(wsdx_conn_ingest(&c, w, sizeof w), 0);
+        CHECK(!wsdx_rxq_has_ready(&c.rx));
+        CHECK(c.rx.data == NULL); /* not even a half-open record */
+        uint8_t b[8];
+        CHECK_EQ(wsdx_conn_recv(&c, b, sizeof b), -WSDX_WSAESHUTDOWN);
+        wsdx_conn_free(&c);
+    }
+}
+
+/* The receive backlog cap (4 x WSDX_MAX_MESSAGE) holds at its exact value
+ * and refuses one byte more. The check runs when the buffer grows, so the
+ * second half arrives in one push that asks for exactly the cap.
+ * Mutations: rxqueue.c reserve `need >` -> `need >=` (the exact value fails);
+ * the cap `* 4` -> `* 4 + 1` (one byte past is taken). */
+static void receiveBacklogCapAtExactValue(void)
+{
+    const size_t cap = (size_t)WSDX_MAX_MESSAGE * 4;
+    uint8_t *p = calloc(1, cap / 2);
+    wsdx_rxqueue q;
+    wsdx_rxq_init(&q, 0);
+    CHECK_EQ(wsdx_rxq_push(&q, p, cap / 2, 1), 0);
+    CHECK_EQ(wsdx_rxq_push(&q, p, cap / 2, 1), 0);
+    CHECK_EQ(q.ready, cap);
+    CHECK_EQ(wsdx_rxq_push(&q, p, 1, 1), WSDX_WSAENOBUFS);
+    CHECK_EQ(q.ready, cap); /* the refused byte changed nothing */
+    int truncated;
+    CHECK_EQ(wsdx_rxq_pop(&q, p, 1, &truncated), 1);
+    CHECK_EQ(wsdx_rxq_push(&q, p, 1, 1), 0); /* one read makes room for one byte */
+    wsdx_rxq_free(&q);
+    free(p);
+}
+
+/* Compaction (sliding live bytes to the front) keeps the half-filled record
+ * whole: its length lands in its own header, the message comes out intact.
+ * Mutation: rxqueue.c reserve, delete `q->open_at -= ...`: the length is
+ * written at the old offset and the second message is garbage. */
+static void compactionKeepsOpenRecord(void)
+{
+    wsdx_rxqueue q;
+    uint8_t a[100], b[200], out[256];
+    int truncated;
+    memset(a, 'a', sizeof a);
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (uint8_t)i;
+    wsdx_rxq_init(&q, 1);
+    CHECK_EQ(wsdx_rxq_push(&q, a, sizeof a, 1), 0);   /* [4+100] */
+    CHECK_EQ(wsdx_rxq_push(&q, b, 100, 0), 0);        /* [4+100 open] */
+    CHECK_EQ(wsdx_rxq_pop(&q, out, sizeof out, &truncated), 100);
+    CHECK(q.head > 0);                                /* room only after a slide */
+    CHECK_EQ(wsdx_rxq_push(&q, b + 100, 100, 1), 0);
+    CHECK_EQ(q.head, 0);                              /* it did slide */
+    CHECK_EQ(wsdx_rxq_pop(&q, out, sizeof out, &truncated), 200);
+    CHECK_EQ(truncated, 0);
+    CHECK(memcmp(out, b, sizeof b) == 0);
+    CHECK(!wsdx_rxq_has_ready(&q));
+    wsdx_rxq_free(&q);
+}
+
+int main(void)
+{
+    S2_dataAfterShutdownReceiveIsDropped();
+    receiveBacklogCapAtExactValue();
+    compactionKeepsOpenRecord();
+    return check_summary("test_core_edges");
+}
