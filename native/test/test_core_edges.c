@@ -55,7 +55,7 @@ static void receiveBacklogCapAtExactValue(void)
     CHECK_EQ(wsdx_rxq_push(&q, p, cap / 2, 1), 0);
     CHECK_EQ(wsdx_rxq_push(&q, p, cap / 2, 1), 0);
     CHECK_EQ(q.ready, cap);
-    CHECK_EQ(wsdx_rxq_push(&q, p, 1, 1), WSDX_WSAENOBUFS);
+    CHECK_EQ(wsdx_rxq_push(&q, p, 1, 1), -WSDX_WSAENOBUFS);
     CHECK_EQ(q.ready, cap); /* the refused byte changed nothing */
     int truncated;
     CHECK_EQ(wsdx_rxq_pop(&q, p, 1, &truncated), 1);
