@@ -107,10 +107,14 @@ void ws_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
 }
 
 /* The deadline of a non-blocking connect: one pool timer per attempt,
- * holding a reference; a stale one finds its attempt over. */
-typedef struct {
+ * holding a reference. Whoever takes it from w->connect_dl (under w->lock)
+ * owns it: the timer's callback when it fires, or ws_connect_timer_end once
+ * the attempt is over. Without that, a connect that succeeded kept its
+ * context alive until the deadline (up to 40 s after the handle closed). */
+typedef struct connect_deadline {
     wsock *w;
     unsigned gen;
+    PTP_TIMER timer;
 } connect_deadline;
 
 static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TIMER timer)
@@ -119,11 +123,38 @@ static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TI
     wsock *w = d->w;
     (void)inst;
     EnterCriticalSection(&w->lock);
-    if (w->connecting && w->connect_gen == d->gen && !ws_is_closed(w))
-        ws_connect_end(w, WSAETIMEDOUT);
+    int mine = w->connect_dl == d;
+    if (mine) {
+        w->connect_dl = NULL;
+        if (w->connecting && w->connect_gen == d->gen && !ws_is_closed(w))
+            ws_connect_end(w, WSAETIMEDOUT);
+    }
     LeaveCriticalSection(&w->lock);
+    if (!mine)
+        return; /* its taker waits for this call to return, then frees d */
     ws_settle(w);
     CloseThreadpoolTimer(timer);
+    free(d);
+    ws_put(w);
+}
+
+/* Ends the timer of an attempt that is over (or of a closing socket): it is
+ * cancelled, its callback waited for, its reference dropped. Never called
+ * from connect_timer itself, nor with a lock held. */
+void ws_connect_timer_end(wsock *w, int closing)
+{
+    EnterCriticalSection(&w->lock);
+    connect_deadline *d = w->connect_dl;
+    if (d && (closing || !w->connecting))
+        w->connect_dl = NULL;
+    else
+        d = NULL;
+    LeaveCriticalSection(&w->lock);
+    if (!d)
+        return;
+    SetThreadpoolTimer(d->timer, NULL, 0, 0);
+    WaitForThreadpoolTimerCallbacks(d->timer, TRUE); /* a callback already running finds it taken */
+    CloseThreadpoolTimer(d->timer);
     free(d);
     ws_put(w);
 }
@@ -138,10 +169,12 @@ int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD m
         free(d);
         return WSAENOBUFS;
     }
+    ws_connect_timer_end(w, 1); /* the last attempt's, if it is still there */
     EnterCriticalSection(&w->lock);
     w->connecting = 1;
     w->pre_have = 0;
     d->w = w;
+    d->timer = t;
     d->gen = ++w->connect_gen;
     int rc = 0;
     if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == 0) {
@@ -160,6 +193,9 @@ int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD m
         return rc;
     }
     InterlockedIncrement(&w->refs); /* the timer's */
+    EnterCriticalSection(&w->lock);
+    w->connect_dl = d;
+    LeaveCriticalSection(&w->lock);
     ULARGE_INTEGER due;
     due.QuadPart = (ULONGLONG)(-(LONGLONG)ms * 10000); /* relative, in 100 ns */
     FILETIME ft;
@@ -231,7 +267,7 @@ void ws_finish_connect(wsock *w)
     if (!err && n && o->bufs[0].buf) {
         EnterCriticalSection(&w->txio);
         err = ws_txq_frame(w, (const uint8_t *)o->bufs[0].buf, n);
-        LeaveCriticalSection(&w->txio);
+        ws_tx_leave(w);
     }
     ws_op_complete(o, (DWORD)err, err ? 0 : n, 0);
 }

@@ -33,7 +33,7 @@ static int disconnect(wsock *w)
         LeaveCriticalSection(&w->lock);
         LeaveCriticalSection(&w->rxio);
     }
-    LeaveCriticalSection(&w->txio);
+    ws_tx_leave(w);
     return rc;
 }
 

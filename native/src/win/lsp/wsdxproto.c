@@ -299,7 +299,7 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         rc = -WSAENOBUFS;
     if (!rc)
         rc = ov ? send_overlapped(w, b, n, ov, cr, t) : send_now(w, b, n);
-    LeaveCriticalSection(&w->txio);
+    ws_tx_leave(w);
     free(tmp);
     ws_settle(w);
     ws_put(w);
@@ -371,7 +371,7 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
     LeaveCriticalSection(&w->lock);
     if (rc == 0 && fin)
         ws_send_fin(w);
-    LeaveCriticalSection(&w->txio);
+    ws_tx_leave(w);
     ws_settle(w); /* SD_RECEIVE ends pending receives */
     ws_put(w);
     if (rc) {
@@ -401,7 +401,7 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
         if (rc == 0)
             ws_send_fin(w);
     }
-    LeaveCriticalSection(&w->txio);
+    ws_tx_leave(w);
     ws_put(w);
     if (rc) {
         *lpErrno = -rc;
@@ -437,7 +437,7 @@ static DWORD WINAPI background_close(LPVOID arg)
     int e = 0;
     EnterCriticalSection(&w->txio);
     ws_txq_push(w, 1, (GetTickCount() + 120000) | 1);
-    LeaveCriticalSection(&w->txio);
+    ws_tx_leave(w);
     if (w->txlen)
         ws_lower_abort(w->p, w->low);
     else
@@ -456,7 +456,7 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     ws_flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
     enum wsdx_close_plan plan = wsdx_linger_plan(w->linger_on, w->linger_secs, !w->nonblocking, w->txlen);
     if (plan == WSDX_CLOSE_WOULDBLOCK) {
-        LeaveCriticalSection(&w->txio);
+        ws_tx_leave(w);
         ws_put(w);
         *lpErrno = WSAEWOULDBLOCK; /* S10: stays open and usable */
         return SOCKET_ERROR;
@@ -467,12 +467,13 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
         plan = w->txlen ? WSDX_CLOSE_ABORT : WSDX_CLOSE_GRACEFUL;
     }
     int background = plan == WSDX_CLOSE_GRACEFUL && w->txlen > 0;
-    LeaveCriticalSection(&w->txio);
+    ws_tx_leave(w);
 
     ws_set_closed(w, 1);
     EnterCriticalSection(&w->lock); /* a connect timer that saw it open is done with the lower socket */
     LeaveCriticalSection(&w->lock);
     ws_disarm(w); /* from here on the lower socket's events are nobody's */
+    ws_connect_timer_end(w, 1);
     if (w->listening)
         ws_drop_pending(w);
     if (!background && plan == WSDX_CLOSE_GRACEFUL && w->linger_on && !w->nonblocking) {

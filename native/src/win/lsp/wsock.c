@@ -448,6 +448,7 @@ void ws_await_move(LONG seen, DWORD ms)
  * (they take the data), then what the application is told. */
 void ws_settle(wsock *w)
 {
+    ws_connect_timer_end(w, 0); /* an attempt that is over needs no deadline */
     finish_ops(w);
     notify(w);
     ws_moved();
@@ -563,6 +564,33 @@ int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
     }
     free(f);
     return rc;
+}
+
+/* FD_WRITE: room in the lower socket. FD_WRITE comes once per send that
+ * would block, so a kick must never be lost: when txio is busy, the flag
+ * tells its holder to flush once more as it leaves (ws_tx_leave). Two
+ * on_lower calls may run at once (a pool wait on a manual-reset event),
+ * and a sender may hold txio right after its send would block: then the
+ * holder, not this caller, flushes. */
+void ws_tx_kick(wsock *w)
+{
+    InterlockedExchange(&w->tx_kick, 1);
+    while (InterlockedCompareExchange(&w->tx_kick, 0, 0) && TryEnterCriticalSection(&w->txio)) {
+        InterlockedExchange(&w->tx_kick, 0); /* cleared by the holder, before it flushes */
+        ws_flush(w, 0);
+        LeaveCriticalSection(&w->txio);
+    }
+}
+
+/* Leaves txio, then flushes for a kick that came while it was held. */
+void ws_tx_leave(wsock *w)
+{
+    LeaveCriticalSection(&w->txio);
+    while (InterlockedCompareExchange(&w->tx_kick, 0, 0) && TryEnterCriticalSection(&w->txio)) {
+        InterlockedExchange(&w->tx_kick, 0);
+        ws_flush(w, 0);
+        LeaveCriticalSection(&w->txio);
+    }
 }
 
 /* FIN now, or after the queue drains. Caller holds txio. */
@@ -704,10 +732,8 @@ static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out)
                 wsdx_conn_fail(&w->conn, ne.iErrorCode[FD_CLOSE_BIT]); /* no effect when a clean end came first */
             LeaveCriticalSection(&w->lock);
         }
-        if ((ne.lNetworkEvents & FD_WRITE) && TryEnterCriticalSection(&w->txio)) {
-            ws_flush(w, 0); /* a holder of txio is sending, and flushes itself */
-            LeaveCriticalSection(&w->txio);
-        }
+        if (ne.lNetworkEvents & FD_WRITE)
+            ws_tx_kick(w);
     }
     ws_settle(w);
 }

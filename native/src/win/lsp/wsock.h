@@ -67,6 +67,7 @@ typedef struct wsock {
     int connect_done;
     int connecting;             /* non-blocking connect: 1 TCP connect, 2 the peer's preamble */
     unsigned connect_gen;       /* which attempt a connect timer belongs to */
+    struct connect_deadline *connect_dl; /* the pending attempt's timer (under lock; connect.c) */
     uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* the peer's preamble, so far */
     size_t pre_have;
     int lower_spent;            /* a failed connect left it: the next connect takes a fresh one */
@@ -75,6 +76,7 @@ typedef struct wsock {
     ovl *connect_op;            /* a pending ConnectEx */
     uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
     int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
+    volatile LONG tx_kick;      /* FD_WRITE came while txio was held: its holder flushes on leaving */
     DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
     /* listener, under lock: connections whose preamble is not checked yet,
      * and the checked ones waiting for WSPAccept */
@@ -128,6 +130,8 @@ int ws_txq_frame(wsock *w, const uint8_t *b, size_t n);
 int ws_flush(wsock *w, int wait);
 int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n);
 void ws_send_fin(wsock *w);
+void ws_tx_kick(wsock *w);
+void ws_tx_leave(wsock *w);
 int ws_arm(wsock *w);
 int ws_attach_lower(wsock *w, SOCKET low);
 void ws_disarm(wsock *w);
@@ -146,6 +150,7 @@ int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD m
 int ws_connect_blocking(wsock *w, const struct sockaddr *name, int namelen);
 int ws_connect_prepare(wsock *w);
 void ws_finish_connect(wsock *w);
+void ws_connect_timer_end(wsock *w, int closing);
 
 /* listen.c: ws_advance (under l->lock) takes new connections and checks
  * preambles; ws_next_ready / ws_listener_ready / ws_adopt serve WSPAccept;

@@ -166,12 +166,20 @@ static int WSPAPI fk_Select(int n, fd_set *r, fd_set *w, fd_set *x, const PTIMEV
     ERRNO(rc, SOCKET_ERROR);
     return rc;
 }
+volatile LONG g_preempt_ms;
 static int WSPAPI fk_Send(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD f, LPWSAOVERLAPPED ov,
                           LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
 {
     (void)t;
     int r = WSASend(s, b, n, sent, f, ov, cr);
     ERRNO(r, SOCKET_ERROR);
+    /* A thread may lose its CPU at any point; on a busy machine, right after
+     * the kernel refused a send (which re-enables FD_WRITE: "FD_WRITE ... after
+     * a send ... failed with WSAEWOULDBLOCK", WSAEventSelect docs) room may
+     * come and FD_WRITE be recorded before the sender runs again. g_preempt_ms
+     * widens that window so a row sees it every time. */
+    if (r == SOCKET_ERROR && *lpErrno == WSAEWOULDBLOCK && g_preempt_ms)
+        Sleep((DWORD)g_preempt_ms);
     return r;
 }
 static int WSPAPI fk_SendDisconnect(SOCKET s, LPWSABUF d, LPINT lpErrno)

@@ -13,7 +13,8 @@ extern WSAPROTOCOL_INFOW g_pi_stream, g_pi_msg, g_pi_pt;
 extern WSPPROC_TABLE T_stream, T_msg, T_pt;
 extern WSPUPCALLTABLE g_up;
 extern int g_bad_lower;  /* 1: the fake lower provider returns a table with a NULL entry */
-extern int fk_cleanups;  /* WSPCleanup calls the lower provider saw */
+extern int fk_cleanups;
+extern volatile LONG g_preempt_ms; /* the lower send sleeps this long after WSAEWOULDBLOCK (preemption) */  /* WSPCleanup calls the lower provider saw */
 
 /* WSAStartup, the upcall table, and WSPStartup for the three entries: 0 or the first error. */
 int fake_ws2_start(void);
