@@ -340,12 +340,17 @@ static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWO
             *lpErrno = WSA_IO_INCOMPLETE;
             return FALSE;
         }
-        if (!ov->hEvent || WaitForSingleObject(ov->hEvent, INFINITE) != WAIT_OBJECT_0) {
+        HANDLE ev = (HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1);
+        if (!ev || WaitForSingleObject(ev, INFINITE) != WAIT_OBJECT_0) {
             *lpErrno = WSA_INVALID_HANDLE; /* waiting needs event-based notification */
             return FALSE;
         }
+        /* WPUCompleteOverlappedRequest may set Internal a little after the event */
+        while (*(volatile ULONG_PTR *)&ov->Internal == WSS_OPERATION_IN_PROGRESS)
+            SwitchToThread();
     }
-    /* ws_op_result() left the outcome here */
+    MemoryBarrier(); /* InternalHigh is set before Internal leaves WSS_OPERATION_IN_PROGRESS */
+    /* the count is WPUCompleteOverlappedRequest's; flags and code are ws_op_result's */
     *n = (DWORD)ov->InternalHigh;
     if (flags)
         *flags = ov->Offset;

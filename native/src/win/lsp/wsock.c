@@ -275,7 +275,13 @@ ovl *ws_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE 
     return o;
 }
 
-/* The request's result where WSPGetOverlappedResult finds it. */
+/* The request's result where WSPGetOverlappedResult finds it. The provider
+ * owns only Offset (flags) and OffsetHigh (the WSA code); Internal and
+ * InternalHigh are WPUCompleteOverlappedRequest's, which sets InternalHigh
+ * (the byte count) and then Internal, possibly after it returned and from
+ * another thread (WSAOVERLAPPED, Windows Sockets SPI: "the SAN service
+ * provider exclusively controls only the Offset and OffsetHigh members";
+ * WPUCompleteOverlappedRequest remarks). */
 void ws_op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
 {
     o->err = err;
@@ -283,8 +289,17 @@ void ws_op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
     o->flags = flags;
     o->ov->Offset = flags;
     o->ov->OffsetHigh = err;
-    o->ov->InternalHigh = n;
-    o->ov->Internal = err; /* no longer WSS_OPERATION_IN_PROGRESS */
+}
+
+/* Where no WPUCompleteOverlappedRequest follows (an APC, a request failed at
+ * once), the provider ends the request itself: the count first, then
+ * Internal, which leaves WSS_OPERATION_IN_PROGRESS last. Internal holds an
+ * NTSTATUS, never a WSA code (10054 would read as a success). */
+static void op_done(ovl *o)
+{
+    o->ov->InternalHigh = o->n;
+    MemoryBarrier();
+    o->ov->Internal = o->err ? (ULONG_PTR)0xC0000001L /* STATUS_UNSUCCESSFUL */ : 0 /* STATUS_SUCCESS */;
 }
 
 /* A request that failed before it was pending: no completion is notified. */
@@ -292,6 +307,7 @@ void ws_op_drop(ovl *o, DWORD err)
 {
     wsock *w = o->w, *into = o->into;
     ws_op_result(o, err, 0, 0);
+    op_done(o);
     free(o);
     if (into)
         ws_put(into);
@@ -317,6 +333,7 @@ void ws_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
         ws_put(into);
     ws_op_result(o, err, n, flags);
     if (o->cr) {
+        op_done(o); /* just before the APC is queued: nobody else writes them */
         if (wsdx_lsp_up.lpWPUQueueApc(&o->thread, run_routine, (DWORD_PTR)o, &e) != 0)
             free(o); /* the thread is gone: nobody is left to tell */
     } else {

@@ -7,6 +7,7 @@
  * and by the installed-backend test (client_shim.c). */
 #include "fake_ws2.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ */
@@ -355,9 +356,57 @@ int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key)
     return e && e->live ? 0 : -1;
 }
 
-/* The seam (production: lower.c, ws2_32's WPUCompleteOverlappedRequest):
- * a packet to the handle's completion port unless the event's low bit
- * says not to, and the event. */
+/* The seam (production: lower.c, ws2_32's WPUCompleteOverlappedRequest), as
+ * Windows does it: the notification happens later, on another thread
+ * ("there may be some slight delay after WPUCompleteOverlappedRequest
+ * returns before these values appear, since processing may occur
+ * asynchronously", WPUCompleteOverlappedRequest remarks). It then sets
+ * InternalHigh to the byte count and after it Internal (to an NTSTATUS,
+ * never WSS_OPERATION_IN_PROGRESS), posts a packet to the handle's
+ * completion port unless the event's low bit says not to, and sets the
+ * event. The provider owns only Offset and OffsetHigh on this path: a
+ * request whose Internal it changed before the call is counted in
+ * g_early_results. */
+typedef struct completion {
+    struct completion *next;
+    LPWSAOVERLAPPED ov;
+    DWORD err, n;
+    HANDLE port;
+    ULONG_PTR key;
+} completion;
+static completion *g_cq, **g_cq_tail = &g_cq;
+static CRITICAL_SECTION g_cq_lock;
+static HANDLE g_cq_ev;
+volatile LONG g_early_results, g_completions;
+
+static DWORD WINAPI completer(LPVOID arg)
+{
+    (void)arg;
+    for (;;) {
+        WaitForSingleObject(g_cq_ev, INFINITE);
+        for (;;) {
+            EnterCriticalSection(&g_cq_lock);
+            completion *c = g_cq;
+            if (c && !(g_cq = c->next))
+                g_cq_tail = &g_cq;
+            LeaveCriticalSection(&g_cq_lock);
+            if (!c)
+                break;
+            Sleep(1); /* late: the caller has long returned */
+            c->ov->InternalHigh = c->n;
+            MemoryBarrier();
+            c->ov->Internal = c->err ? (ULONG_PTR)0xC0000001L : 0;
+            if (c->port && !((ULONG_PTR)c->ov->hEvent & 1))
+                PostQueuedCompletionStatus(c->port, c->n, c->key, c->ov);
+            if (c->ov->hEvent)
+                SetEvent((HANDLE)((ULONG_PTR)c->ov->hEvent & ~(ULONG_PTR)1));
+            InterlockedIncrement(&g_completions);
+            free(c);
+        }
+    }
+    return 0;
+}
+
 int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno)
 {
     EnterCriticalSection(&g_hlock);
@@ -369,11 +418,23 @@ int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, 
         *lpErrno = WSAEINVAL;
         return SOCKET_ERROR;
     }
-    (void)err;
-    if (port && !((ULONG_PTR)ov->hEvent & 1))
-        PostQueuedCompletionStatus(port, n, key, ov);
-    if (ov->hEvent)
-        SetEvent((HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1));
+    if (ov->Internal != WSS_OPERATION_IN_PROGRESS)
+        InterlockedIncrement(&g_early_results);
+    completion *c = (completion *)calloc(1, sizeof *c);
+    if (!c) {
+        *lpErrno = WSAENOBUFS;
+        return SOCKET_ERROR;
+    }
+    c->ov = ov;
+    c->err = err;
+    c->n = n;
+    c->port = port;
+    c->key = key;
+    EnterCriticalSection(&g_cq_lock);
+    *g_cq_tail = c;
+    g_cq_tail = &c->next;
+    LeaveCriticalSection(&g_cq_lock);
+    SetEvent(g_cq_ev);
     return 0;
 }
 
@@ -434,6 +495,9 @@ int fake_ws2_start(void)
     WSADATA wd;
     WSAStartup(MAKEWORD(2, 2), &wd);
     InitializeCriticalSection(&g_hlock);
+    InitializeCriticalSection(&g_cq_lock);
+    g_cq_ev = CreateEventW(NULL, FALSE, FALSE, NULL);
+    CloseHandle(CreateThread(NULL, 0, completer, NULL, 0, NULL));
 
     memset(&g_up, 0, sizeof g_up);
     g_up.lpWPUCreateSocketHandle = up_CreateSocketHandle;

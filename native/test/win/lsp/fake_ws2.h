@@ -26,6 +26,9 @@ extern int g_installed;
 WSAPROTOCOL_INFOW entry(DWORD id, const GUID *g, DWORD flags, int type, int proto, const wchar_t *name);
 /* Associates one of the provider's handles with a completion port. */
 int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key);
+/* Completions notified (late, on the fake's own thread), and those whose
+ * Internal the provider had already changed before WPUCompleteOverlappedRequest. */
+extern volatile LONG g_completions, g_early_results;
 /* Provider socket handles still open. */
 int live_handles(void);
 
