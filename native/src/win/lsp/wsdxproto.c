@@ -587,6 +587,42 @@ static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS
     return 0;
 }
 
+/* What select() would say of w now: k 0 readable (data, the end, a reset,
+ * disconnect data; a listener: a checked connection), 1 writable (connected,
+ * the preamble exchange over, and room), 2 exceptional (a failed connect). */
+static int ready_now(wsock *w, int k)
+{
+    if (k == 0) {
+        if (w->listening)
+            return ws_listener_ready(w);
+        ws_pump(w, 0);
+        EnterCriticalSection(&w->lock);
+        int yes = wsdx_rxq_has_ready(&w->conn.rx) || w->conn.peer_fin || w->conn.peer_error || w->conn.disc_received;
+        LeaveCriticalSection(&w->lock);
+        return yes;
+    }
+    if (k == 1)
+        return w->conn.connected && w->txlen == 0 && w->low != INVALID_SOCKET && ws_lower_wait(w->p, w->low, 1, 0) == 1;
+    int err = 0, len = sizeof err, e2 = 0;
+    if (w->low != INVALID_SOCKET)
+        w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
+    return (err != 0 && !w->conn.connected) || (w->connect_done && w->connect_err && !w->conn.connected);
+}
+
+/* Sleeps until some socket moved on or the time is up: 0 when it is up. */
+static int await_any(LONG seen, DWORD start, DWORD limit)
+{
+    DWORD spent = GetTickCount() - start;
+    if (limit != INFINITE && spent >= limit)
+        return 0;
+    /* every change on_lower sees is a move; the slice bounds what it cannot
+     * see (a closed socket, a lower socket's buffer room without FD_WRITE) */
+    ws_await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
+    return 1;
+}
+
+/* Since Vista ws2_32 sends select() to the provider whose handle
+ * SIO_BSP_HANDLE_SELECT returned (wp_Ioctl answers with ours). */
 static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PTIMEVAL t, LPINT lpErrno)
 {
     (void)nfds;
@@ -616,23 +652,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
                     *lpErrno = WSAENOTSOCK;
                     return SOCKET_ERROR;
                 }
-                int yes = 0;
-                if (k == 0) {
-                    if (!w->listening)
-                        ws_pump(w, 0);
-                    EnterCriticalSection(&w->lock);
-                    yes = wsdx_rxq_has_ready(&w->conn.rx) || w->conn.peer_fin || w->conn.peer_error ||
-                          w->conn.disc_received;
-                    LeaveCriticalSection(&w->lock);
-                    if (w->listening)
-                        yes = ws_listener_ready(w);
-                } else if (k == 1) { /* writable: connected (the preamble exchange is over) and room */
-                    yes = w->conn.connected && w->txlen == 0 && ws_lower_wait(w->p, w->low, 1, 0) == 1;
-                } else { /* a failed connect */
-                    int err = 0, len = sizeof err, e2 = 0;
-                    w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
-                    yes = err != 0 || (w->connect_done && w->connect_err && !w->conn.connected);
-                }
+                int yes = ready_now(w, k);
                 ws_put(w);
                 if (yes && outs[k]) {
                     FD_SET(s, outs[k]);
@@ -641,13 +661,72 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
             }
         if (ready)
             return ready;
-        DWORD spent = GetTickCount() - start;
-        if (limit != INFINITE && spent >= limit)
+        if (!await_any(seen, start, limit))
             return 0;
-        /* every change on_lower sees is a move; the slice bounds what it cannot
-         * see (a closed socket, a lower socket's buffer room without FD_WRITE) */
-        ws_await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
     }
+}
+
+/* SIO_EXT_POLL: WSAPoll over wsdx handles (ws2_32 sends it here once
+ * SIO_BSP_HANDLE_POLL named our handle). pd is the WSAPOLLDATA, in and out:
+ * revents and result filled as WSAPoll reports them. 0 or -WSA code. */
+static int ext_poll(WSAPOLLDATA *pd, DWORD len)
+{
+    if (!pd || len < sizeof *pd || (len - sizeof *pd) / sizeof(WSAPOLLFD) < pd->fds)
+        return -WSAEFAULT;
+    DWORD limit = pd->timeout < 0 ? INFINITE : (DWORD)pd->timeout;
+    DWORD start = GetTickCount();
+    for (;;) {
+        LONG seen = ws_moves();
+        int ready = 0;
+        for (ULONG i = 0; i < pd->fds; i++) {
+            WSAPOLLFD *f = &pd->fdArray[i];
+            int e = 0;
+            f->revents = 0;
+            if (f->events & ~(POLLRDNORM | POLLRDBAND | POLLWRNORM))
+                return -WSAEINVAL; /* as WSAPoll: only these may be asked for */
+            wsock *w = ws_get(f->fd, &e);
+            if (!w) {
+                f->revents = POLLNVAL;
+            } else {
+                if ((f->events & POLLRDNORM) && ready_now(w, 0))
+                    f->revents |= POLLRDNORM;
+                if ((f->events & POLLWRNORM) && ready_now(w, 1))
+                    f->revents |= POLLWRNORM;
+                if (ready_now(w, 2))
+                    f->revents |= POLLERR | POLLHUP; /* reported whether asked for or not */
+                EnterCriticalSection(&w->lock);
+                if (w->conn.peer_fin || w->conn.peer_error)
+                    f->revents |= POLLHUP;
+                LeaveCriticalSection(&w->lock);
+                ws_put(w);
+            }
+            ready += f->revents != 0;
+        }
+        if (ready) {
+            pd->result = ready;
+            return 0;
+        }
+        if (!await_any(seen, start, limit)) {
+            pd->result = 0;
+            return 0;
+        }
+    }
+}
+
+/* SIO_EXT_SENDMSG: WSASendMsg on a wsdx handle (ws2_32 sends it here once
+ * SIO_BSP_HANDLE named our handle): the buffers go out as one WSPSend, in
+ * DATA frames; control data is not offered. 0 or -WSA code (-WSA_IO_PENDING). */
+static int ext_sendmsg(SOCKET s, WSASENDMSG *m, DWORD len, LPWSATHREADID t)
+{
+    if (!m || len < sizeof *m || !m->lpMsg)
+        return -WSAEFAULT;
+    if (m->lpMsg->Control.len)
+        return -WSAEOPNOTSUPP; /* no ancillary data on a wsdx connection */
+    int e = 0;
+    if (wp_Send(s, m->lpMsg->lpBuffers, m->lpMsg->dwBufferCount, m->lpNumberOfBytesSent, m->dwFlags,
+                m->lpOverlapped, m->lpCompletionRoutine, t, &e) == SOCKET_ERROR)
+        return -e;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -821,11 +900,47 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
             if (ret)
                 *ret = sizeof(u_long);
         }
-    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER && ws_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
-        /* the extension functions that must know wsdx handles are ours (extensions.c) */
+    } else if (code == SIO_BSP_HANDLE || code == SIO_BSP_HANDLE_SELECT || code == SIO_BSP_HANDLE_POLL) {
+        /* ours, so that ws2_32 routes select(), WSAPoll() and WSASendMsg() here
+         * (Winsock IOCTLs: an LSP that must see them answers these itself) */
+        if (!out || outlen < sizeof(SOCKET)) {
+            *lpErrno = WSAEFAULT;
+            rc = SOCKET_ERROR;
+        } else {
+            *(SOCKET *)out = s;
+            if (ret)
+                *ret = sizeof(SOCKET);
+        }
+    } else if (code == SIO_EXT_POLL || code == SIO_EXT_SENDMSG) {
+        int r = code == SIO_EXT_POLL ? ext_poll((WSAPOLLDATA *)in, inlen) : ext_sendmsg(s, (WSASENDMSG *)in, inlen, t);
+        if (r < 0) {
+            *lpErrno = -r;
+            rc = SOCKET_ERROR;
+        } else if (ret) {
+            *ret = code == SIO_EXT_POLL ? inlen : 0;
+        }
+    } else if (code == SIO_EXT_SELECT || code == SIO_BASE_HANDLE) {
+        /* SIO_EXT_SELECT: select() reaches WSPSelect (above); SIO_BASE_HANDLE
+         * names an IFS handle, which a wsdx socket does not have */
+        *lpErrno = WSAEOPNOTSUPP;
+        rc = SOCKET_ERROR;
+    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER) {
+        /* the extension functions that must know wsdx handles are ours
+         * (extensions.c); any other (TransmitFile, TransmitPackets, WSARecvMsg,
+         * ...) would get the lower socket, not ours: WSAEINVAL, as the SDK's
+         * LSP sample answers a GUID it does not know */
+        if (!ws_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
+            *lpErrno = WSAEINVAL;
+            rc = SOCKET_ERROR;
+        }
+    } else if (ov || cr) {
+        /* passed down, it would complete on the lower socket, never on our
+         * handle's completion port: refused */
+        *lpErrno = WSAEOPNOTSUPP;
+        rc = SOCKET_ERROR;
     } else {
-        /* unknown codes and other GUIDs go to the lower provider, on the lower socket */
-        rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, ov, cr, t, lpErrno);
+        /* other codes, synchronous, go to the lower provider, on the lower socket */
+        rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, NULL, NULL, t, lpErrno);
     }
     ws_put(w);
     return rc;

@@ -7,6 +7,8 @@
  * and by the installed-backend test (client_shim.c). */
 #include "fake_ws2.h"
 
+#include <mswsock.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +125,17 @@ static int WSPAPI fk_Ioctl(SOCKET s, DWORD c, LPVOID i, DWORD il, LPVOID o, DWOR
                            LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
 {
     (void)t;
+    if ((c == SIO_BSP_HANDLE || c == SIO_BSP_HANDLE_SELECT || c == SIO_BSP_HANDLE_POLL) && !g_installed) {
+        /* the base provider (msafd) names its own socket; Wine's ws2_32 does not know these codes */
+        if (!o || ol < sizeof(SOCKET)) {
+            *lpErrno = WSAEFAULT;
+            return SOCKET_ERROR;
+        }
+        *(SOCKET *)o = s;
+        if (ret)
+            *ret = sizeof(SOCKET);
+        return 0;
+    }
     int r = WSAIoctl(s, c, i, il, o, ol, ret, ov, cr);
     ERRNO(r, SOCKET_ERROR);
     return r;
@@ -566,4 +579,137 @@ int fake_ws2_start_installed(void)
     fill_fake(&T_msg);
     fill_fake(&T_pt);
     return found == 7 ? 0 : WSAEPROVIDERFAILEDINIT;
+}
+
+/* ------------------------------------------------------------------ */
+/* ws2_32's routing of select(), WSAPoll() and WSASendMsg() (Vista and later)
+ *
+ * ws2_32 does not call the provider a socket was made by: it asks that
+ * provider's WSPIoctl for the handle to use (SIO_BSP_HANDLE_SELECT for
+ * select, SIO_BSP_HANDLE_POLL for WSAPoll, SIO_BSP_HANDLE for WSASendMsg)
+ * and goes to the provider that owns the handle returned: its WSPSelect,
+ * its WSPIoctl(SIO_EXT_POLL) / WSPIoctl(SIO_EXT_SENDMSG) when that is a
+ * layered provider's own handle, else the base provider's own select / poll /
+ * sendmsg on the base handle (Winsock IOCTLs: SIO_BSP_HANDLE_SELECT,
+ * SIO_BSP_HANDLE_POLL, SIO_EXT_POLL, SIO_EXT_SENDMSG). A provider that
+ * passes those ioctls down is bypassed. */
+
+/* The table of the provider whose handle s is, or NULL (a base socket). */
+static WSPPROC_TABLE *owner(SOCKET s)
+{
+    EnterCriticalSection(&g_hlock);
+    hentry *e = hfind(s);
+    DWORD cat = e && e->live ? e->cat : 0;
+    LeaveCriticalSection(&g_hlock);
+    return cat == g_pi_stream.dwCatalogEntryId ? &T_stream : cat == g_pi_msg.dwCatalogEntryId ? &T_msg : NULL;
+}
+
+/* The handle s's provider names for code, or INVALID_SOCKET (*err set). */
+static SOCKET route(SOCKET s, DWORD code, int *err)
+{
+    WSPPROC_TABLE *t = owner(s);
+    if (!t)
+        return s; /* a base socket answers with itself */
+    SOCKET h = INVALID_SOCKET;
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    if (t->lpWSPIoctl(s, code, NULL, 0, &h, sizeof h, &ret, NULL, NULL, &tid, err))
+        return INVALID_SOCKET;
+    return h;
+}
+
+int ws2_select(fd_set *r, fd_set *w, fd_set *x, const TIMEVAL *tv, int *err)
+{
+    fd_set *sets[3] = { r, w, x };
+    SOCKET app[3 * FD_SETSIZE], to[3 * FD_SETSIZE];
+    int m = 0;
+    WSPPROC_TABLE *t = NULL;
+    for (int k = 0; k < 3; k++)
+        for (u_int i = 0; sets[k] && i < sets[k]->fd_count; i++) {
+            app[m] = sets[k]->fd_array[i];
+            to[m] = route(app[m], SIO_BSP_HANDLE_SELECT, err);
+            if (to[m] == INVALID_SOCKET)
+                return SOCKET_ERROR;
+            if (!m)
+                t = owner(to[m]); /* the first socket's provider runs the select */
+            sets[k]->fd_array[i] = to[m++];
+        }
+    int n;
+    if (t) {
+        n = t->lpWSPSelect(0, r, w, x, (const PTIMEVAL)tv, err);
+    } else {
+        n = select(0, r, w, x, (PTIMEVAL)tv);
+        if (n == SOCKET_ERROR)
+            *err = WSAGetLastError();
+    }
+    for (int k = 0; k < 3; k++) /* back to the application's handles */
+        for (u_int i = 0; sets[k] && i < sets[k]->fd_count; i++)
+            for (int j = 0; j < m; j++)
+                if (to[j] == sets[k]->fd_array[i]) {
+                    sets[k]->fd_array[i] = app[j];
+                    break;
+                }
+    return n;
+}
+
+int ws2_poll(WSAPOLLFD *fds, ULONG n, INT timeout, int *err)
+{
+    SOCKET first = n ? route(fds[0].fd, SIO_BSP_HANDLE_POLL, err) : INVALID_SOCKET;
+    if (n && first == INVALID_SOCKET)
+        return SOCKET_ERROR;
+    WSPPROC_TABLE *t = n ? owner(first) : NULL;
+    if (!t) { /* the base provider polls the base handles */
+        SOCKET app[64];
+        for (ULONG i = 0; i < n && i < 64; i++) {
+            app[i] = fds[i].fd;
+            fds[i].fd = route(app[i], SIO_BSP_HANDLE_POLL, err);
+        }
+        int r = WSAPoll(fds, n, timeout);
+        if (r == SOCKET_ERROR)
+            *err = WSAGetLastError();
+        for (ULONG i = 0; i < n && i < 64; i++)
+            fds[i].fd = app[i];
+        return r;
+    }
+    size_t len = sizeof(WSAPOLLDATA) + n * sizeof(WSAPOLLFD);
+    WSAPOLLDATA *pd = (WSAPOLLDATA *)calloc(1, len);
+    if (!pd) {
+        *err = WSAENOBUFS;
+        return SOCKET_ERROR;
+    }
+    pd->fds = n;
+    pd->timeout = timeout;
+    memcpy(pd->fdArray, fds, n * sizeof(WSAPOLLFD));
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    int rc = t->lpWSPIoctl(first, SIO_EXT_POLL, pd, (DWORD)len, pd, (DWORD)len, &ret, NULL, NULL, &tid, err);
+    if (rc == 0) {
+        memcpy(fds, pd->fdArray, n * sizeof(WSAPOLLFD));
+        rc = pd->result;
+    }
+    free(pd);
+    return rc;
+}
+
+int ws2_sendmsg(SOCKET s, WSAMSG *m, DWORD flags, DWORD *sent, int *err)
+{
+    SOCKET h = route(s, SIO_BSP_HANDLE, err);
+    if (h == INVALID_SOCKET)
+        return SOCKET_ERROR;
+    WSPPROC_TABLE *t = owner(h);
+    if (!t) { /* the base provider's WSASendMsg on the base handle */
+        LPFN_WSASENDMSG fn = NULL;
+        GUID g = WSAID_WSASENDMSG;
+        DWORD ret = 0;
+        if (WSAIoctl(h, SIO_GET_EXTENSION_FUNCTION_POINTER, &g, sizeof g, &fn, sizeof fn, &ret, NULL, NULL) || !fn ||
+            fn(h, m, flags, sent, NULL, NULL)) {
+            *err = WSAGetLastError();
+            return SOCKET_ERROR;
+        }
+        return 0;
+    }
+    WSASENDMSG sm = { m, flags, sent, NULL, NULL };
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    return t->lpWSPIoctl(h, SIO_EXT_SENDMSG, &sm, sizeof sm, NULL, 0, &ret, NULL, NULL, &tid, err);
 }

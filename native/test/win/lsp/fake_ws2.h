@@ -32,4 +32,10 @@ extern volatile LONG g_completions, g_early_results;
 /* Provider socket handles still open. */
 int live_handles(void);
 
+/* select(), WSAPoll() and WSASendMsg() as ws2_32 routes them (fake_ws2.c):
+ * results as the Winsock calls give them, *err the WSA code on SOCKET_ERROR. */
+int ws2_select(fd_set *r, fd_set *w, fd_set *x, const TIMEVAL *tv, int *err);
+int ws2_poll(WSAPOLLFD *fds, ULONG n, INT timeout, int *err);
+int ws2_sendmsg(SOCKET s, WSAMSG *m, DWORD flags, DWORD *sent, int *err);
+
 #endif

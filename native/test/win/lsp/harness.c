@@ -11,6 +11,7 @@
 #include "fake_ws2.h"
 
 #include <mswsock.h>
+#include <mstcpip.h>
 
 #include <stdint.h>
 
@@ -1562,6 +1563,110 @@ static void row_select(void)
     xclose(&T_stream, s);
 }
 
+/* select(), WSAPoll() and WSASendMsg() as ws2_32 routes them since Vista
+ * (through SIO_BSP_HANDLE_SELECT / _POLL / SIO_BSP_HANDLE, fake_ws2.c): they
+ * reach the wsdx entry, not the lower socket. Data the provider already took
+ * from the lower socket shows readable; a listener with a checked connection
+ * shows readable; WSASendMsg's bytes arrive framed, as data. */
+static void row_select_routed(void)
+{
+    SOCKET c, s;
+    int e = 0, port = 0;
+    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+        check("SELROUTE", 0, "no connection");
+        return;
+    }
+    xsend(&T_stream, c, "abc", 3, &e);
+    u_long avail = 0;
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    for (int i = 0; i < 100 && !avail; i++, Sleep(10)) /* the provider takes it off the lower socket */
+        T_stream.lpWSPIoctl(s, FIONREAD, NULL, 0, &avail, sizeof avail, &ret, NULL, NULL, &tid, &e);
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(s, &r);
+    TIMEVAL zero = { 0, 0 };
+    int sel = ws2_select(&r, NULL, NULL, &zero, &e);
+    int sel_set = sel == 1 && FD_ISSET(s, &r);
+    WSAPOLLFD pf = { s, POLLRDNORM, 0 };
+    int pol = ws2_poll(&pf, 1, 0, &e);
+    check("SELROUTE", avail == 3 && sel_set && pol == 1 && (pf.revents & POLLRDNORM),
+          "data the provider holds (%lu bytes): select() -> %d (set %d), WSAPoll() -> %d revents 0x%x (want readable)",
+          avail, sel, sel_set, pol, pf.revents);
+
+    char m1[] = "hel", m2[] = "lo";
+    WSABUF bufs[2] = { { 3, m1 }, { 2, m2 } };
+    WSAMSG msg;
+    memset(&msg, 0, sizeof msg);
+    msg.lpBuffers = bufs;
+    msg.dwBufferCount = 2;
+    DWORD sent = 0;
+    int sm = ws2_sendmsg(c, &msg, 0, &sent, &e);
+    char buf[16] = { 0 };
+    int end = 0;
+    xnbio(&T_stream, s, 1); /* unframed bytes would leave a blocking reader waiting */
+    int got = drain(&T_stream, s, buf, 8, &end, 1000) - 3; /* "abc" first */
+    memmove(buf, buf + 3, 5);
+    check("SELROUTE", sm == 0 && sent == 5 && got == 5 && !memcmp(buf, "hello", 5),
+          "WSASendMsg -> %d (%lu sent); the peer reads %d bytes '%.5s' (want 'hello', framed)", sm, sent, got, buf);
+
+    SOCKET l = listener(&T_stream, &g_pi_stream, &port);
+    SOCKET c2 = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    int conn = connect_to(&T_stream, c2, port, &e);
+    FD_ZERO(&r);
+    FD_SET(l, &r);
+    TIMEVAL two = { 2, 0 };
+    sel = ws2_select(&r, NULL, NULL, &two, &e);
+    check("SELROUTE", conn == 0 && sel == 1 && FD_ISSET(l, &r),
+          "a listener with a checked wsdx connection: select() -> %d (want readable)", sel);
+    xclose(&T_stream, c2);
+    xclose(&T_stream, l);
+    xclose(&T_stream, c);
+    xclose(&T_stream, s);
+}
+
+/* Extension functions and ioctls the wsdx entry does not implement are
+ * refused, not handed the lower socket: an unknown GUID (TransmitFile,
+ * WSARecvMsg) fails WSAEINVAL as in the SDK's LSP sample, and an
+ * overlapped ioctl passed down would complete on the lower socket, never
+ * on our handle's port: it fails. */
+static void row_ext_refused(void)
+{
+    SOCKET c, s;
+    int e = 0;
+    if (pair(&T_stream, &g_pi_stream, &c, &s)) {
+        check("EXTREF", 0, "no connection");
+        return;
+    }
+    GUID ids[2] = { WSAID_TRANSMITFILE, WSAID_WSARECVMSG };
+    int refused = 0;
+    for (int i = 0; i < 2; i++) {
+        void *fn = NULL;
+        DWORD ret = 0;
+        WSATHREADID tid = { GetCurrentThread(), 0 };
+        e = 0;
+        int rc = T_stream.lpWSPIoctl(c, SIO_GET_EXTENSION_FUNCTION_POINTER, &ids[i], sizeof ids[i], &fn, sizeof fn,
+                                     &ret, NULL, NULL, &tid, &e);
+        refused += rc == SOCKET_ERROR && e == WSAEINVAL && !fn;
+    }
+    struct tcp_keepalive ka = { 1, 10000, 1000 };
+    WSAOVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = WSACreateEvent();
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    int e2 = 0;
+    int rc = T_stream.lpWSPIoctl(c, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &ret, &ov, NULL, &tid, &e2);
+    int sync = T_stream.lpWSPIoctl(c, SIO_KEEPALIVE_VALS, &ka, sizeof ka, NULL, 0, &ret, NULL, NULL, &tid, &e);
+    WSACloseEvent(ov.hEvent);
+    check("EXTREF", refused == 2 && rc == SOCKET_ERROR && e2 == WSAEOPNOTSUPP && sync == 0,
+          "TransmitFile / WSARecvMsg GUIDs refused WSAEINVAL: %d of 2; an overlapped SIO_KEEPALIVE_VALS -> %d/%d "
+          "(want WSAEOPNOTSUPP), the same without OVERLAPPED -> %d (want 0, passed down)",
+          refused, rc, e2, sync);
+    xclose(&T_stream, c);
+    xclose(&T_stream, s);
+}
+
 /* No leaks: 100 connections, each with an event selection and a pending
  * overlapped receive (aborted by the close), free every socket context
  * (its event, its pool wait) and, where the OS counts them (not Wine),
@@ -1961,6 +2066,8 @@ int main(int argc, char **argv)
     row_nb_connect();
     row_bad_input();
     row_select();
+    row_select_routed();
+    row_ext_refused();
     row_handles();
     row_accept_connect_ex();
     row_soak();
