@@ -46,7 +46,7 @@ LSP_ALL=("${LSP_TEST[@]}" src/win/lsp/lower.c)
 echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"
 # -static: the Windows workflow also runs it (--installed) outside the MSYS2 shell, where no mingw runtime DLL is on PATH
 "$CC64" "${W[@]}" "${INC[@]}" -static -o "$OUT/x64/lsp-harness.exe" \
-    test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
+    test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32 -lmswsock
 
 echo "== x86_64: standalone provider DLL (wsdx-lsp.dll: exports only WSPStartup)"
 "$CC64" "${W[@]}" "${INC[@]}" -shared -o "$OUT/x64/wsdx-lsp.dll" \
@@ -67,7 +67,7 @@ if [ -n "$CC32" ]; then
     echo "   exports (i686): $exports32"
     [ "$exports32" = "WSPStartup" ] || { echo "unexpected i686 exports: $exports32"; exit 1; }
     "$CC32" "${W[@]}" "${INC[@]}" -o "$OUT/x86/lsp-harness.exe" \
-        test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
+        test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32 -lmswsock
     "$CC32" "${W[@]}" "${INC[@]}" -municode -o "$OUT/x86/wsdx-install.exe" \
         src/win/installer/install.c -lws2_32 -lole32 -lrpcrt4
 fi

@@ -103,17 +103,17 @@ static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, 
     return FALSE; /* done at once or not, completion is notified */
 }
 
-/* GetAcceptExSockaddrs for wp_AcceptEx's layout. */
+/* GetAcceptExSockaddrs: each area is an int length, then the sockaddr (as
+ * mswsock's own GetAcceptExSockaddrs reads it, so either works). */
 static void PASCAL wp_GetAcceptExSockaddrs(PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, struct sockaddr **local,
                                            LPINT local_len, struct sockaddr **remote, LPINT remote_len)
 {
     uint8_t *area = (uint8_t *)out + rxlen;
-    struct sockaddr *l = (struct sockaddr *)area, *r = (struct sockaddr *)(area + llen);
-    *local = l;
-    *remote = r;
-    *local_len = l->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
-    *remote_len = r->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
     (void)rlen;
+    memcpy(local_len, area, sizeof(int));
+    *local = (struct sockaddr *)(area + sizeof(int));
+    memcpy(remote_len, area + llen, sizeof(int));
+    *remote = (struct sockaddr *)(area + llen + sizeof(int));
 }
 
 /* ConnectEx: a non-blocking connect whatever the socket's mode, on a bound

@@ -176,17 +176,31 @@ static int graft(wsock *a, pending *x, wsock *l)
     return 0;
 }
 
-/* The address areas after AcceptEx's data: each a sockaddr at its start. */
+/* One address area: the address's length as an int, then the address
+ * (the layout mswsock's GetAcceptExSockaddrs parses; Wine's mirrors it).
+ * AcceptEx made sure each area holds iMaxSockAddr + 16 bytes. */
+static void put_address(uint8_t *area, DWORD size, const void *addr, int len)
+{
+    size_t room = size > sizeof(int) ? size - sizeof(int) : 0;
+    size_t n = len > 0 ? ((size_t)len < room ? (size_t)len : room) : 0;
+    int stored = (int)n;
+    memset(area, 0, size);
+    memcpy(area, &stored, sizeof stored < size ? sizeof stored : size);
+    if (n)
+        memcpy(area + sizeof(int), addr, n);
+}
+
+/* The address areas after AcceptEx's data: local, then remote. */
 static void put_addresses(ovl *o, pending *x)
 {
     uint8_t *area = (uint8_t *)o->bufs[0].buf + o->bufs[0].len;
     struct sockaddr_storage local;
     int len = sizeof local, e = 0;
     memset(&local, 0, sizeof local);
-    o->into->p->next.lpWSPGetSockName(x->low, (struct sockaddr *)&local, &len, &e);
-    memset(area, 0, o->local_len + o->remote_len);
-    memcpy(area, &local, (size_t)len < o->local_len ? (size_t)len : o->local_len);
-    memcpy(area + o->local_len, &x->addr, (size_t)x->addrlen < o->remote_len ? (size_t)x->addrlen : o->remote_len);
+    if (o->into->p->next.lpWSPGetSockName(x->low, (struct sockaddr *)&local, &len, &e))
+        len = 0;
+    put_address(area, o->local_len, &local, len);
+    put_address(area + o->local_len, o->remote_len, &x->addr, x->addrlen);
 }
 
 /* Listener: pending AcceptEx requests take the checked connections, oldest

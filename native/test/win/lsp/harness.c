@@ -1784,6 +1784,29 @@ static void row_accept_connect_ex(void)
     int addr_ok = la && ra_ && lal == sizeof(struct sockaddr_in) && ral == sizeof(struct sockaddr_in) &&
                   ((struct sockaddr_in *)la)->sin_port == htons((u_short)port) &&
                   ((struct sockaddr_in *)ra_)->sin_port == cme.sin_port;
+    /* an application may call mswsock's exported GetAcceptExSockaddrs, not
+     * the pointer the provider gave: the layout must be the one it parses.
+     * Wine's mswsock export is a stub; Wine's base provider's own function
+     * (the extension pointer of a plain socket) parses it as mswsock does. */
+    LPFN_GETACCEPTEXSOCKADDRS system_addrs = GetAcceptExSockaddrs;
+    if (g_wine) {
+        SOCKET plain = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        GUID gid = WSAID_GETACCEPTEXSOCKADDRS;
+        DWORD r = 0;
+        system_addrs = NULL;
+        WSAIoctl(plain, SIO_GET_EXTENSION_FUNCTION_POINTER, &gid, sizeof gid, &system_addrs, sizeof system_addrs, &r,
+                 NULL, NULL);
+        closesocket(plain);
+    }
+    struct sockaddr *mla = NULL, *mra = NULL;
+    int mlal = 0, mral = 0;
+    if (system_addrs)
+        system_addrs(out, 5, 32, 32, &mla, &mlal, &mra, &mral);
+    int ms_ok = mla && mra && mlal == sizeof(struct sockaddr_in) && mral == sizeof(struct sockaddr_in) &&
+                mla->sa_family == AF_INET && ((struct sockaddr_in *)mla)->sin_port == htons((u_short)port) &&
+                mra->sa_family == AF_INET && ((struct sockaddr_in *)mra)->sin_port == cme.sin_port;
+    check("ACCEXADDR", ms_ok, "the system's GetAcceptExSockaddrs on the wsdx AcceptEx buffer: lengths %d/%d, ports %s",
+          mlal, mral, ms_ok ? "right" : "wrong");
     int back = xsend(&T_stream, a, "back", 4, &e);
     char buf[8] = { 0 };
     int n = xrecv(&T_stream, c, buf, sizeof buf, &e);
