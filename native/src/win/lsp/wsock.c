@@ -146,10 +146,37 @@ void ws_lower_abort(wsdx_lsp_provider *p, SOCKET low)
 
 /* Reads what is available (wait: block for at least one event first).
  * Returns 1 when something happened (bytes, FIN, error), else 0. */
+/* A protocol error: the peer gets RST now. Windows sends RST only from
+ * closesocket with a zero linger timeout, never from shutdown ("Graceful
+ * Shutdown, Linger Options, and Socket Closure"), so the lower socket is
+ * closed abortively at once. The application's handle stays until it closes
+ * it: its calls fail as on a reset connection (conn.peer_error), and the
+ * lower socket reads INVALID_SOCKET from here on (calls on it fail
+ * WSAENOTSOCK). Both I/O locks are held, so no reader or writer is using the
+ * lower handle while it goes. */
+static void reset_lower(wsock *w)
+{
+    EnterCriticalSection(&w->txio);
+    EnterCriticalSection(&w->rxio);
+    EnterCriticalSection(&w->lock);
+    SOCKET low = w->low;
+    w->low = INVALID_SOCKET;
+    w->txlen = 0; /* nothing more goes out on a reset connection */
+    w->fin_pending = 0;
+    LeaveCriticalSection(&w->lock);
+    if (low != INVALID_SOCKET) {
+        int e = 0;
+        w->p->next.lpWSPEventSelect(low, NULL, 0, &e); /* its events end here; the pool wait stays, idle */
+        ws_lower_abort(w->p, low);
+    }
+    LeaveCriticalSection(&w->rxio);
+    LeaveCriticalSection(&w->txio);
+}
+
 int ws_pump(wsock *w, int wait)
 {
     uint8_t buf[16384];
-    int progress = 0;
+    int progress = 0, must_reset = 0;
     if (wait == PUMP_TRY) {
         if (!TryEnterCriticalSection(&w->rxio))
             return 0; /* that reader ingests, then settles */
@@ -184,20 +211,16 @@ int ws_pump(wsock *w, int wait)
             wsdx_conn_eof(&w->conn);
         else
             wsdx_conn_fail(&w->conn, (int)-k);
-        int must_reset = w->conn.must_reset;
+        must_reset |= w->conn.must_reset;
         w->conn.must_reset = 0;
         LeaveCriticalSection(&w->lock);
-        if (must_reset) {
-            struct linger l = { 1, 0 };
-            int e = 0;
-            w->p->next.lpWSPSetSockOpt(w->low, SOL_SOCKET, SO_LINGER, (const char *)&l, sizeof l, &e);
-            w->p->next.lpWSPShutdown(w->low, SD_BOTH, &e);
-        }
         progress = 1;
-        if (k <= 0)
+        if (k <= 0 || must_reset)
             break;
     }
     LeaveCriticalSection(&w->rxio);
+    if (must_reset)
+        reset_lower(w);
     return progress;
 }
 

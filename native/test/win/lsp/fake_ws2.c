@@ -61,10 +61,46 @@ static int WSPAPI fk_Bind(SOCKET s, const struct sockaddr *n, int l, LPINT lpErr
 static int WSPAPI fk_CancelBlockingCall(LPINT lpErrno) { (void)lpErrno; return 0; }
 int fk_cleanups;
 static int WSPAPI fk_Cleanup(LPINT lpErrno) { (void)lpErrno; fk_cleanups++; return 0; }
+/* Which lower sockets have SO_LINGER {1, 0}: Windows sends RST only when
+ * such a socket is closed ("Graceful Shutdown, Linger Options, and Socket
+ * Closure": an abortive close is closesocket with a zero linger timeout;
+ * shutdown never resets). g_abortive_closes counts those closes. */
+static SOCKET g_linger0[4096];
+static CRITICAL_SECTION g_linger_lock;
+static INIT_ONCE g_linger_once = INIT_ONCE_STATIC_INIT;
+volatile LONG g_abortive_closes;
+static BOOL CALLBACK linger_init(PINIT_ONCE o, PVOID p, PVOID *c)
+{
+    (void)o; (void)p; (void)c;
+    InitializeCriticalSection(&g_linger_lock);
+    return TRUE;
+}
+/* Marks (on) or unmarks s; with on < 0, unmarks and says whether it was marked. */
+static int linger0(SOCKET s, int on)
+{
+    InitOnceExecuteOnce(&g_linger_once, linger_init, NULL, NULL);
+    int was = 0;
+    EnterCriticalSection(&g_linger_lock);
+    for (size_t i = 0; i < sizeof g_linger0 / sizeof g_linger0[0]; i++)
+        if (g_linger0[i] == s && s) {
+            was = 1;
+            g_linger0[i] = 0;
+        }
+    for (size_t i = 0; on > 0 && i < sizeof g_linger0 / sizeof g_linger0[0]; i++)
+        if (!g_linger0[i]) {
+            g_linger0[i] = s;
+            break;
+        }
+    LeaveCriticalSection(&g_linger_lock);
+    return was;
+}
 static int WSPAPI fk_CloseSocket(SOCKET s, LPINT lpErrno)
 {
+    int abortive = linger0(s, -1);
     int r = closesocket(s);
     ERRNO(r, SOCKET_ERROR);
+    if (r == 0 && abortive)
+        InterlockedIncrement(&g_abortive_closes);
     return r;
 }
 static int WSPAPI fk_Connect(SOCKET s, const struct sockaddr *n, int l, LPWSABUF a, LPWSABUF b, LPQOS q, LPQOS g, LPINT lpErrno)
@@ -214,6 +250,12 @@ static int WSPAPI fk_SetSockOpt(SOCKET s, int lv, int o, const char *v, int l, L
 {
     int r = setsockopt(s, lv, o, v, l);
     ERRNO(r, SOCKET_ERROR);
+    if (r == 0 && lv == SOL_SOCKET && o == SO_LINGER && v && l >= (int)sizeof(struct linger)) {
+        const struct linger *lg = (const struct linger *)v;
+        linger0(s, lg->l_onoff && !lg->l_linger);
+    } else if (r == 0 && lv == SOL_SOCKET && o == SO_DONTLINGER) {
+        linger0(s, 0);
+    }
     return r;
 }
 static int WSPAPI fk_Shutdown(SOCKET s, int how, LPINT lpErrno)

@@ -869,6 +869,58 @@ static DWORD WINAPI raw_server(LPVOID p)
     return 0;
 }
 
+/* A protocol error resets the connection: the peer gets RST at once, which
+ * Windows sends only from closesocket with linger 0 (shutdown sends FIN), so
+ * the lower socket is closed abortively right away; the application's handle
+ * stays valid, failing calls as on a reset connection, until it closes it. */
+static SOCKET plain_listener(int *port);
+static DWORD WINAPI garbage_server(LPVOID p)
+{
+    raw_arg *a = (raw_arg *)p;
+    SOCKET s = accept(a->l, NULL, NULL);
+    if (s == INVALID_SOCKET)
+        return 0;
+    static const uint8_t out[] = {
+        0x57, 0x53, 0x44, 0x58, 0x01, 0x01, 0x00, 0x00, /* preamble, stream */
+        0x7f, 0x00, 0x00, 0x00, 0x00,                   /* a frame type docs/protocol.md does not define */
+    };
+    send(s, (const char *)out, sizeof out, 0);
+    uint8_t in[64];
+    while (recv(s, (char *)in, sizeof in, 0) > 0) /* the preamble, then the end (RST) */
+        ;
+    closesocket(s);
+    return 0;
+}
+
+static void row_protocol_reset(void)
+{
+    raw_arg a;
+    memset(&a, 0, sizeof a);
+    a.l = plain_listener(&(int){ 0 });
+    struct sockaddr_in sa;
+    int al = sizeof sa;
+    getsockname(a.l, (struct sockaddr *)&sa, &al);
+    HANDLE th = CreateThread(NULL, 0, garbage_server, &a, 0, NULL);
+    int e = 0, e1 = 0, e2 = 0;
+    SOCKET c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, g_pi_stream.iProtocol, &g_pi_stream, 0, 0, &e);
+    LONG before = g_abortive_closes;
+    int rc = connect_to(&T_stream, c, ntohs(sa.sin_port), &e);
+    char buf[8];
+    int n1 = xrecv(&T_stream, c, buf, sizeof buf, &e1);
+    LONG resets = g_abortive_closes - before; /* before the application closes anything */
+    int n2 = xrecv(&T_stream, c, buf, sizeof buf, &e2);
+    int type = 0, tl = sizeof type;
+    int kept = T_stream.lpWSPGetSockOpt(c, SOL_SOCKET, SO_TYPE, (char *)&type, &tl, &e) == 0;
+    int closed = xclose(&T_stream, c) == 0;
+    WaitForSingleObject(th, 5000);
+    CloseHandle(th);
+    closesocket(a.l);
+    check("PROTORST", rc == 0 && n1 < 0 && e1 != WSAENOTSOCK && resets == 1 && n2 < 0 && e2 == e1 && kept && closed,
+          "an undefined frame type: recv -> %d/%d; the lower socket closed with linger 0 at once: %ld (want 1); the "
+          "handle stays (recv again %d/%d, getsockopt %d) until closed (%d)",
+          n1, e1, (long)resets, n2, e2, kept, closed);
+}
+
 static void row_wire(void)
 {
     raw_arg a;
@@ -2079,6 +2131,7 @@ int main(int argc, char **argv)
     row_fault();
     row_reject();
     row_wire();
+    row_protocol_reset();
     row_blocking();
     row_overlapped();
     row_completion();
