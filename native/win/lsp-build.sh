@@ -48,6 +48,10 @@ echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"
 "$CC64" "${W[@]}" "${INC[@]}" -static -o "$OUT/x64/lsp-harness.exe" \
     test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32 -lmswsock
 
+echo "== x86_64: the provider as a DLL over the harness's seams (wsdx-lsp-test.dll: the UNLOAD row frees it)"
+"$CC64" "${W[@]}" "${INC[@]}" -shared -o "$OUT/x64/wsdx-lsp-test.dll" \
+    "${LSP_TEST[@]}" "${CORE[@]}" test/win/lsp/dll_seams.c src/win/lsp/wsdx-lsp.def -lws2_32
+
 echo "== x86_64: standalone provider DLL (wsdx-lsp.dll: exports only WSPStartup)"
 "$CC64" "${W[@]}" "${INC[@]}" -shared -o "$OUT/x64/wsdx-lsp.dll" \
     "${LSP_ALL[@]}" "${CORE[@]}" src/win/lsp/wsdx-lsp.def -lws2_32

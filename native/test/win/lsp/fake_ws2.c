@@ -755,3 +755,13 @@ int ws2_sendmsg(SOCKET s, WSAMSG *m, DWORD flags, DWORD *sent, int *err)
     WSATHREADID tid = { GetCurrentThread(), 0 };
     return t->lpWSPIoctl(h, SIO_EXT_SENDMSG, &sm, sizeof sm, NULL, 0, &ret, NULL, NULL, &tid, err);
 }
+
+/* The seams, exported by the harness exe for wsdx-lsp-test.dll (dll_seams.c). */
+__declspec(dllexport) int fake_find_lower(const WSAPROTOCOL_INFOW *self, wsdx_lsp_lower_ref *out)
+{
+    return wsdx_lsp_find_lower(self, out);
+}
+__declspec(dllexport) int fake_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno)
+{
+    return wsdx_lsp_complete_request(s, ov, err, n, lpErrno);
+}

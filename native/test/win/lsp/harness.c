@@ -2094,6 +2094,72 @@ static void row_transparent(void)
     row_S8(&T_pt, &g_pi_pt, "T-S8");
 }
 
+/* ws2_32 frees the provider DLL after the last WSPCleanup. The provider as a
+ * DLL (wsdx-lsp-test.dll: the provider's sources with dll_seams.c) is
+ * started, given work that outlives WSPCleanup (a pending overlapped receive
+ * and its pool wait, a connect deadline, a background close with data
+ * queued, an open socket), cleaned up and freed; then that work runs on.
+ * The DLL pins itself, so it stays mapped and nothing runs into freed code
+ * (unpinned, this row crashes the harness or finds the module gone). */
+static void row_unload(void)
+{
+    wchar_t path[MAX_PATH];
+    DWORD n = GetModuleFileNameW(NULL, path, MAX_PATH);
+    while (n && path[n - 1] != L'\\' && path[n - 1] != L'/')
+        n--;
+    lstrcpyW(path + n, L"wsdx-lsp-test.dll");
+    HMODULE dll = LoadLibraryW(path);
+    LPWSPSTARTUP start = dll ? (LPWSPSTARTUP)(void *)GetProcAddress(dll, "WSPStartup") : NULL;
+    WSAPROTOCOL_INFOW pi = entry(9011, &wsdx_lsp_guid_proto,
+                                 XP1_GUARANTEED_DELIVERY | XP1_GUARANTEED_ORDER | XP1_GRACEFUL_CLOSE | XP1_DISCONNECT_DATA,
+                                 SOCK_STREAM, WSDX_LSP_PROTO_STREAM, L"wsdx stream (test DLL)");
+    WSPPROC_TABLE t;
+    WSPDATA d;
+    memset(&t, 0, sizeof t);
+    if (!start || start(MAKEWORD(2, 2), &d, &pi, g_up, &t)) {
+        check("UNLOAD", 0, "wsdx-lsp-test.dll not loaded or not started (%p)", (void *)dll);
+        return;
+    }
+    int e = 0;
+    SOCKET c, s, c2, s2;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    int paired = !pair(&t, &pi, &c, &s) && !pair_buf(&t, &pi, &c2, &s2, 8192);
+    WSAOVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = WSACreateEvent();
+    char rbuf[16];
+    WSABUF wb = { sizeof rbuf, rbuf };
+    DWORD got = 0, fl = 0;
+    t.lpWSPRecv(s, &wb, 1, &got, &fl, &ov, NULL, &tid, &e); /* pending: its pool wait stays armed */
+    int silent_port = 0;
+    SOCKET silent = plain_listener(&silent_port);
+    SOCKET nb = t.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &pi, 0, 0, &e);
+    DWORD ms = 1500;
+    t.lpWSPSetSockOpt(nb, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&ms, sizeof ms, &e);
+    xnbio(&t, nb, 1);
+    connect_to(&t, nb, silent_port, &e); /* under way: its deadline fires after the DLL is freed */
+    static char lots[1 << 20];
+    xnbio(&t, c2, 1);
+    xsend(&t, c2, lots, sizeof lots, &e); /* the peer does not read yet: queued in the provider */
+    xclose(&t, c2);                       /* graceful, data queued: a background close runs on */
+    t.lpWSPCleanup(&e);
+    FreeLibrary(dll);
+    int mapped = GetModuleHandleW(L"wsdx-lsp-test.dll") != NULL;
+    /* the work runs on: data for the pending receive, the peer reading, the deadline */
+    int sent = paired ? t.lpWSPSend(c, &(WSABUF){ 3, "abc" }, 1, &got, 0, NULL, NULL, &tid, &e) == 0 : 0;
+    int told = WaitForSingleObject(ov.hEvent, 3000) == WAIT_OBJECT_0;
+    int end = 0;
+    xnbio(&t, s2, 1);
+    int drained = drain(&t, s2, NULL, 0, &end, 3000);
+    Sleep(1500); /* the connect deadline */
+    check("UNLOAD", paired && mapped && sent && told && drained > 0,
+          "after WSPCleanup and FreeLibrary: module still mapped %d (pinned); a pending receive completes %d, a "
+          "background close delivers %d bytes, a connect deadline fires: the process lives on",
+          mapped, told, drained);
+    WSACloseEvent(ov.hEvent);
+    closesocket(silent);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -2165,6 +2231,7 @@ int main(int argc, char **argv)
               "of %ld completions notified through WPUCompleteOverlappedRequest (late, from another thread), %ld had "
               "Internal/InternalHigh written by the provider first (want 0: it owns only Offset/OffsetHigh there)",
               (long)g_completions, (long)g_early_results);
+        row_unload();
     }
 
     if (g_wine && !installed) {
