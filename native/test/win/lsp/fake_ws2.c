@@ -109,10 +109,13 @@ static int WSPAPI fk_Connect(SOCKET s, const struct sockaddr *n, int l, LPWSABUF
     ERRNO(r, SOCKET_ERROR);
     return r;
 }
+DWORD_PTR g_dup_reserved; /* the dwProviderReserved the lower provider last gave a duplicate */
 static int WSPAPI fk_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
 {
     int r = WSADuplicateSocketW(s, pid, pi);
     ERRNO(r, SOCKET_ERROR);
+    if (r == 0)
+        g_dup_reserved = pi->dwProviderReserved;
     return r;
 }
 static int WSPAPI fk_EnumNetworkEvents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS ne, LPINT lpErrno)

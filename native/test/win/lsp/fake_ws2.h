@@ -14,6 +14,7 @@ extern WSPPROC_TABLE T_stream, T_msg, T_pt;
 extern WSPUPCALLTABLE g_up;
 extern int g_bad_lower;  /* 1: the fake lower provider returns a table with a NULL entry */
 extern int fk_cleanups;
+extern DWORD_PTR g_dup_reserved; /* dwProviderReserved of the lower provider's last duplicate */
 extern volatile LONG g_abortive_closes; /* lower sockets closed with SO_LINGER {1, 0}: the RSTs Windows sends */
 extern volatile LONG g_preempt_ms; /* the lower send sleeps this long after WSAEWOULDBLOCK (preemption) */  /* WSPCleanup calls the lower provider saw */
 

@@ -2087,7 +2087,17 @@ static void row_transparent(void)
               "transparent SendDisconnect passed down (observed %ld); peer FD_CLOSE err %d, recv end %d",
               (long)(wsdx_lsp_obs.send_disconnects - before), w.close_err, end);
         watch_end(&w);
-        (void)e;
+        /* a duplicate comes back through our entry, with the lower provider's
+         * dwProviderReserved (its handle to the duplicate), as in spi.cpp */
+        WSAPROTOCOL_INFOW dup;
+        memset(&dup, 0, sizeof dup);
+        int dr = T_pt.lpWSPDuplicateSocket(c, GetCurrentProcessId(), &dup, &e);
+        if (!g_installed)
+            check("T-DUP", dr == 0 && dup.dwCatalogEntryId == g_pi_pt.dwCatalogEntryId &&
+                               dup.dwProviderReserved == g_dup_reserved,
+                  "WSPDuplicateSocket -> %d: entry %lu (want ours, %lu), dwProviderReserved the lower's %d", dr,
+                  (unsigned long)dup.dwCatalogEntryId, (unsigned long)g_pi_pt.dwCatalogEntryId,
+                  dup.dwProviderReserved == g_dup_reserved);
         xclose(&T_pt, c);
         xclose(&T_pt, s);
     }
