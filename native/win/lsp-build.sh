@@ -37,6 +37,8 @@ exports_of() { # DLL OBJDUMP -> exported names, one a line
     "$2" -p "$1" | awk '/\[Ordinal\/Name Pointer\] Table/{f=1;next} f&&/\[/{print $NF} f&&!/\[/{f=0}'
 }
 
+bash test/win/lsp/workflow-mingw32-check.sh ../.github/workflows/windows.yml
+
 W=(-Wall -Wextra -Werror -O2 -std=c11)
 INC=(-Iinclude -Isrc/core -Isrc/win/lsp -Itest/win/lsp)
 CORE=(src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c)
