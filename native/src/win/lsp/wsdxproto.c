@@ -39,15 +39,15 @@ static SOCKET WSPAPI wp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
     if (low == INVALID_SOCKET)
         return INVALID_SOCKET;
     int e = 0;
-    wsock *w = ws_wsock_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id);
+    wsock *w = wsk_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id);
     if (!w) {
         p->next.lpWSPCloseSocket(low, &e);
         *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
-    SOCKET s = ws_make_handle(w, lpErrno);
+    SOCKET s = wsk_make_handle(w, lpErrno);
     if (s == INVALID_SOCKET)
-        ws_wsock_free(w);
+        wsk_free(w);
     return s;
 }
 
@@ -55,30 +55,30 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
                              LPWSABUF callee, LPQOS sq, LPQOS gq, LPINT lpErrno)
 {
     (void)caller; (void)sq; (void)gq;
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    int rc = ws_connect_prepare(w);
+    int rc = wsk_connect_prepare(w);
     if (!rc && w->nonblocking)
-        rc = ws_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
     else if (!rc) {
-        rc = ws_connect_blocking(w, name, namelen);
+        rc = wsk_connect_blocking(w, name, namelen);
         EnterCriticalSection(&w->lock);
-        ws_connect_end(w, rc);
+        wsk_connect_end(w, rc);
         LeaveCriticalSection(&w->lock);
         if (rc) {
-            ws_replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
+            wsk_replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
             EnterCriticalSection(&w->lock);
             w->lower_spent = 0;
             LeaveCriticalSection(&w->lock);
         } else {
-            ws_pump(w, 0); /* what came with the peer's preamble raised no event of its own */
+            wsk_pump(w, 0); /* what came with the peer's preamble raised no event of its own */
         }
     }
     if (!rc && callee)
         callee->len = 0; /* no connect data */
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     if (rc) {
         *lpErrno = rc;
         return SOCKET_ERROR;
@@ -90,30 +90,30 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
                                DWORD_PTR data, LPINT lpErrno)
 {
     (void)cond; (void)data; /* conditional acceptance is not offered (docs/windows.md) */
-    wsock *l = ws_get(s, lpErrno);
+    wsock *l = wsk_get(s, lpErrno);
     if (!l)
         return INVALID_SOCKET;
     pending x;
     SOCKET result = INVALID_SOCKET;
     if (!l->listening)
         *lpErrno = WSAEINVAL;
-    else if (ws_next_ready(l, &x))
-        result = ws_adopt(l, &x, addr, addrlen, lpErrno);
+    else if (wsk_next_ready(l, &x))
+        result = wsk_adopt(l, &x, addr, addrlen, lpErrno);
     else if (l->nonblocking)
         *lpErrno = WSAEWOULDBLOCK;
     else {
-        while (!ws_is_closed(l) && !ws_next_ready(l, &x))
-            ws_lower_wait(l->p, l->low, 0, 10); /* a new connection wakes it; handshakes are polled */
-        if (ws_is_closed(l))
+        while (!wsk_is_closed(l) && !wsk_next_ready(l, &x))
+            wsk_lower_wait(l->p, l->low, 0, 10); /* a new connection wakes it; handshakes are polled */
+        if (wsk_is_closed(l))
             *lpErrno = WSAEINTR;
         else
-            result = ws_adopt(l, &x, addr, addrlen, lpErrno);
+            result = wsk_adopt(l, &x, addr, addrlen, lpErrno);
     }
     EnterCriticalSection(&l->lock);
     l->told &= ~FD_ACCEPT; /* an accept re-enables FD_ACCEPT */
     LeaveCriticalSection(&l->lock);
-    ws_settle(l);
-    ws_put(l);
+    wsk_settle(l);
+    wsk_put(l);
     return result;
 }
 
@@ -125,13 +125,13 @@ static int recv_now(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *
 {
     for (;;) {
         EnterCriticalSection(&w->lock);
-        int rc = ws_take(w, bufs, nbufs, n, fl);
+        int rc = wsk_take(w, bufs, nbufs, n, fl);
         LeaveCriticalSection(&w->lock);
         if (rc != -WSAEWOULDBLOCK)
             return rc;
-        if (!ws_pump(w, !w->nonblocking) && w->nonblocking)
+        if (!wsk_pump(w, !w->nonblocking) && w->nonblocking)
             return rc;
-        if (ws_is_closed(w))
+        if (wsk_is_closed(w))
             return -WSAENOTSOCK;
     }
 }
@@ -141,22 +141,22 @@ static int recv_now(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *
 static int recv_overlapped(wsock *w, const WSABUF *bufs, DWORD nbufs, LPWSAOVERLAPPED ov,
                            LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, DWORD *n, DWORD *fl)
 {
-    ovl *o = ws_op_new(w, ov, cr, t, bufs, nbufs);
+    ovl *o = wsk_op_new(w, ov, cr, t, bufs, nbufs);
     if (!o)
         return -WSAENOBUFS;
-    ws_pump(w, 0);
+    wsk_pump(w, 0);
     EnterCriticalSection(&w->lock);
-    int rc = w->rxops ? -WSAEWOULDBLOCK : ws_take(w, bufs, nbufs, n, fl);
+    int rc = w->rxops ? -WSAEWOULDBLOCK : wsk_take(w, bufs, nbufs, n, fl);
     if (rc == -WSAEWOULDBLOCK)
-        ws_op_append(&w->rxops, o);
+        wsk_op_append(&w->rxops, o);
     LeaveCriticalSection(&w->lock);
     if (rc == -WSAEWOULDBLOCK)
         return -WSA_IO_PENDING;
     if (rc < 0 && rc != -WSAEMSGSIZE) {
-        ws_op_drop(o, (DWORD)-rc);
+        wsk_op_drop(o, (DWORD)-rc);
         return rc;
     }
-    ws_op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
+    wsk_op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
     return rc < 0 ? rc : 0;
 }
 
@@ -172,13 +172,13 @@ static int WSPAPI wp_Recv(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD got, LPD
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     DWORD n = 0, fl = 0;
     int rc = ov ? recv_overlapped(w, bufs, nbufs, ov, cr, t, &n, &fl) : recv_now(w, bufs, nbufs, &n, &fl);
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     if (rc == -WSA_IO_PENDING) {
         *lpErrno = WSA_IO_PENDING;
         return SOCKET_ERROR;
@@ -200,11 +200,11 @@ static int WSPAPI wp_RecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPD
 {
     int rc = wp_Recv(s, bufs, n, got, flags, ov, cr, t, lpErrno);
     if (rc == 0 && from && fromlen) {
-        wsock *w = ws_get(s, lpErrno);
+        wsock *w = wsk_get(s, lpErrno);
         if (w) {
             int e = 0;
             w->p->next.lpWSPGetPeerName(w->low, from, fromlen, &e);
-            ws_put(w);
+            wsk_put(w);
         }
     }
     return rc;
@@ -229,12 +229,12 @@ static const uint8_t *gather(const WSABUF *bufs, DWORD nbufs, size_t n, uint8_t 
 static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED ov,
                            LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t)
 {
-    ovl *o = ws_op_new(w, ov, cr, t, NULL, 0);
+    ovl *o = wsk_op_new(w, ov, cr, t, NULL, 0);
     if (!o)
         return -WSAENOBUFS;
-    int rc = ws_txq_frame(w, b, n);
+    int rc = wsk_txq_frame(w, b, n);
     if (rc) {
-        ws_op_drop(o, (DWORD)rc);
+        wsk_op_drop(o, (DWORD)rc);
         return -rc;
     }
     o->n = (DWORD)n;
@@ -242,23 +242,23 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
     o->until = w->tx_in;
     int done = !w->txops && w->tx_out >= o->until;
     if (!done)
-        ws_op_append(&w->txops, o);
+        wsk_op_append(&w->txops, o);
     LeaveCriticalSection(&w->lock);
     if (!done)
         return -WSA_IO_PENDING;
-    ws_op_complete(o, 0, (DWORD)n, 0);
+    wsk_op_complete(o, 0, (DWORD)n, 0);
     return 0;
 }
 
 /* A send that waits (blocking socket) or queues what does not fit now. */
 static int send_now(wsock *w, const uint8_t *b, size_t n)
 {
-    int rc = ws_flush(w, !w->nonblocking);
+    int rc = wsk_flush(w, !w->nonblocking);
     if (rc == 0 && (n > 0 || w->mode == WSDX_MESSAGE)) {
         if (w->nonblocking && w->txlen + n > TXQ_MAX)
             rc = WSAEWOULDBLOCK;
         else
-            rc = ws_send_frame(w, WSDX_FRAME_DATA, b, n);
+            rc = wsk_send_frame(w, WSDX_FRAME_DATA, b, n);
     }
     if (rc == WSAEWOULDBLOCK) {
         EnterCriticalSection(&w->lock);
@@ -280,7 +280,7 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     size_t n = 0;
@@ -299,10 +299,10 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         rc = -WSAENOBUFS;
     if (!rc)
         rc = ov ? send_overlapped(w, b, n, ov, cr, t) : send_now(w, b, n);
-    ws_tx_leave(w);
+    wsk_tx_leave(w);
     free(tmp);
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     if (rc == -WSA_IO_PENDING) {
         *lpErrno = WSA_IO_PENDING;
         return SOCKET_ERROR;
@@ -327,10 +327,10 @@ static int WSPAPI wp_SendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWOR
 static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, WINBOOL wait,
                                              LPDWORD flags, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return FALSE;
-    ws_put(w);
+    wsk_put(w);
     if (!ov || !n) {
         *lpErrno = WSAEFAULT;
         return FALSE;
@@ -350,7 +350,7 @@ static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWO
             SwitchToThread();
     }
     MemoryBarrier(); /* InternalHigh is set before Internal leaves WSS_OPERATION_IN_PROGRESS */
-    /* the count is WPUCompleteOverlappedRequest's; flags and code are ws_op_result's */
+    /* the count is WPUCompleteOverlappedRequest's; flags and code are wsk_op_result's */
     *n = (DWORD)ov->InternalHigh;
     if (flags)
         *flags = ov->Offset;
@@ -366,7 +366,7 @@ static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWO
 
 static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int fin = 0;
@@ -375,10 +375,10 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
     int rc = wsdx_conn_shutdown(&w->conn, how, &fin);
     LeaveCriticalSection(&w->lock);
     if (rc == 0 && fin)
-        ws_send_fin(w);
-    ws_tx_leave(w);
-    ws_settle(w); /* SD_RECEIVE ends pending receives */
-    ws_put(w);
+        wsk_send_fin(w);
+    wsk_tx_leave(w);
+    wsk_settle(w); /* SD_RECEIVE ends pending receives */
+    wsk_put(w);
     if (rc) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -388,7 +388,7 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
 
 static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     const void *b = data ? data->buf : NULL;
@@ -398,16 +398,16 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
     int rc = wsdx_conn_send_disconnect(&w->conn, b, n);
     LeaveCriticalSection(&w->lock);
     if (rc == 0) {
-        int f = ws_flush(w, !w->nonblocking);
+        int f = wsk_flush(w, !w->nonblocking);
         if (f && f != WSAEWOULDBLOCK)
             rc = -f;
         else
-            rc = -ws_send_frame(w, WSDX_FRAME_DISCONNECT, (const uint8_t *)b, (size_t)n);
+            rc = -wsk_send_frame(w, WSDX_FRAME_DISCONNECT, (const uint8_t *)b, (size_t)n);
         if (rc == 0)
-            ws_send_fin(w);
+            wsk_send_fin(w);
     }
-    ws_tx_leave(w);
-    ws_put(w);
+    wsk_tx_leave(w);
+    wsk_put(w);
     if (rc) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -417,14 +417,14 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 
 static int WSPAPI wp_RecvDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    ws_pump(w, 0); /* the DISCONNECT frame may still sit in the lower socket */
+    wsk_pump(w, 0); /* the DISCONNECT frame may still sit in the lower socket */
     EnterCriticalSection(&w->lock);
     int rc = wsdx_conn_recv_disconnect(&w->conn, data ? data->buf : NULL, data ? (int)data->len : 0);
     LeaveCriticalSection(&w->lock);
-    ws_put(w);
+    wsk_put(w);
     if (rc < 0) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -441,53 +441,55 @@ static DWORD WINAPI background_close(LPVOID arg)
     wsock *w = (wsock *)arg;
     int e = 0;
     EnterCriticalSection(&w->txio);
-    ws_txq_push(w, 1, (GetTickCount() + 120000) | 1);
-    ws_tx_leave(w);
+    wsk_txq_push(w, 1, (GetTickCount() + 120000) | 1);
+    wsk_tx_leave(w);
     if (w->txlen)
-        ws_lower_abort(w->p, w->low);
+        wsk_lower_abort(w->p, w->low);
     else
         w->p->next.lpWSPCloseSocket(w->low, &e);
-    ws_put(w);
+    wsk_put(w);
     return 0;
 }
 
 static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int e = 0, rc = 0;
     EnterCriticalSection(&w->txio);
-    ws_flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
+    wsk_flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
     enum wsdx_close_plan plan = wsdx_linger_plan(w->linger_on, w->linger_secs, !w->nonblocking, w->txlen);
     if (plan == WSDX_CLOSE_WOULDBLOCK) {
-        ws_tx_leave(w);
-        ws_put(w);
+        wsk_tx_leave(w);
+        wsk_put(w);
         *lpErrno = WSAEWOULDBLOCK; /* S10: stays open and usable */
         return SOCKET_ERROR;
     }
     if (plan == WSDX_CLOSE_WAIT) {
         /* blocking, linger n: wait until our queue is delivered or n seconds pass */
-        ws_txq_push(w, 1, (GetTickCount() + (DWORD)w->linger_secs * 1000) | 1);
+        wsk_txq_push(w, 1, (GetTickCount() + (DWORD)w->linger_secs * 1000) | 1);
         plan = w->txlen ? WSDX_CLOSE_ABORT : WSDX_CLOSE_GRACEFUL;
     }
     int background = plan == WSDX_CLOSE_GRACEFUL && w->txlen > 0;
-    ws_tx_leave(w);
+    wsk_tx_leave(w);
 
-    ws_set_closed(w, 1);
+    wsk_set_closed(w, 1);
     EnterCriticalSection(&w->lock); /* a connect timer that saw it open is done with the lower socket */
     LeaveCriticalSection(&w->lock);
-    ws_disarm(w); /* from here on the lower socket's events are nobody's */
-    ws_connect_timer_end(w, 1);
+    wsk_disarm(w); /* from here on the lower socket's events are nobody's */
+    wsk_connect_timer_end(w, 1);
     if (w->listening)
-        ws_drop_pending(w);
+        wsk_drop_pending(w);
     if (!background && plan == WSDX_CLOSE_GRACEFUL && w->linger_on && !w->nonblocking) {
         /* blocking linger n: let the lower provider wait for the kernel's queue */
-        ws_lower_nbio(w->p, w->low, 0);
+        wsk_lower_nbio(w->p, w->low, 0);
     }
 
-    if (plan == WSDX_CLOSE_ABORT) {
-        ws_lower_abort(w->p, w->low);
+    if (w->low == INVALID_SOCKET) {
+        /* a protocol error already reset and closed the lower socket */
+    } else if (plan == WSDX_CLOSE_ABORT) {
+        wsk_lower_abort(w->p, w->low);
     } else if (background) {
         InterlockedIncrement(&w->refs);
         HANDLE th = CreateThread(NULL, 0, background_close, w, 0, NULL);
@@ -498,20 +500,27 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     } else if (w->p->next.lpWSPCloseSocket(w->low, &e) == SOCKET_ERROR) {
         if (e == WSAEWOULDBLOCK) {
             /* non-blocking, linger n, the kernel still holds data: stays open */
-            ws_set_closed(w, 0);
-            ws_arm(w);
-            ws_put(w);
+            wsk_set_closed(w, 0);
+            wsk_arm(w);
+            wsk_put(w);
             *lpErrno = WSAEWOULDBLOCK;
             return SOCKET_ERROR;
         }
-        rc = e; /* the lower socket is gone anyway */
+        rc = e; /* WSAENETDOWN, WSAEINTR, ...: reported below */
     }
-    ws_abort_ops(w); /* before the handle goes: completions name it */
-    wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e);
-    ws_moved(); /* a WSPSelect over it answers WSAENOTSOCK now */
-    ws_put(w); /* ours */
-    ws_put(w); /* the handle's */
-    (void)rc;
+    wsk_abort_ops(w); /* before the handle goes: completions name it */
+    int e2 = 0;
+    wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e2);
+    wsk_moved(); /* a WSPSelect over it answers WSAENOTSOCK now */
+    wsk_put(w); /* ours */
+    wsk_put(w); /* the handle's */
+    if (rc) {
+        /* the lower provider's close failed: the application hears of it, but
+         * its handle is gone all the same (a lower socket in an unknown state
+         * cannot be handed back, and a second close could not do better) */
+        *lpErrno = rc;
+        return SOCKET_ERROR;
+    }
     return 0;
 }
 
@@ -527,7 +536,7 @@ static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, L
         *lpErrno = WSAEINVAL; /* QoS and address-list events are not offered */
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     EnterCriticalSection(&w->lock);
@@ -538,8 +547,8 @@ static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, L
     w->told = 0;
     w->nonblocking = 1;
     LeaveCriticalSection(&w->lock);
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     return 0;
 }
 
@@ -569,21 +578,21 @@ static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     if (!w->listening)
-        ws_pump(w, 0);
+        wsk_pump(w, 0);
     memset(ne, 0, sizeof *ne);
     int e = 0;
     EnterCriticalSection(&w->lock);
     if (w->listening)
-        ws_advance(w);
+        wsk_advance(w);
     if (ev)
         wsdx_lsp_up.lpWPUResetEvent(ev, &e);
-    ne->lNetworkEvents = ws_due_events(w, ne->iErrorCode, 1);
+    ne->lNetworkEvents = wsk_due_events(w, ne->iErrorCode, 1);
     LeaveCriticalSection(&w->lock);
-    ws_put(w);
+    wsk_put(w);
     return 0;
 }
 
@@ -594,15 +603,15 @@ static int ready_now(wsock *w, int k)
 {
     if (k == 0) {
         if (w->listening)
-            return ws_listener_ready(w);
-        ws_pump(w, 0);
+            return wsk_listener_ready(w);
+        wsk_pump(w, 0);
         EnterCriticalSection(&w->lock);
         int yes = wsdx_rxq_has_ready(&w->conn.rx) || w->conn.peer_fin || w->conn.peer_error || w->conn.disc_received;
         LeaveCriticalSection(&w->lock);
         return yes;
     }
     if (k == 1)
-        return w->conn.connected && w->txlen == 0 && w->low != INVALID_SOCKET && ws_lower_wait(w->p, w->low, 1, 0) == 1;
+        return w->conn.connected && w->txlen == 0 && w->low != INVALID_SOCKET && wsk_lower_wait(w->p, w->low, 1, 0) == 1;
     int err = 0, len = sizeof err, e2 = 0;
     if (w->low != INVALID_SOCKET)
         w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
@@ -617,7 +626,7 @@ static int await_any(LONG seen, DWORD start, DWORD limit)
         return 0;
     /* every change on_lower sees is a move; the slice bounds what it cannot
      * see (a closed socket, a lower socket's buffer room without FD_WRITE) */
-    ws_await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
+    wsk_await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
     return 1;
 }
 
@@ -639,7 +648,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
     DWORD limit = t ? (DWORD)(t->tv_sec * 1000 + t->tv_usec / 1000) : INFINITE;
     DWORD start = GetTickCount();
     for (;;) {
-        LONG seen = ws_moves(); /* before looking: a move after it wakes us */
+        LONG seen = wsk_moves(); /* before looking: a move after it wakes us */
         int ready = 0;
         fd_set *sets[3] = { &in_r, &in_w, &in_x };
         fd_set *outs[3] = { r, wr, x };
@@ -647,13 +656,13 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
             for (u_int i = 0; i < sets[k]->fd_count; i++) {
                 int e = 0;
                 SOCKET s = sets[k]->fd_array[i];
-                wsock *w = ws_get(s, &e);
+                wsock *w = wsk_get(s, &e);
                 if (!w) {
                     *lpErrno = WSAENOTSOCK;
                     return SOCKET_ERROR;
                 }
                 int yes = ready_now(w, k);
-                ws_put(w);
+                wsk_put(w);
                 if (yes && outs[k]) {
                     FD_SET(s, outs[k]);
                     ready++;
@@ -676,7 +685,7 @@ static int ext_poll(WSAPOLLDATA *pd, DWORD len)
     DWORD limit = pd->timeout < 0 ? INFINITE : (DWORD)pd->timeout;
     DWORD start = GetTickCount();
     for (;;) {
-        LONG seen = ws_moves();
+        LONG seen = wsk_moves();
         int ready = 0;
         for (ULONG i = 0; i < pd->fds; i++) {
             WSAPOLLFD *f = &pd->fdArray[i];
@@ -684,7 +693,7 @@ static int ext_poll(WSAPOLLDATA *pd, DWORD len)
             f->revents = 0;
             if (f->events & ~(POLLRDNORM | POLLRDBAND | POLLWRNORM))
                 return -WSAEINVAL; /* as WSAPoll: only these may be asked for */
-            wsock *w = ws_get(f->fd, &e);
+            wsock *w = wsk_get(f->fd, &e);
             if (!w) {
                 f->revents = POLLNVAL;
             } else {
@@ -698,7 +707,7 @@ static int ext_poll(WSAPOLLDATA *pd, DWORD len)
                 if (w->conn.peer_fin || w->conn.peer_error)
                     f->revents |= POLLHUP;
                 LeaveCriticalSection(&w->lock);
-                ws_put(w);
+                wsk_put(w);
             }
             ready += f->revents != 0;
         }
@@ -733,11 +742,11 @@ static int ext_sendmsg(SOCKET s, WSASENDMSG *m, DWORD len, LPWSATHREADID t)
 /* names, options, control */
 
 #define SIMPLE_LOWER(call)              \
-    wsock *w = ws_get(s, lpErrno);         \
+    wsock *w = wsk_get(s, lpErrno);         \
     if (!w)                             \
         return SOCKET_ERROR;            \
     int rc_ = (call);                   \
-    ws_put(w);                             \
+    wsk_put(w);                             \
     return rc_;
 
 static int WSPAPI wp_Bind(SOCKET s, const struct sockaddr *name, int namelen, LPINT lpErrno)
@@ -747,13 +756,13 @@ static int WSPAPI wp_Bind(SOCKET s, const struct sockaddr *name, int namelen, LP
 
 static int WSPAPI wp_Listen(SOCKET s, int backlog, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = w->p->next.lpWSPListen(w->low, backlog, lpErrno);
     if (rc == 0)
         w->listening = 1;
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
@@ -769,7 +778,7 @@ static int WSPAPI wp_GetSockName(SOCKET s, struct sockaddr *name, LPINT len, LPI
 
 static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT len, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = 0;
@@ -826,17 +835,17 @@ static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT l
     } else {
         rc = w->p->next.lpWSPGetSockOpt(w->low, level, opt, val, len, lpErrno);
     }
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
 static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, int len, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     if (level == SOL_SOCKET && (opt == SO_UPDATE_ACCEPT_CONTEXT || opt == SO_UPDATE_CONNECT_CONTEXT)) {
-        ws_put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
+        wsk_put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
         return 0;
     }
     if (level == SOL_SOCKET && opt == WSDX_LSP_SO_CONNECT_TIMEOUT) { /* ours alone */
@@ -847,7 +856,7 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
         } else {
             w->connect_ms = *(const DWORD *)val;
         }
-        ws_put(w);
+        wsk_put(w);
         return rc;
     }
     /* the lower socket gets every other option (its linger drives the FIN/RST) */
@@ -861,7 +870,7 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
             w->linger_on = *(const int *)val == 0;
         }
     }
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
@@ -869,7 +878,7 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
                            LPDWORD ret, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
                            LPWSATHREADID t, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = 0;
@@ -890,7 +899,7 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
             *lpErrno = WSAEFAULT;
             rc = SOCKET_ERROR;
         } else {
-            ws_pump(w, 0);
+            wsk_pump(w, 0);
             EnterCriticalSection(&w->lock);
             u_long n = wsdx_rxq_has_ready(&w->conn.rx) ? w->conn.rx.ready : 0;
             if (w->mode == WSDX_MESSAGE && n >= 4)
@@ -929,7 +938,7 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
          * (extensions.c); any other (TransmitFile, TransmitPackets, WSARecvMsg,
          * ...) would get the lower socket, not ours: WSAEINVAL, as the SDK's
          * LSP sample answers a GUID it does not know */
-        if (!ws_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
+        if (!wsk_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
             *lpErrno = WSAEINVAL;
             rc = SOCKET_ERROR;
         }
@@ -942,17 +951,17 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
         /* other codes, synchronous, go to the lower provider, on the lower socket */
         rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, NULL, NULL, t, lpErrno);
     }
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
 static int WSPAPI wp_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
 {
     (void)pid; (void)pi;
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    ws_put(w);
+    wsk_put(w);
     *lpErrno = WSAEOPNOTSUPP; /* the state machine lives in this process */
     return SOCKET_ERROR;
 }

@@ -561,7 +561,11 @@ static void row_S10(WSPPROC_TABLE *t, WSAPROTOCOL_INFOW *pi)
 {
     SOCKET c, s;
     int e;
-    static char chunk[65536];
+    /* one send far larger than the kernel's buffers (64 KiB each, fixed): what
+     * they cannot take stays in the layer whatever the timing, so the close
+     * finds data queued there (with 64 KiB sends the layer's part could all
+     * reach the kernel before the close on a busy machine) */
+    static char chunk[1 << 20];
     if (pair_buf(t, pi, &c, &s, 65536)) { /* the layer, not the kernel, holds the queue */
         check("S10", 0, "no connection");
         return;
