@@ -39,50 +39,59 @@ typedef struct ovl {
     DWORD local_len, remote_len; /* AcceptEx: the address areas after the data */
 } ovl;
 
+/* A wsdx socket. Each field says what guards it: "lock", "txio", "rxio"
+ * (the critical sections below), "g_slock" (wsock.c), "interlocked", or
+ * "set once" (before the handle exists, read-only after). "app thread"
+ * fields are set by the application's own calls (options, mode) and read
+ * without a lock: a racing reader sees the old or the new value. */
 typedef struct wsock {
-    volatile LONG refs;
-    int closed;                 /* under g_slock */
-    SOCKET app, low;
-    wsdx_lsp_provider *p;
-    DWORD catalog_id;
-    CRITICAL_SECTION lock;      /* conn, flags, event state */
-    CRITICAL_SECTION rxio;      /* one reader of the lower socket at a time */
-    CRITICAL_SECTION txio;      /* one writer; guards txq */
-    wsdx_conn conn;
-    int mode;
-    int listening;
-    int nonblocking;
-    int linger_on, linger_secs;
-    uint8_t *txq;               /* bytes accepted from the app, not yet taken by the lower socket */
-    size_t txlen;
-    int fin_pending;            /* FIN goes out once txq is empty */
-    HANDLE iev;                 /* the lower socket's events signal this */
-    HANDLE wait;                /* thread-pool wait on iev (holds a reference) */
-    WSAEVENT ev;                /* WSPEventSelect's event, or NULL */
-    HWND wnd;                   /* WSPAsyncSelect's window and message, or NULL */
-    UINT msg;
-    long mask;                  /* the events the application selected */
-    long told;                  /* events told and not re-enabled since */
-    int connect_err;            /* FD_CONNECT's code, once connect_done */
-    int connect_done;
-    int connecting;             /* non-blocking connect: 1 TCP connect, 2 the peer's preamble */
-    unsigned connect_gen;       /* which attempt a connect timer belongs to */
-    struct connect_deadline *connect_dl; /* the pending attempt's timer (under lock; connect.c) */
-    uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* the peer's preamble, so far */
-    size_t pre_have;
-    int lower_spent;            /* a failed connect left it: the next connect takes a fresh one */
-    ovl *rxops, *txops;         /* pending overlapped requests, oldest first (under lock) */
-    ovl *acceptops;             /* listener: pending AcceptEx requests */
-    ovl *connect_op;            /* a pending ConnectEx */
-    uint64_t tx_in, tx_out;     /* bytes ever put in / taken out of txq (under lock) */
-    int tx_err;                 /* the lower socket failed a send: pending sends fail with it */
-    volatile LONG tx_kick;      /* FD_WRITE came while txio was held: its holder flushes on leaving */
-    DWORD connect_ms;           /* WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
+    volatile LONG refs;         /* interlocked: the handle's, each pending request's, the pool wait's, a timer's */
+    int closed;                 /* g_slock: WSPCloseSocket began; wsk_get refuses the handle */
+    SOCKET app;                 /* set once: our handle (WPUCreateSocketHandle) */
+    SOCKET low;                 /* the lower socket, read unlocked: replaced by wsk_replace_lower (DisconnectEx holds
+                                 * txio and rxio; a connect retry holds none, the socket being unconnected), and
+                                 * INVALID_SOCKET once a protocol error closed it (txio, rxio, lock) */
+    wsdx_lsp_provider *p;       /* set once: the started lower provider */
+    DWORD catalog_id;           /* set once: our entry, for WPUCreateSocketHandle */
+    CRITICAL_SECTION lock;      /* conn, the event and overlapped state below; taken last */
+    CRITICAL_SECTION rxio;      /* one reader of the lower socket at a time; taken after txio */
+    CRITICAL_SECTION txio;      /* one writer of the lower socket; guards txq; taken first */
+    wsdx_conn conn;             /* lock: the portable state machine */
+    int mode;                   /* set once: WSDX_STREAM or WSDX_MESSAGE */
+    int listening;              /* app thread (WSPListen) */
+    int nonblocking;            /* app thread (FIONBIO, WSPEventSelect, WSPAsyncSelect) */
+    int linger_on, linger_secs; /* app thread (SO_LINGER, SO_DONTLINGER) */
+    uint8_t *txq;               /* txio: bytes accepted from the app, not yet taken by the lower socket */
+    size_t txlen;               /* txio (read unlocked by WSPSelect's writability test) */
+    int fin_pending;            /* txio: FIN goes out once txq is empty */
+    HANDLE iev;                 /* set once: the lower socket's events signal this */
+    HANDLE wait;                /* the pool wait on iev (holds a reference): armed/disarmed by the closing or
+                                 * replacing thread, never by on_lower */
+    WSAEVENT ev;                /* lock: WSPEventSelect's event, or NULL */
+    HWND wnd;                   /* lock: WSPAsyncSelect's window, or NULL */
+    UINT msg;                   /* lock: WSPAsyncSelect's message */
+    long mask;                  /* lock: the events the application selected */
+    long told;                  /* lock: events told and not re-enabled since */
+    int connect_err;            /* lock: FD_CONNECT's code, once connect_done */
+    int connect_done;           /* lock */
+    int connecting;             /* lock: non-blocking connect: 1 TCP connect, 2 the peer's preamble */
+    unsigned connect_gen;       /* lock: which attempt a connect timer belongs to */
+    struct connect_deadline *connect_dl; /* lock: the pending attempt's timer (connect.c) */
+    uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* lock: the peer's preamble, so far */
+    size_t pre_have;            /* lock */
+    int lower_spent;            /* lock: a failed connect left it: the next connect takes a fresh one */
+    ovl *rxops, *txops;         /* lock: pending overlapped requests, oldest first */
+    ovl *acceptops;             /* lock: listener: pending AcceptEx requests */
+    ovl *connect_op;            /* lock: a pending ConnectEx */
+    uint64_t tx_in, tx_out;     /* lock: bytes ever put in / taken out of txq */
+    int tx_err;                 /* lock: the lower socket failed a send: pending sends fail with it */
+    volatile LONG tx_kick;      /* interlocked: FD_WRITE came while txio was held: its holder flushes on leaving */
+    DWORD connect_ms;           /* app thread: WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
     /* listener, under lock: connections whose preamble is not checked yet,
      * and the checked ones waiting for WSPAccept */
-    struct pending *hs, *ready;
-    int nhs, caphs, nready, capready;
-    volatile LONG rejected;     /* peers reset for not being wsdx */
+    struct pending *hs, *ready; /* lock */
+    int nhs, caphs, nready, capready; /* lock */
+    volatile LONG rejected;     /* interlocked: peers reset for not being wsdx */
 } wsock;
 
 /* An accepted lower connection on its way to the application. */
