@@ -37,6 +37,8 @@ exports_of() { # DLL OBJDUMP -> exported names, one a line
     "$2" -p "$1" | awk '/\[Ordinal\/Name Pointer\] Table/{f=1;next} f&&/\[/{print $NF} f&&!/\[/{f=0}'
 }
 
+bash test/win/lsp/workflow-mingw32-check.sh ../.github/workflows/windows.yml
+
 W=(-Wall -Wextra -Werror -O2 -std=c11)
 INC=(-Iinclude -Isrc/core -Isrc/win/lsp -Itest/win/lsp)
 CORE=(src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c)
@@ -46,7 +48,11 @@ LSP_ALL=("${LSP_TEST[@]}" src/win/lsp/lower.c)
 echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"
 # -static: the Windows workflow also runs it (--installed) outside the MSYS2 shell, where no mingw runtime DLL is on PATH
 "$CC64" "${W[@]}" "${INC[@]}" -static -o "$OUT/x64/lsp-harness.exe" \
-    test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
+    test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32 -lmswsock
+
+echo "== x86_64: the provider as a DLL over the harness's seams (wsdx-lsp-test.dll: the UNLOAD row frees it)"
+"$CC64" "${W[@]}" "${INC[@]}" -shared -o "$OUT/x64/wsdx-lsp-test.dll" \
+    "${LSP_TEST[@]}" "${CORE[@]}" test/win/lsp/dll_seams.c src/win/lsp/wsdx-lsp.def -lws2_32
 
 echo "== x86_64: standalone provider DLL (wsdx-lsp.dll: exports only WSPStartup)"
 "$CC64" "${W[@]}" "${INC[@]}" -shared -o "$OUT/x64/wsdx-lsp.dll" \
@@ -67,7 +73,7 @@ if [ -n "$CC32" ]; then
     echo "   exports (i686): $exports32"
     [ "$exports32" = "WSPStartup" ] || { echo "unexpected i686 exports: $exports32"; exit 1; }
     "$CC32" "${W[@]}" "${INC[@]}" -o "$OUT/x86/lsp-harness.exe" \
-        test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32
+        test/win/lsp/harness.c test/win/lsp/fake_ws2.c "${LSP_TEST[@]}" "${CORE[@]}" -lws2_32 -lmswsock
     "$CC32" "${W[@]}" "${INC[@]}" -municode -o "$OUT/x86/wsdx-install.exe" \
         -Isrc/win/installer src/win/installer/*.c -lws2_32 -ladvapi32
 fi

@@ -1,6 +1,6 @@
 /* connect.c - connecting a wsdx entry's socket: blocking (the TCP connect
  * and the preamble exchange before WSPConnect returns) or not (driven by
- * on_lower through ws_connect_step, with a pool timer for the deadline),
+ * on_lower through wsk_connect_step, with a pool timer for the deadline),
  * and ConnectEx's completion. docs/protocol.md section 1. */
 #include "wsock.h"
 
@@ -12,11 +12,11 @@
 static int send_exact(wsdx_lsp_provider *p, SOCKET low, const uint8_t *b, size_t n, DWORD deadline)
 {
     while (n) {
-        long k = ws_lower_send(p, low, b, n);
+        long k = wsk_lower_send(p, low, b, n);
         if (k == -WSAEWOULDBLOCK) {
             if ((LONG)(GetTickCount() - deadline) >= 0)
                 return WSAETIMEDOUT;
-            ws_lower_wait(p, low, 1, SLICE_MS);
+            wsk_lower_wait(p, low, 1, SLICE_MS);
             continue;
         }
         if (k < 0)
@@ -38,11 +38,11 @@ static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
         return rc == WSAETIMEDOUT ? rc : WSAEPROTONOSUPPORT;
     size_t have = 0;
     while (have < sizeof in) {
-        long k = ws_lower_recv(p, low, in + have, sizeof in - have); /* never more than the preamble */
+        long k = wsk_lower_recv(p, low, in + have, sizeof in - have); /* never more than the preamble */
         if (k == -WSAEWOULDBLOCK) {
             if ((LONG)(GetTickCount() - deadline) >= 0)
                 return WSAETIMEDOUT;
-            ws_lower_wait(p, low, 0, SLICE_MS);
+            wsk_lower_wait(p, low, 0, SLICE_MS);
             continue;
         }
         if (k <= 0)
@@ -58,7 +58,7 @@ static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
 /* Under w->lock: a connect ends, blocking or not. On failure the lower
  * connection is to be reset (a peer that is not wsdx sees RST when the
  * socket closes or connects again) and the socket stays unconnected. */
-void ws_connect_end(wsock *w, int rc)
+void wsk_connect_end(wsock *w, int rc)
 {
     w->connecting = 0;
     w->connect_done = 1;
@@ -76,41 +76,45 @@ void ws_connect_end(wsock *w, int rc)
 /* Under w->lock: a non-blocking connect goes on as the lower socket
  * reports: the TCP connect, our preamble, then the peer's (never more than
  * its 8 bytes: what follows is the state machine's). */
-void ws_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
+void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
 {
     if (w->connecting == 1) {
         if (!(ne->lNetworkEvents & FD_CONNECT))
             return;
         if (ne->iErrorCode[FD_CONNECT_BIT]) {
-            ws_connect_end(w, ne->iErrorCode[FD_CONNECT_BIT]);
+            wsk_connect_end(w, ne->iErrorCode[FD_CONNECT_BIT]);
             return;
         }
         uint8_t out[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(out, w->mode);
-        if (ws_lower_send(w->p, w->low, out, sizeof out) != (long)sizeof out) { /* a new socket's buffer takes 8 bytes */
-            ws_connect_end(w, WSAEPROTONOSUPPORT);
+        if (wsk_lower_send(w->p, w->low, out, sizeof out) != (long)sizeof out) { /* a new socket's buffer takes 8 bytes */
+            wsk_connect_end(w, WSAEPROTONOSUPPORT);
             return;
         }
         w->connecting = 2;
     }
     while (w->pre_have < WSDX_PREAMBLE_LEN) {
-        long k = ws_lower_recv(w->p, w->low, w->pre_in + w->pre_have, WSDX_PREAMBLE_LEN - w->pre_have);
+        long k = wsk_lower_recv(w->p, w->low, w->pre_in + w->pre_have, WSDX_PREAMBLE_LEN - w->pre_have);
         if (k == -WSAEWOULDBLOCK)
             return;
         if (k <= 0) {
-            ws_connect_end(w, WSAEPROTONOSUPPORT); /* FIN or reset before 8 bytes: not a wsdx peer */
+            wsk_connect_end(w, WSAEPROTONOSUPPORT); /* FIN or reset before 8 bytes: not a wsdx peer */
             return;
         }
         w->pre_have += (size_t)k;
     }
-    ws_connect_end(w, wsdx_preamble_check(w->pre_in, w->mode));
+    wsk_connect_end(w, wsdx_preamble_check(w->pre_in, w->mode));
 }
 
 /* The deadline of a non-blocking connect: one pool timer per attempt,
- * holding a reference; a stale one finds its attempt over. */
-typedef struct {
+ * holding a reference. Whoever takes it from w->connect_dl (under w->lock)
+ * owns it: the timer's callback when it fires, or wsk_connect_timer_end once
+ * the attempt is over. Without that, a connect that succeeded kept its
+ * context alive until the deadline (up to 40 s after the handle closed). */
+typedef struct connect_deadline {
     wsock *w;
     unsigned gen;
+    PTP_TIMER timer;
 } connect_deadline;
 
 static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TIMER timer)
@@ -119,18 +123,45 @@ static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TI
     wsock *w = d->w;
     (void)inst;
     EnterCriticalSection(&w->lock);
-    if (w->connecting && w->connect_gen == d->gen && !ws_is_closed(w))
-        ws_connect_end(w, WSAETIMEDOUT);
+    int mine = w->connect_dl == d;
+    if (mine) {
+        w->connect_dl = NULL;
+        if (w->connecting && w->connect_gen == d->gen && !wsk_is_closed(w))
+            wsk_connect_end(w, WSAETIMEDOUT);
+    }
     LeaveCriticalSection(&w->lock);
-    ws_settle(w);
+    if (!mine)
+        return; /* its taker waits for this call to return, then frees d */
+    wsk_settle(w);
     CloseThreadpoolTimer(timer);
     free(d);
-    ws_put(w);
+    wsk_put(w);
+}
+
+/* Ends the timer of an attempt that is over (or of a closing socket): it is
+ * cancelled, its callback waited for, its reference dropped. Never called
+ * from connect_timer itself, nor with a lock held. */
+void wsk_connect_timer_end(wsock *w, int closing)
+{
+    EnterCriticalSection(&w->lock);
+    connect_deadline *d = w->connect_dl;
+    if (d && (closing || !w->connecting))
+        w->connect_dl = NULL;
+    else
+        d = NULL;
+    LeaveCriticalSection(&w->lock);
+    if (!d)
+        return;
+    SetThreadpoolTimer(d->timer, NULL, 0, 0);
+    WaitForThreadpoolTimerCallbacks(d->timer, TRUE); /* a callback already running finds it taken */
+    CloseThreadpoolTimer(d->timer);
+    free(d);
+    wsk_put(w);
 }
 
 /* A non-blocking connect: under way (WSAEWOULDBLOCK, FD_CONNECT when the
  * preamble exchange is over), or failed at once. */
-int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
+int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
 {
     connect_deadline *d = (connect_deadline *)malloc(sizeof *d);
     PTP_TIMER t = d ? CreateThreadpoolTimer(connect_timer, d, NULL) : NULL;
@@ -138,17 +169,19 @@ int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD m
         free(d);
         return WSAENOBUFS;
     }
+    wsk_connect_timer_end(w, 1); /* the last attempt's, if it is still there */
     EnterCriticalSection(&w->lock);
     w->connecting = 1;
     w->pre_have = 0;
     d->w = w;
+    d->timer = t;
     d->gen = ++w->connect_gen;
     int rc = 0;
     if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == 0) {
         WSANETWORKEVENTS now; /* connected at once: go on as FD_CONNECT would */
         memset(&now, 0, sizeof now);
         now.lNetworkEvents = FD_CONNECT;
-        ws_connect_step(w, &now);
+        wsk_connect_step(w, &now);
         rc = WSAEWOULDBLOCK;
     }
     if (rc != WSAEWOULDBLOCK)
@@ -160,6 +193,9 @@ int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD m
         return rc;
     }
     InterlockedIncrement(&w->refs); /* the timer's */
+    EnterCriticalSection(&w->lock);
+    w->connect_dl = d;
+    LeaveCriticalSection(&w->lock);
     ULARGE_INTEGER due;
     due.QuadPart = (ULONGLONG)(-(LONGLONG)ms * 10000); /* relative, in 100 ns */
     FILETIME ft;
@@ -171,7 +207,7 @@ int ws_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD m
 
 /* A blocking connect: the TCP connect and the preamble exchange, done by
  * the deadlines. 0 or the WSA code. */
-int ws_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
+int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
 {
     /* one deadline for the connect and the preamble when the app set one */
     DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
@@ -180,8 +216,8 @@ int ws_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
         if (rc != WSAEWOULDBLOCK)
             return rc;
         rc = WSAETIMEDOUT;
-        while ((LONG)(GetTickCount() - deadline) < 0 && !ws_is_closed(w)) {
-            if (ws_lower_wait(w->p, w->low, 1, SLICE_MS) == 1) {
+        while ((LONG)(GetTickCount() - deadline) < 0 && !wsk_is_closed(w)) {
+            if (wsk_lower_wait(w->p, w->low, 1, SLICE_MS) == 1) {
                 int err = 0, len = sizeof err, e = 0;
                 w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e);
                 rc = err;
@@ -196,7 +232,7 @@ int ws_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
 
 /* May w connect now? Then a fresh start (and a fresh lower socket after a
  * failed attempt). 0 or the WSA code. */
-int ws_connect_prepare(wsock *w)
+int wsk_connect_prepare(wsock *w)
 {
     int rc = 0;
     EnterCriticalSection(&w->lock);
@@ -213,11 +249,11 @@ int ws_connect_prepare(wsock *w)
         w->lower_spent = 0;
     }
     LeaveCriticalSection(&w->lock);
-    return spent ? ws_replace_lower(w, 1) : rc;
+    return spent ? wsk_replace_lower(w, 1) : rc;
 }
 
 /* A finished ConnectEx: its send data goes out first, as one message. */
-void ws_finish_connect(wsock *w)
+void wsk_finish_connect(wsock *w)
 {
     EnterCriticalSection(&w->lock);
     ovl *o = w->connect_op && !w->connecting && w->connect_done ? w->connect_op : NULL;
@@ -230,8 +266,8 @@ void ws_finish_connect(wsock *w)
     DWORD n = o->bufs[0].len;
     if (!err && n && o->bufs[0].buf) {
         EnterCriticalSection(&w->txio);
-        err = ws_txq_frame(w, (const uint8_t *)o->bufs[0].buf, n);
-        LeaveCriticalSection(&w->txio);
+        err = wsk_txq_frame(w, (const uint8_t *)o->bufs[0].buf, n);
+        wsk_tx_leave(w);
     }
-    ws_op_complete(o, (DWORD)err, err ? 0 : n, 0);
+    wsk_op_complete(o, (DWORD)err, err ? 0 : n, 0);
 }

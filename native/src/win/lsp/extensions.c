@@ -19,12 +19,12 @@ static int disconnect(wsock *w)
     int rc = w->conn.connected && !w->listening ? 0 : WSAENOTCONN;
     LeaveCriticalSection(&w->lock);
     if (!rc)
-        rc = ws_flush(w, 1);
+        rc = wsk_flush(w, 1);
     if (!rc) {
         int e = 0;
         w->p->next.lpWSPShutdown(w->low, SD_SEND, &e);
         EnterCriticalSection(&w->rxio); /* no reader on the old lower socket */
-        rc = ws_replace_lower(w, 0);       /* graceful: no linger set by us */
+        rc = wsk_replace_lower(w, 0);       /* graceful: no linger set by us */
         EnterCriticalSection(&w->lock);
         wsdx_conn_free(&w->conn);
         wsdx_conn_init(&w->conn, w->mode); /* unconnected again */
@@ -33,24 +33,24 @@ static int disconnect(wsock *w)
         LeaveCriticalSection(&w->lock);
         LeaveCriticalSection(&w->rxio);
     }
-    LeaveCriticalSection(&w->txio);
+    wsk_tx_leave(w);
     return rc;
 }
 
 static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD reserved)
 {
     int rc = 0;
-    wsock *w = reserved || (flags & ~(DWORD)TF_REUSE_SOCKET) ? NULL : ws_get(s, &rc);
+    wsock *w = reserved || (flags & ~(DWORD)TF_REUSE_SOCKET) ? NULL : wsk_get(s, &rc);
     if (!w && !rc)
         rc = WSAEINVAL;
     if (w) {
         rc = disconnect(w);
-        ovl *o = ov ? ws_op_new(w, ov, NULL, NULL, NULL, 0) : NULL;
+        ovl *o = ov ? wsk_op_new(w, ov, NULL, NULL, NULL, 0) : NULL;
         if (o && !rc)
-            ws_op_complete(o, 0, 0, 0);
+            wsk_op_complete(o, 0, 0, 0);
         else if (o)
-            ws_op_drop(o, (DWORD)rc);
-        ws_put(w);
+            wsk_op_drop(o, (DWORD)rc);
+        wsk_put(w);
     }
     SetLastError((DWORD)rc);
     return rc == 0;
@@ -64,7 +64,7 @@ static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, 
                                   LPOVERLAPPED ov)
 {
     int rc = 0;
-    wsock *l = ws_get(ls, &rc), *a = l ? ws_get(as, &rc) : NULL;
+    wsock *l = wsk_get(ls, &rc), *a = l ? wsk_get(as, &rc) : NULL;
     DWORD need = l ? (DWORD)l->p->self.iMaxSockAddr + 16 : 0;
     if (l && a && (!ov || !out || llen < need || rlen < need))
         rc = !ov || !out ? WSAEFAULT : WSAEINVAL;
@@ -78,7 +78,7 @@ static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, 
     ovl *o = NULL;
     if (!rc) {
         WSABUF data = { rxlen, (char *)out };
-        o = ws_op_new(l, ov, NULL, NULL, &data, 1);
+        o = wsk_op_new(l, ov, NULL, NULL, &data, 1);
         rc = o ? 0 : WSAENOBUFS;
     }
     if (o) {
@@ -87,33 +87,33 @@ static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, 
         o->local_len = llen;
         o->remote_len = rlen;
         EnterCriticalSection(&l->lock);
-        ws_advance(l);
-        ws_op_append(&l->acceptops, o);
+        wsk_advance(l);
+        wsk_op_append(&l->acceptops, o);
         LeaveCriticalSection(&l->lock);
-        ws_settle(l); /* a connection already checked is taken now */
+        wsk_settle(l); /* a connection already checked is taken now */
         rc = WSA_IO_PENDING;
         if (got)
             *got = 0;
     }
     if (a)
-        ws_put(a);
+        wsk_put(a);
     if (l)
-        ws_put(l);
+        wsk_put(l);
     SetLastError((DWORD)rc);
     return FALSE; /* done at once or not, completion is notified */
 }
 
-/* GetAcceptExSockaddrs for wp_AcceptEx's layout. */
+/* GetAcceptExSockaddrs: each area is an int length, then the sockaddr (as
+ * mswsock's own GetAcceptExSockaddrs reads it, so either works). */
 static void PASCAL wp_GetAcceptExSockaddrs(PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, struct sockaddr **local,
                                            LPINT local_len, struct sockaddr **remote, LPINT remote_len)
 {
     uint8_t *area = (uint8_t *)out + rxlen;
-    struct sockaddr *l = (struct sockaddr *)area, *r = (struct sockaddr *)(area + llen);
-    *local = l;
-    *remote = r;
-    *local_len = l->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
-    *remote_len = r->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
     (void)rlen;
+    memcpy(local_len, area, sizeof(int));
+    *local = (struct sockaddr *)(area + sizeof(int));
+    memcpy(remote_len, area + llen, sizeof(int));
+    *remote = (struct sockaddr *)(area + llen + sizeof(int));
 }
 
 /* ConnectEx: a non-blocking connect whatever the socket's mode, on a bound
@@ -123,7 +123,7 @@ static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int na
                                    LPDWORD sent, LPOVERLAPPED ov)
 {
     int rc = 0;
-    wsock *w = ws_get(s, &rc);
+    wsock *w = wsk_get(s, &rc);
     if (w && (!ov || !name))
         rc = WSAEFAULT;
     if (w && !rc) {
@@ -135,39 +135,39 @@ static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int na
             rc = WSAEMSGSIZE;
     }
     if (w && !rc)
-        rc = ws_connect_prepare(w);
+        rc = wsk_connect_prepare(w);
     ovl *o = NULL;
     if (w && !rc) {
         WSABUF data = { len, (char *)buf };
-        o = ws_op_new(w, ov, NULL, NULL, &data, 1);
+        o = wsk_op_new(w, ov, NULL, NULL, &data, 1);
         rc = o ? 0 : WSAENOBUFS;
     }
     if (o) {
         EnterCriticalSection(&w->lock);
         w->connect_op = o;
         LeaveCriticalSection(&w->lock);
-        rc = ws_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
         if (rc != WSAEWOULDBLOCK) {
             EnterCriticalSection(&w->lock);
             w->connect_op = NULL;
             LeaveCriticalSection(&w->lock);
-            ws_op_drop(o, (DWORD)rc);
+            wsk_op_drop(o, (DWORD)rc);
         } else {
             rc = WSA_IO_PENDING;
             if (sent)
                 *sent = 0;
-            ws_settle(w);
+            wsk_settle(w);
         }
     }
     if (w)
-        ws_put(w);
+        wsk_put(w);
     SetLastError((DWORD)rc);
     return FALSE;
 }
 
 /* SIO_GET_EXTENSION_FUNCTION_POINTER: ours for the functions that must know
  * wsdx handles (1), or not one of those GUIDs (0). */
-int ws_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc)
+int wsk_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc)
 {
     static const struct {
         GUID id;

@@ -26,7 +26,7 @@ static int push_pending(pending **list, int *n, int *cap, const pending *x)
 
 static void reject(wsock *l, SOCKET low)
 {
-    ws_lower_abort(l->p, low); /* not a wsdx peer: reset it and go on serving the others */
+    wsk_lower_abort(l->p, low); /* not a wsdx peer: reset it and go on serving the others */
     InterlockedIncrement(&l->rejected);
 }
 
@@ -44,11 +44,11 @@ static void take_new(wsock *l)
             return;
         /* its preamble's arrival wakes the listener's on_lower */
         l->p->next.lpWSPEventSelect(x.low, l->iev, FD_READ | FD_CLOSE, &e);
-        ws_lower_nbio(l->p, x.low, 1);
+        wsk_lower_nbio(l->p, x.low, 1);
         uint8_t out[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(out, l->mode);
         x.deadline = GetTickCount() + HANDSHAKE_MS;
-        if (ws_lower_send(l->p, x.low, out, sizeof out) != (long)sizeof out || !push_pending(&l->hs, &l->nhs, &l->caphs, &x))
+        if (wsk_lower_send(l->p, x.low, out, sizeof out) != (long)sizeof out || !push_pending(&l->hs, &l->nhs, &l->caphs, &x))
             reject(l, x.low);
     }
 }
@@ -57,7 +57,7 @@ static void take_new(wsock *l)
 static int preamble_step(wsock *l, pending *x, DWORD now)
 {
     while (x->have < WSDX_PREAMBLE_LEN) {
-        long k = ws_lower_recv(l->p, x->low, x->in + x->have, WSDX_PREAMBLE_LEN - x->have); /* never more */
+        long k = wsk_lower_recv(l->p, x->low, x->in + x->have, WSDX_PREAMBLE_LEN - x->have); /* never more */
         if (k == -WSAEWOULDBLOCK)
             return (LONG)(now - x->deadline) >= 0 ? -1 : 0;
         if (k <= 0)
@@ -69,7 +69,7 @@ static int preamble_step(wsock *l, pending *x, DWORD now)
 
 /* Listener, under l->lock: advances every handshake at once, so a slow
  * or silent peer holds up nobody; checked connections become ready. */
-void ws_advance(wsock *l)
+void wsk_advance(wsock *l)
 {
     take_new(l);
     DWORD now = GetTickCount();
@@ -86,10 +86,10 @@ void ws_advance(wsock *l)
 }
 
 /* Listener: the next checked connection (1), or 0. */
-int ws_next_ready(wsock *l, pending *out)
+int wsk_next_ready(wsock *l, pending *out)
 {
     EnterCriticalSection(&l->lock);
-    ws_advance(l);
+    wsk_advance(l);
     int got = l->nready > 0;
     if (got) {
         *out = l->ready[0];
@@ -99,23 +99,23 @@ int ws_next_ready(wsock *l, pending *out)
     return got;
 }
 
-int ws_listener_ready(wsock *l)
+int wsk_listener_ready(wsock *l)
 {
     EnterCriticalSection(&l->lock);
-    ws_advance(l);
+    wsk_advance(l);
     int yes = l->nready > 0;
     LeaveCriticalSection(&l->lock);
     return yes;
 }
 
 /* Listener being closed: connections never handed out are reset. */
-void ws_drop_pending(wsock *l)
+void wsk_drop_pending(wsock *l)
 {
     EnterCriticalSection(&l->lock);
     for (int i = 0; i < l->nhs; i++)
-        ws_lower_abort(l->p, l->hs[i].low);
+        wsk_lower_abort(l->p, l->hs[i].low);
     for (int i = 0; i < l->nready; i++)
-        ws_lower_abort(l->p, l->ready[i].low);
+        wsk_lower_abort(l->p, l->ready[i].low);
     l->nhs = l->nready = 0;
     LeaveCriticalSection(&l->lock);
 }
@@ -130,20 +130,20 @@ static void take_over(wsock *w, wsock *l)
     w->linger_on = l->linger_on;
     w->linger_secs = l->linger_secs;
     LeaveCriticalSection(&w->lock);
-    ws_pump(w, 0);
+    wsk_pump(w, 0);
 }
 
-SOCKET ws_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPINT lpErrno)
+SOCKET wsk_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPINT lpErrno)
 {
-    wsock *w = ws_wsock_new(l->p, x->low, l->mode, l->catalog_id);
+    wsock *w = wsk_new(l->p, x->low, l->mode, l->catalog_id);
     if (!w) {
-        ws_lower_abort(l->p, x->low);
+        wsk_lower_abort(l->p, x->low);
         *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
-    SOCKET s = ws_make_handle(w, lpErrno);
+    SOCKET s = wsk_make_handle(w, lpErrno);
     if (s == INVALID_SOCKET) {
-        ws_wsock_free(w);
+        wsk_free(w);
         return s;
     }
     take_over(w, l);
@@ -161,14 +161,14 @@ SOCKET ws_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPIN
 static int graft(wsock *a, pending *x, wsock *l)
 {
     int e = 0;
-    if (ws_is_closed(a)) {
-        ws_lower_abort(l->p, x->low);
+    if (wsk_is_closed(a)) {
+        wsk_lower_abort(l->p, x->low);
         return WSA_OPERATION_ABORTED;
     }
-    ws_disarm(a);
+    wsk_disarm(a);
     a->p->next.lpWSPCloseSocket(a->low, &e);
-    if (ws_attach_lower(a, x->low)) {
-        ws_lower_abort(a->p, a->low);
+    if (wsk_attach_lower(a, x->low)) {
+        wsk_lower_abort(a->p, a->low);
         a->low = INVALID_SOCKET;
         return WSAENOBUFS;
     }
@@ -176,23 +176,37 @@ static int graft(wsock *a, pending *x, wsock *l)
     return 0;
 }
 
-/* The address areas after AcceptEx's data: each a sockaddr at its start. */
+/* One address area: the address's length as an int, then the address
+ * (the layout mswsock's GetAcceptExSockaddrs parses; Wine's mirrors it).
+ * AcceptEx made sure each area holds iMaxSockAddr + 16 bytes. */
+static void put_address(uint8_t *area, DWORD size, const void *addr, int len)
+{
+    size_t room = size > sizeof(int) ? size - sizeof(int) : 0;
+    size_t n = len > 0 ? ((size_t)len < room ? (size_t)len : room) : 0;
+    int stored = (int)n;
+    memset(area, 0, size);
+    memcpy(area, &stored, sizeof stored < size ? sizeof stored : size);
+    if (n)
+        memcpy(area + sizeof(int), addr, n);
+}
+
+/* The address areas after AcceptEx's data: local, then remote. */
 static void put_addresses(ovl *o, pending *x)
 {
     uint8_t *area = (uint8_t *)o->bufs[0].buf + o->bufs[0].len;
     struct sockaddr_storage local;
     int len = sizeof local, e = 0;
     memset(&local, 0, sizeof local);
-    o->into->p->next.lpWSPGetSockName(x->low, (struct sockaddr *)&local, &len, &e);
-    memset(area, 0, o->local_len + o->remote_len);
-    memcpy(area, &local, (size_t)len < o->local_len ? (size_t)len : o->local_len);
-    memcpy(area + o->local_len, &x->addr, (size_t)x->addrlen < o->remote_len ? (size_t)x->addrlen : o->remote_len);
+    if (o->into->p->next.lpWSPGetSockName(x->low, (struct sockaddr *)&local, &len, &e))
+        len = 0;
+    put_address(area, o->local_len, &local, len);
+    put_address(area + o->local_len, o->remote_len, &x->addr, x->addrlen);
 }
 
 /* Listener: pending AcceptEx requests take the checked connections, oldest
  * first. With a data part, the request then waits as a receive on the
  * accept socket (completion still goes to the listener's handle). */
-void ws_finish_accepts(wsock *l)
+void wsk_finish_accepts(wsock *l)
 {
     for (;;) {
         pending x;
@@ -210,21 +224,21 @@ void ws_finish_accepts(wsock *l)
             return;
         int rc = graft(o->into, &x, l);
         if (rc) {
-            ws_op_complete(o, (DWORD)rc, 0, 0);
+            wsk_op_complete(o, (DWORD)rc, 0, 0);
             continue;
         }
         put_addresses(o, &x);
         if (!o->bufs[0].len) {
-            ws_op_complete(o, 0, 0, 0);
+            wsk_op_complete(o, 0, 0, 0);
             continue;
         }
         wsock *a = o->into; /* the request moves over, with its reference on a */
         o->into = NULL;
         o->w = a;
-        ws_put(l);
+        wsk_put(l);
         EnterCriticalSection(&a->lock);
-        ws_op_append(&a->rxops, o);
+        wsk_op_append(&a->rxops, o);
         LeaveCriticalSection(&a->lock);
-        ws_settle(a);
+        wsk_settle(a);
     }
 }

@@ -146,7 +146,16 @@ static int WSPAPI pt_Connect(SOCKET s, const struct sockaddr *name, int namelen,
 static int WSPAPI pt_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
 {
     LOWER_OR_FAIL(s, SOCKET_ERROR);
-    return p->next.lpWSPDuplicateSocket(s, pid, pi, lpErrno);
+    if (p->next.lpWSPDuplicateSocket(s, pid, pi, lpErrno) == SOCKET_ERROR)
+        return SOCKET_ERROR;
+    /* The target process must come back through this entry, so it gets our
+     * entry; dwProviderReserved is the lower provider's handle to the
+     * duplicate, which its WSPSocket(FROM_PROTOCOL_INFO) needs: kept, as the
+     * SDK's LSP sample (spi.cpp, WSPDuplicateSocket) keeps it. */
+    DWORD_PTR reserved = pi->dwProviderReserved;
+    *pi = p->self;
+    pi->dwProviderReserved = reserved;
+    return 0;
 }
 
 static int WSPAPI pt_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS ne, LPINT lpErrno)

@@ -39,15 +39,15 @@ static SOCKET WSPAPI wp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
     if (low == INVALID_SOCKET)
         return INVALID_SOCKET;
     int e = 0;
-    wsock *w = ws_wsock_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id);
+    wsock *w = wsk_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id);
     if (!w) {
         p->next.lpWSPCloseSocket(low, &e);
         *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
-    SOCKET s = ws_make_handle(w, lpErrno);
+    SOCKET s = wsk_make_handle(w, lpErrno);
     if (s == INVALID_SOCKET)
-        ws_wsock_free(w);
+        wsk_free(w);
     return s;
 }
 
@@ -55,30 +55,30 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
                              LPWSABUF callee, LPQOS sq, LPQOS gq, LPINT lpErrno)
 {
     (void)caller; (void)sq; (void)gq;
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    int rc = ws_connect_prepare(w);
+    int rc = wsk_connect_prepare(w);
     if (!rc && w->nonblocking)
-        rc = ws_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
     else if (!rc) {
-        rc = ws_connect_blocking(w, name, namelen);
+        rc = wsk_connect_blocking(w, name, namelen);
         EnterCriticalSection(&w->lock);
-        ws_connect_end(w, rc);
+        wsk_connect_end(w, rc);
         LeaveCriticalSection(&w->lock);
         if (rc) {
-            ws_replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
+            wsk_replace_lower(w, 1); /* reset it now; the socket stays usable, unconnected */
             EnterCriticalSection(&w->lock);
             w->lower_spent = 0;
             LeaveCriticalSection(&w->lock);
         } else {
-            ws_pump(w, 0); /* what came with the peer's preamble raised no event of its own */
+            wsk_pump(w, 0); /* what came with the peer's preamble raised no event of its own */
         }
     }
     if (!rc && callee)
         callee->len = 0; /* no connect data */
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     if (rc) {
         *lpErrno = rc;
         return SOCKET_ERROR;
@@ -90,30 +90,30 @@ static SOCKET WSPAPI wp_Accept(SOCKET s, struct sockaddr *addr, LPINT addrlen, L
                                DWORD_PTR data, LPINT lpErrno)
 {
     (void)cond; (void)data; /* conditional acceptance is not offered (docs/windows.md) */
-    wsock *l = ws_get(s, lpErrno);
+    wsock *l = wsk_get(s, lpErrno);
     if (!l)
         return INVALID_SOCKET;
     pending x;
     SOCKET result = INVALID_SOCKET;
     if (!l->listening)
         *lpErrno = WSAEINVAL;
-    else if (ws_next_ready(l, &x))
-        result = ws_adopt(l, &x, addr, addrlen, lpErrno);
+    else if (wsk_next_ready(l, &x))
+        result = wsk_adopt(l, &x, addr, addrlen, lpErrno);
     else if (l->nonblocking)
         *lpErrno = WSAEWOULDBLOCK;
     else {
-        while (!ws_is_closed(l) && !ws_next_ready(l, &x))
-            ws_lower_wait(l->p, l->low, 0, 10); /* a new connection wakes it; handshakes are polled */
-        if (ws_is_closed(l))
+        while (!wsk_is_closed(l) && !wsk_next_ready(l, &x))
+            wsk_lower_wait(l->p, l->low, 0, 10); /* a new connection wakes it; handshakes are polled */
+        if (wsk_is_closed(l))
             *lpErrno = WSAEINTR;
         else
-            result = ws_adopt(l, &x, addr, addrlen, lpErrno);
+            result = wsk_adopt(l, &x, addr, addrlen, lpErrno);
     }
     EnterCriticalSection(&l->lock);
     l->told &= ~FD_ACCEPT; /* an accept re-enables FD_ACCEPT */
     LeaveCriticalSection(&l->lock);
-    ws_settle(l);
-    ws_put(l);
+    wsk_settle(l);
+    wsk_put(l);
     return result;
 }
 
@@ -125,13 +125,13 @@ static int recv_now(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *
 {
     for (;;) {
         EnterCriticalSection(&w->lock);
-        int rc = ws_take(w, bufs, nbufs, n, fl);
+        int rc = wsk_take(w, bufs, nbufs, n, fl);
         LeaveCriticalSection(&w->lock);
         if (rc != -WSAEWOULDBLOCK)
             return rc;
-        if (!ws_pump(w, !w->nonblocking) && w->nonblocking)
+        if (!wsk_pump(w, !w->nonblocking) && w->nonblocking)
             return rc;
-        if (ws_is_closed(w))
+        if (wsk_is_closed(w))
             return -WSAENOTSOCK;
     }
 }
@@ -141,22 +141,22 @@ static int recv_now(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *
 static int recv_overlapped(wsock *w, const WSABUF *bufs, DWORD nbufs, LPWSAOVERLAPPED ov,
                            LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, DWORD *n, DWORD *fl)
 {
-    ovl *o = ws_op_new(w, ov, cr, t, bufs, nbufs);
+    ovl *o = wsk_op_new(w, ov, cr, t, bufs, nbufs);
     if (!o)
         return -WSAENOBUFS;
-    ws_pump(w, 0);
+    wsk_pump(w, 0);
     EnterCriticalSection(&w->lock);
-    int rc = w->rxops ? -WSAEWOULDBLOCK : ws_take(w, bufs, nbufs, n, fl);
+    int rc = w->rxops ? -WSAEWOULDBLOCK : wsk_take(w, bufs, nbufs, n, fl);
     if (rc == -WSAEWOULDBLOCK)
-        ws_op_append(&w->rxops, o);
+        wsk_op_append(&w->rxops, o);
     LeaveCriticalSection(&w->lock);
     if (rc == -WSAEWOULDBLOCK)
         return -WSA_IO_PENDING;
     if (rc < 0 && rc != -WSAEMSGSIZE) {
-        ws_op_drop(o, (DWORD)-rc);
+        wsk_op_drop(o, (DWORD)-rc);
         return rc;
     }
-    ws_op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
+    wsk_op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
     return rc < 0 ? rc : 0;
 }
 
@@ -172,13 +172,13 @@ static int WSPAPI wp_Recv(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD got, LPD
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     DWORD n = 0, fl = 0;
     int rc = ov ? recv_overlapped(w, bufs, nbufs, ov, cr, t, &n, &fl) : recv_now(w, bufs, nbufs, &n, &fl);
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     if (rc == -WSA_IO_PENDING) {
         *lpErrno = WSA_IO_PENDING;
         return SOCKET_ERROR;
@@ -200,11 +200,11 @@ static int WSPAPI wp_RecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPD
 {
     int rc = wp_Recv(s, bufs, n, got, flags, ov, cr, t, lpErrno);
     if (rc == 0 && from && fromlen) {
-        wsock *w = ws_get(s, lpErrno);
+        wsock *w = wsk_get(s, lpErrno);
         if (w) {
             int e = 0;
             w->p->next.lpWSPGetPeerName(w->low, from, fromlen, &e);
-            ws_put(w);
+            wsk_put(w);
         }
     }
     return rc;
@@ -229,12 +229,12 @@ static const uint8_t *gather(const WSABUF *bufs, DWORD nbufs, size_t n, uint8_t 
 static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED ov,
                            LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t)
 {
-    ovl *o = ws_op_new(w, ov, cr, t, NULL, 0);
+    ovl *o = wsk_op_new(w, ov, cr, t, NULL, 0);
     if (!o)
         return -WSAENOBUFS;
-    int rc = ws_txq_frame(w, b, n);
+    int rc = wsk_txq_frame(w, b, n);
     if (rc) {
-        ws_op_drop(o, (DWORD)rc);
+        wsk_op_drop(o, (DWORD)rc);
         return -rc;
     }
     o->n = (DWORD)n;
@@ -242,23 +242,23 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
     o->until = w->tx_in;
     int done = !w->txops && w->tx_out >= o->until;
     if (!done)
-        ws_op_append(&w->txops, o);
+        wsk_op_append(&w->txops, o);
     LeaveCriticalSection(&w->lock);
     if (!done)
         return -WSA_IO_PENDING;
-    ws_op_complete(o, 0, (DWORD)n, 0);
+    wsk_op_complete(o, 0, (DWORD)n, 0);
     return 0;
 }
 
 /* A send that waits (blocking socket) or queues what does not fit now. */
 static int send_now(wsock *w, const uint8_t *b, size_t n)
 {
-    int rc = ws_flush(w, !w->nonblocking);
+    int rc = wsk_flush(w, !w->nonblocking);
     if (rc == 0 && (n > 0 || w->mode == WSDX_MESSAGE)) {
         if (w->nonblocking && w->txlen + n > TXQ_MAX)
             rc = WSAEWOULDBLOCK;
         else
-            rc = ws_send_frame(w, WSDX_FRAME_DATA, b, n);
+            rc = wsk_send_frame(w, WSDX_FRAME_DATA, b, n);
     }
     if (rc == WSAEWOULDBLOCK) {
         EnterCriticalSection(&w->lock);
@@ -280,7 +280,7 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     size_t n = 0;
@@ -299,10 +299,10 @@ static int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DW
         rc = -WSAENOBUFS;
     if (!rc)
         rc = ov ? send_overlapped(w, b, n, ov, cr, t) : send_now(w, b, n);
-    LeaveCriticalSection(&w->txio);
+    wsk_tx_leave(w);
     free(tmp);
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     if (rc == -WSA_IO_PENDING) {
         *lpErrno = WSA_IO_PENDING;
         return SOCKET_ERROR;
@@ -327,10 +327,10 @@ static int WSPAPI wp_SendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWOR
 static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, WINBOOL wait,
                                              LPDWORD flags, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return FALSE;
-    ws_put(w);
+    wsk_put(w);
     if (!ov || !n) {
         *lpErrno = WSAEFAULT;
         return FALSE;
@@ -340,12 +340,17 @@ static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWO
             *lpErrno = WSA_IO_INCOMPLETE;
             return FALSE;
         }
-        if (!ov->hEvent || WaitForSingleObject(ov->hEvent, INFINITE) != WAIT_OBJECT_0) {
+        HANDLE ev = (HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1);
+        if (!ev || WaitForSingleObject(ev, INFINITE) != WAIT_OBJECT_0) {
             *lpErrno = WSA_INVALID_HANDLE; /* waiting needs event-based notification */
             return FALSE;
         }
+        /* WPUCompleteOverlappedRequest may set Internal a little after the event */
+        while (*(volatile ULONG_PTR *)&ov->Internal == WSS_OPERATION_IN_PROGRESS)
+            SwitchToThread();
     }
-    /* ws_op_result() left the outcome here */
+    MemoryBarrier(); /* InternalHigh is set before Internal leaves WSS_OPERATION_IN_PROGRESS */
+    /* the count is WPUCompleteOverlappedRequest's; flags and code are wsk_op_result's */
     *n = (DWORD)ov->InternalHigh;
     if (flags)
         *flags = ov->Offset;
@@ -361,7 +366,7 @@ static WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWO
 
 static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int fin = 0;
@@ -370,10 +375,10 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
     int rc = wsdx_conn_shutdown(&w->conn, how, &fin);
     LeaveCriticalSection(&w->lock);
     if (rc == 0 && fin)
-        ws_send_fin(w);
-    LeaveCriticalSection(&w->txio);
-    ws_settle(w); /* SD_RECEIVE ends pending receives */
-    ws_put(w);
+        wsk_send_fin(w);
+    wsk_tx_leave(w);
+    wsk_settle(w); /* SD_RECEIVE ends pending receives */
+    wsk_put(w);
     if (rc) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -383,7 +388,7 @@ static int WSPAPI wp_Shutdown(SOCKET s, int how, LPINT lpErrno)
 
 static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     const void *b = data ? data->buf : NULL;
@@ -393,16 +398,16 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
     int rc = wsdx_conn_send_disconnect(&w->conn, b, n);
     LeaveCriticalSection(&w->lock);
     if (rc == 0) {
-        int f = ws_flush(w, !w->nonblocking);
+        int f = wsk_flush(w, !w->nonblocking);
         if (f && f != WSAEWOULDBLOCK)
             rc = -f;
         else
-            rc = -ws_send_frame(w, WSDX_FRAME_DISCONNECT, (const uint8_t *)b, (size_t)n);
+            rc = -wsk_send_frame(w, WSDX_FRAME_DISCONNECT, (const uint8_t *)b, (size_t)n);
         if (rc == 0)
-            ws_send_fin(w);
+            wsk_send_fin(w);
     }
-    LeaveCriticalSection(&w->txio);
-    ws_put(w);
+    wsk_tx_leave(w);
+    wsk_put(w);
     if (rc) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -412,14 +417,14 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 
 static int WSPAPI wp_RecvDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    ws_pump(w, 0); /* the DISCONNECT frame may still sit in the lower socket */
+    wsk_pump(w, 0); /* the DISCONNECT frame may still sit in the lower socket */
     EnterCriticalSection(&w->lock);
     int rc = wsdx_conn_recv_disconnect(&w->conn, data ? data->buf : NULL, data ? (int)data->len : 0);
     LeaveCriticalSection(&w->lock);
-    ws_put(w);
+    wsk_put(w);
     if (rc < 0) {
         *lpErrno = -rc;
         return SOCKET_ERROR;
@@ -436,52 +441,55 @@ static DWORD WINAPI background_close(LPVOID arg)
     wsock *w = (wsock *)arg;
     int e = 0;
     EnterCriticalSection(&w->txio);
-    ws_txq_push(w, 1, (GetTickCount() + 120000) | 1);
-    LeaveCriticalSection(&w->txio);
+    wsk_txq_push(w, 1, (GetTickCount() + 120000) | 1);
+    wsk_tx_leave(w);
     if (w->txlen)
-        ws_lower_abort(w->p, w->low);
+        wsk_lower_abort(w->p, w->low);
     else
         w->p->next.lpWSPCloseSocket(w->low, &e);
-    ws_put(w);
+    wsk_put(w);
     return 0;
 }
 
 static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int e = 0, rc = 0;
     EnterCriticalSection(&w->txio);
-    ws_flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
+    wsk_flush(w, 0); /* whatever the lower socket takes now is no longer "queued" */
     enum wsdx_close_plan plan = wsdx_linger_plan(w->linger_on, w->linger_secs, !w->nonblocking, w->txlen);
     if (plan == WSDX_CLOSE_WOULDBLOCK) {
-        LeaveCriticalSection(&w->txio);
-        ws_put(w);
+        wsk_tx_leave(w);
+        wsk_put(w);
         *lpErrno = WSAEWOULDBLOCK; /* S10: stays open and usable */
         return SOCKET_ERROR;
     }
     if (plan == WSDX_CLOSE_WAIT) {
         /* blocking, linger n: wait until our queue is delivered or n seconds pass */
-        ws_txq_push(w, 1, (GetTickCount() + (DWORD)w->linger_secs * 1000) | 1);
+        wsk_txq_push(w, 1, (GetTickCount() + (DWORD)w->linger_secs * 1000) | 1);
         plan = w->txlen ? WSDX_CLOSE_ABORT : WSDX_CLOSE_GRACEFUL;
     }
     int background = plan == WSDX_CLOSE_GRACEFUL && w->txlen > 0;
-    LeaveCriticalSection(&w->txio);
+    wsk_tx_leave(w);
 
-    ws_set_closed(w, 1);
+    wsk_set_closed(w, 1);
     EnterCriticalSection(&w->lock); /* a connect timer that saw it open is done with the lower socket */
     LeaveCriticalSection(&w->lock);
-    ws_disarm(w); /* from here on the lower socket's events are nobody's */
+    wsk_disarm(w); /* from here on the lower socket's events are nobody's */
+    wsk_connect_timer_end(w, 1);
     if (w->listening)
-        ws_drop_pending(w);
+        wsk_drop_pending(w);
     if (!background && plan == WSDX_CLOSE_GRACEFUL && w->linger_on && !w->nonblocking) {
         /* blocking linger n: let the lower provider wait for the kernel's queue */
-        ws_lower_nbio(w->p, w->low, 0);
+        wsk_lower_nbio(w->p, w->low, 0);
     }
 
-    if (plan == WSDX_CLOSE_ABORT) {
-        ws_lower_abort(w->p, w->low);
+    if (w->low == INVALID_SOCKET) {
+        /* a protocol error already reset and closed the lower socket */
+    } else if (plan == WSDX_CLOSE_ABORT) {
+        wsk_lower_abort(w->p, w->low);
     } else if (background) {
         InterlockedIncrement(&w->refs);
         HANDLE th = CreateThread(NULL, 0, background_close, w, 0, NULL);
@@ -492,20 +500,27 @@ static int WSPAPI wp_CloseSocket(SOCKET s, LPINT lpErrno)
     } else if (w->p->next.lpWSPCloseSocket(w->low, &e) == SOCKET_ERROR) {
         if (e == WSAEWOULDBLOCK) {
             /* non-blocking, linger n, the kernel still holds data: stays open */
-            ws_set_closed(w, 0);
-            ws_arm(w);
-            ws_put(w);
+            wsk_set_closed(w, 0);
+            wsk_arm(w);
+            wsk_put(w);
             *lpErrno = WSAEWOULDBLOCK;
             return SOCKET_ERROR;
         }
-        rc = e; /* the lower socket is gone anyway */
+        rc = e; /* WSAENETDOWN, WSAEINTR, ...: reported below */
     }
-    ws_abort_ops(w); /* before the handle goes: completions name it */
-    wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e);
-    ws_moved(); /* a WSPSelect over it answers WSAENOTSOCK now */
-    ws_put(w); /* ours */
-    ws_put(w); /* the handle's */
-    (void)rc;
+    wsk_abort_ops(w); /* before the handle goes: completions name it */
+    int e2 = 0;
+    wsdx_lsp_up.lpWPUCloseSocketHandle(s, &e2);
+    wsk_moved(); /* a WSPSelect over it answers WSAENOTSOCK now */
+    wsk_put(w); /* ours */
+    wsk_put(w); /* the handle's */
+    if (rc) {
+        /* the lower provider's close failed: the application hears of it, but
+         * its handle is gone all the same (a lower socket in an unknown state
+         * cannot be handed back, and a second close could not do better) */
+        *lpErrno = rc;
+        return SOCKET_ERROR;
+    }
     return 0;
 }
 
@@ -521,7 +536,7 @@ static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, L
         *lpErrno = WSAEINVAL; /* QoS and address-list events are not offered */
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     EnterCriticalSection(&w->lock);
@@ -532,8 +547,8 @@ static int select_events(SOCKET s, WSAEVENT ev, HWND wnd, UINT msg, long mask, L
     w->told = 0;
     w->nonblocking = 1;
     LeaveCriticalSection(&w->lock);
-    ws_settle(w);
-    ws_put(w);
+    wsk_settle(w);
+    wsk_put(w);
     return 0;
 }
 
@@ -563,24 +578,60 @@ static int WSPAPI wp_EnumNetworkEvents(SOCKET s, WSAEVENT ev, LPWSANETWORKEVENTS
         *lpErrno = WSAEFAULT;
         return SOCKET_ERROR;
     }
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     if (!w->listening)
-        ws_pump(w, 0);
+        wsk_pump(w, 0);
     memset(ne, 0, sizeof *ne);
     int e = 0;
     EnterCriticalSection(&w->lock);
     if (w->listening)
-        ws_advance(w);
+        wsk_advance(w);
     if (ev)
         wsdx_lsp_up.lpWPUResetEvent(ev, &e);
-    ne->lNetworkEvents = ws_due_events(w, ne->iErrorCode, 1);
+    ne->lNetworkEvents = wsk_due_events(w, ne->iErrorCode, 1);
     LeaveCriticalSection(&w->lock);
-    ws_put(w);
+    wsk_put(w);
     return 0;
 }
 
+/* What select() would say of w now: k 0 readable (data, the end, a reset,
+ * disconnect data; a listener: a checked connection), 1 writable (connected,
+ * the preamble exchange over, and room), 2 exceptional (a failed connect). */
+static int ready_now(wsock *w, int k)
+{
+    if (k == 0) {
+        if (w->listening)
+            return wsk_listener_ready(w);
+        wsk_pump(w, 0);
+        EnterCriticalSection(&w->lock);
+        int yes = wsdx_rxq_has_ready(&w->conn.rx) || w->conn.peer_fin || w->conn.peer_error || w->conn.disc_received;
+        LeaveCriticalSection(&w->lock);
+        return yes;
+    }
+    if (k == 1)
+        return w->conn.connected && w->txlen == 0 && w->low != INVALID_SOCKET && wsk_lower_wait(w->p, w->low, 1, 0) == 1;
+    int err = 0, len = sizeof err, e2 = 0;
+    if (w->low != INVALID_SOCKET)
+        w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
+    return (err != 0 && !w->conn.connected) || (w->connect_done && w->connect_err && !w->conn.connected);
+}
+
+/* Sleeps until some socket moved on or the time is up: 0 when it is up. */
+static int await_any(LONG seen, DWORD start, DWORD limit)
+{
+    DWORD spent = GetTickCount() - start;
+    if (limit != INFINITE && spent >= limit)
+        return 0;
+    /* every change on_lower sees is a move; the slice bounds what it cannot
+     * see (a closed socket, a lower socket's buffer room without FD_WRITE) */
+    wsk_await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
+    return 1;
+}
+
+/* Since Vista ws2_32 sends select() to the provider whose handle
+ * SIO_BSP_HANDLE_SELECT returned (wp_Ioctl answers with ours). */
 static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PTIMEVAL t, LPINT lpErrno)
 {
     (void)nfds;
@@ -597,7 +648,7 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
     DWORD limit = t ? (DWORD)(t->tv_sec * 1000 + t->tv_usec / 1000) : INFINITE;
     DWORD start = GetTickCount();
     for (;;) {
-        LONG seen = ws_moves(); /* before looking: a move after it wakes us */
+        LONG seen = wsk_moves(); /* before looking: a move after it wakes us */
         int ready = 0;
         fd_set *sets[3] = { &in_r, &in_w, &in_x };
         fd_set *outs[3] = { r, wr, x };
@@ -605,29 +656,13 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
             for (u_int i = 0; i < sets[k]->fd_count; i++) {
                 int e = 0;
                 SOCKET s = sets[k]->fd_array[i];
-                wsock *w = ws_get(s, &e);
+                wsock *w = wsk_get(s, &e);
                 if (!w) {
                     *lpErrno = WSAENOTSOCK;
                     return SOCKET_ERROR;
                 }
-                int yes = 0;
-                if (k == 0) {
-                    if (!w->listening)
-                        ws_pump(w, 0);
-                    EnterCriticalSection(&w->lock);
-                    yes = wsdx_rxq_has_ready(&w->conn.rx) || w->conn.peer_fin || w->conn.peer_error ||
-                          w->conn.disc_received;
-                    LeaveCriticalSection(&w->lock);
-                    if (w->listening)
-                        yes = ws_listener_ready(w);
-                } else if (k == 1) { /* writable: connected (the preamble exchange is over) and room */
-                    yes = w->conn.connected && w->txlen == 0 && ws_lower_wait(w->p, w->low, 1, 0) == 1;
-                } else { /* a failed connect */
-                    int err = 0, len = sizeof err, e2 = 0;
-                    w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e2);
-                    yes = err != 0 || (w->connect_done && w->connect_err && !w->conn.connected);
-                }
-                ws_put(w);
+                int yes = ready_now(w, k);
+                wsk_put(w);
                 if (yes && outs[k]) {
                     FD_SET(s, outs[k]);
                     ready++;
@@ -635,24 +670,83 @@ static int WSPAPI wp_Select(int nfds, fd_set *r, fd_set *wr, fd_set *x, const PT
             }
         if (ready)
             return ready;
-        DWORD spent = GetTickCount() - start;
-        if (limit != INFINITE && spent >= limit)
+        if (!await_any(seen, start, limit))
             return 0;
-        /* every change on_lower sees is a move; the slice bounds what it cannot
-         * see (a closed socket, a lower socket's buffer room without FD_WRITE) */
-        ws_await_move(seen, limit == INFINITE || limit - spent > SLICE_MS ? SLICE_MS : limit - spent);
     }
+}
+
+/* SIO_EXT_POLL: WSAPoll over wsdx handles (ws2_32 sends it here once
+ * SIO_BSP_HANDLE_POLL named our handle). pd is the WSAPOLLDATA, in and out:
+ * revents and result filled as WSAPoll reports them. 0 or -WSA code. */
+static int ext_poll(WSAPOLLDATA *pd, DWORD len)
+{
+    if (!pd || len < sizeof *pd || (len - sizeof *pd) / sizeof(WSAPOLLFD) < pd->fds)
+        return -WSAEFAULT;
+    DWORD limit = pd->timeout < 0 ? INFINITE : (DWORD)pd->timeout;
+    DWORD start = GetTickCount();
+    for (;;) {
+        LONG seen = wsk_moves();
+        int ready = 0;
+        for (ULONG i = 0; i < pd->fds; i++) {
+            WSAPOLLFD *f = &pd->fdArray[i];
+            int e = 0;
+            f->revents = 0;
+            if (f->events & ~(POLLRDNORM | POLLRDBAND | POLLWRNORM))
+                return -WSAEINVAL; /* as WSAPoll: only these may be asked for */
+            wsock *w = wsk_get(f->fd, &e);
+            if (!w) {
+                f->revents = POLLNVAL;
+            } else {
+                if ((f->events & POLLRDNORM) && ready_now(w, 0))
+                    f->revents |= POLLRDNORM;
+                if ((f->events & POLLWRNORM) && ready_now(w, 1))
+                    f->revents |= POLLWRNORM;
+                if (ready_now(w, 2))
+                    f->revents |= POLLERR | POLLHUP; /* reported whether asked for or not */
+                EnterCriticalSection(&w->lock);
+                if (w->conn.peer_fin || w->conn.peer_error)
+                    f->revents |= POLLHUP;
+                LeaveCriticalSection(&w->lock);
+                wsk_put(w);
+            }
+            ready += f->revents != 0;
+        }
+        if (ready) {
+            pd->result = ready;
+            return 0;
+        }
+        if (!await_any(seen, start, limit)) {
+            pd->result = 0;
+            return 0;
+        }
+    }
+}
+
+/* SIO_EXT_SENDMSG: WSASendMsg on a wsdx handle (ws2_32 sends it here once
+ * SIO_BSP_HANDLE named our handle): the buffers go out as one WSPSend, in
+ * DATA frames; control data is not offered. 0 or -WSA code (-WSA_IO_PENDING). */
+static int ext_sendmsg(SOCKET s, WSASENDMSG *m, DWORD len, LPWSATHREADID t)
+{
+    if (!m || len < sizeof *m || !m->lpMsg)
+        return -WSAEFAULT;
+    if (m->lpMsg->Control.len)
+        return -WSAEOPNOTSUPP; /* no ancillary data on a wsdx connection */
+    int e = 0;
+    if (wp_Send(s, m->lpMsg->lpBuffers, m->lpMsg->dwBufferCount, m->lpNumberOfBytesSent, m->dwFlags,
+                m->lpOverlapped, m->lpCompletionRoutine, t, &e) == SOCKET_ERROR)
+        return -e;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* names, options, control */
 
 #define SIMPLE_LOWER(call)              \
-    wsock *w = ws_get(s, lpErrno);         \
+    wsock *w = wsk_get(s, lpErrno);         \
     if (!w)                             \
         return SOCKET_ERROR;            \
     int rc_ = (call);                   \
-    ws_put(w);                             \
+    wsk_put(w);                             \
     return rc_;
 
 static int WSPAPI wp_Bind(SOCKET s, const struct sockaddr *name, int namelen, LPINT lpErrno)
@@ -662,13 +756,13 @@ static int WSPAPI wp_Bind(SOCKET s, const struct sockaddr *name, int namelen, LP
 
 static int WSPAPI wp_Listen(SOCKET s, int backlog, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = w->p->next.lpWSPListen(w->low, backlog, lpErrno);
     if (rc == 0)
         w->listening = 1;
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
@@ -684,7 +778,7 @@ static int WSPAPI wp_GetSockName(SOCKET s, struct sockaddr *name, LPINT len, LPI
 
 static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT len, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = 0;
@@ -741,17 +835,17 @@ static int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT l
     } else {
         rc = w->p->next.lpWSPGetSockOpt(w->low, level, opt, val, len, lpErrno);
     }
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
 static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, int len, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     if (level == SOL_SOCKET && (opt == SO_UPDATE_ACCEPT_CONTEXT || opt == SO_UPDATE_CONNECT_CONTEXT)) {
-        ws_put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
+        wsk_put(w); /* AcceptEx / ConnectEx left the socket complete: nothing to update */
         return 0;
     }
     if (level == SOL_SOCKET && opt == WSDX_LSP_SO_CONNECT_TIMEOUT) { /* ours alone */
@@ -762,7 +856,7 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
         } else {
             w->connect_ms = *(const DWORD *)val;
         }
-        ws_put(w);
+        wsk_put(w);
         return rc;
     }
     /* the lower socket gets every other option (its linger drives the FIN/RST) */
@@ -776,7 +870,7 @@ static int WSPAPI wp_SetSockOpt(SOCKET s, int level, int opt, const char *val, i
             w->linger_on = *(const int *)val == 0;
         }
     }
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
@@ -784,7 +878,7 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
                            LPDWORD ret, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr,
                            LPWSATHREADID t, LPINT lpErrno)
 {
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
     int rc = 0;
@@ -805,7 +899,7 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
             *lpErrno = WSAEFAULT;
             rc = SOCKET_ERROR;
         } else {
-            ws_pump(w, 0);
+            wsk_pump(w, 0);
             EnterCriticalSection(&w->lock);
             u_long n = wsdx_rxq_has_ready(&w->conn.rx) ? w->conn.rx.ready : 0;
             if (w->mode == WSDX_MESSAGE && n >= 4)
@@ -815,23 +909,59 @@ static int WSPAPI wp_Ioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID 
             if (ret)
                 *ret = sizeof(u_long);
         }
-    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER && ws_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
-        /* the extension functions that must know wsdx handles are ours (extensions.c) */
+    } else if (code == SIO_BSP_HANDLE || code == SIO_BSP_HANDLE_SELECT || code == SIO_BSP_HANDLE_POLL) {
+        /* ours, so that ws2_32 routes select(), WSAPoll() and WSASendMsg() here
+         * (Winsock IOCTLs: an LSP that must see them answers these itself) */
+        if (!out || outlen < sizeof(SOCKET)) {
+            *lpErrno = WSAEFAULT;
+            rc = SOCKET_ERROR;
+        } else {
+            *(SOCKET *)out = s;
+            if (ret)
+                *ret = sizeof(SOCKET);
+        }
+    } else if (code == SIO_EXT_POLL || code == SIO_EXT_SENDMSG) {
+        int r = code == SIO_EXT_POLL ? ext_poll((WSAPOLLDATA *)in, inlen) : ext_sendmsg(s, (WSASENDMSG *)in, inlen, t);
+        if (r < 0) {
+            *lpErrno = -r;
+            rc = SOCKET_ERROR;
+        } else if (ret) {
+            *ret = code == SIO_EXT_POLL ? inlen : 0;
+        }
+    } else if (code == SIO_EXT_SELECT || code == SIO_BASE_HANDLE) {
+        /* SIO_EXT_SELECT: select() reaches WSPSelect (above); SIO_BASE_HANDLE
+         * names an IFS handle, which a wsdx socket does not have */
+        *lpErrno = WSAEOPNOTSUPP;
+        rc = SOCKET_ERROR;
+    } else if (code == SIO_GET_EXTENSION_FUNCTION_POINTER) {
+        /* the extension functions that must know wsdx handles are ours
+         * (extensions.c); any other (TransmitFile, TransmitPackets, WSARecvMsg,
+         * ...) would get the lower socket, not ours: WSAEINVAL, as the SDK's
+         * LSP sample answers a GUID it does not know */
+        if (!wsk_extension(in, inlen, out, outlen, ret, lpErrno, &rc)) {
+            *lpErrno = WSAEINVAL;
+            rc = SOCKET_ERROR;
+        }
+    } else if (ov || cr) {
+        /* passed down, it would complete on the lower socket, never on our
+         * handle's completion port: refused */
+        *lpErrno = WSAEOPNOTSUPP;
+        rc = SOCKET_ERROR;
     } else {
-        /* unknown codes and other GUIDs go to the lower provider, on the lower socket */
-        rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, ov, cr, t, lpErrno);
+        /* other codes, synchronous, go to the lower provider, on the lower socket */
+        rc = w->p->next.lpWSPIoctl(w->low, code, in, inlen, out, outlen, ret, NULL, NULL, t, lpErrno);
     }
-    ws_put(w);
+    wsk_put(w);
     return rc;
 }
 
 static int WSPAPI wp_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
 {
     (void)pid; (void)pi;
-    wsock *w = ws_get(s, lpErrno);
+    wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    ws_put(w);
+    wsk_put(w);
     *lpErrno = WSAEOPNOTSUPP; /* the state machine lives in this process */
     return SOCKET_ERROR;
 }

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static SRWLOCK g_slock = SRWLOCK_INIT; /* w->closed, against ws_get */
+static SRWLOCK g_slock = SRWLOCK_INIT; /* w->closed, against wsk_get */
 volatile LONG wsdx_lsp_live_contexts;
 
-wsock *ws_get(SOCKET s, LPINT err)
+wsock *wsk_get(SOCKET s, LPINT err)
 {
     DWORD_PTR ctx = 0;
     int e = 0;
@@ -35,7 +35,7 @@ wsock *ws_get(SOCKET s, LPINT err)
     return w;
 }
 
-void ws_put(wsock *w)
+void wsk_put(wsock *w)
 {
     if (InterlockedDecrement(&w->refs) != 0)
         return;
@@ -52,14 +52,14 @@ void ws_put(wsock *w)
     InterlockedDecrement(&wsdx_lsp_live_contexts);
 }
 
-void ws_set_closed(wsock *w, int closed)
+void wsk_set_closed(wsock *w, int closed)
 {
     AcquireSRWLockExclusive(&g_slock);
     w->closed = closed;
     ReleaseSRWLockExclusive(&g_slock);
 }
 
-int ws_is_closed(wsock *w)
+int wsk_is_closed(wsock *w)
 {
     AcquireSRWLockShared(&g_slock);
     int c = w->closed;
@@ -77,7 +77,7 @@ static WSATHREADID *tid(WSATHREADID *t)
     return t;
 }
 
-int ws_lower_nbio(wsdx_lsp_provider *p, SOCKET low, u_long on)
+int wsk_lower_nbio(wsdx_lsp_provider *p, SOCKET low, u_long on)
 {
     DWORD got = 0;
     int e = 0;
@@ -86,7 +86,7 @@ int ws_lower_nbio(wsdx_lsp_provider *p, SOCKET low, u_long on)
 }
 
 /* Bytes sent (>= 0), or -WSA code (-WSAEWOULDBLOCK when full). */
-long ws_lower_send(wsdx_lsp_provider *p, SOCKET low, const void *b, size_t n)
+long wsk_lower_send(wsdx_lsp_provider *p, SOCKET low, const void *b, size_t n)
 {
     WSABUF wb;
     DWORD sent = 0;
@@ -100,7 +100,7 @@ long ws_lower_send(wsdx_lsp_provider *p, SOCKET low, const void *b, size_t n)
 }
 
 /* Bytes read, 0 at FIN, or -WSA code. */
-long ws_lower_recv(wsdx_lsp_provider *p, SOCKET low, void *b, size_t n)
+long wsk_lower_recv(wsdx_lsp_provider *p, SOCKET low, void *b, size_t n)
 {
     WSABUF wb;
     DWORD got = 0, flags = 0;
@@ -114,7 +114,7 @@ long ws_lower_recv(wsdx_lsp_provider *p, SOCKET low, void *b, size_t n)
 }
 
 /* 1 ready (or in error), 0 timeout, -WSA code. */
-int ws_lower_wait(wsdx_lsp_provider *p, SOCKET low, int write, int ms)
+int wsk_lower_wait(wsdx_lsp_provider *p, SOCKET low, int write, int ms)
 {
     fd_set a, x;
     FD_ZERO(&a);
@@ -131,7 +131,7 @@ int ws_lower_wait(wsdx_lsp_provider *p, SOCKET low, int write, int ms)
     return rc > 0;
 }
 
-void ws_lower_abort(wsdx_lsp_provider *p, SOCKET low)
+void wsk_lower_abort(wsdx_lsp_provider *p, SOCKET low)
 {
     struct linger l;
     int e = 0;
@@ -146,10 +146,37 @@ void ws_lower_abort(wsdx_lsp_provider *p, SOCKET low)
 
 /* Reads what is available (wait: block for at least one event first).
  * Returns 1 when something happened (bytes, FIN, error), else 0. */
-int ws_pump(wsock *w, int wait)
+/* A protocol error: the peer gets RST now. Windows sends RST only from
+ * closesocket with a zero linger timeout, never from shutdown ("Graceful
+ * Shutdown, Linger Options, and Socket Closure"), so the lower socket is
+ * closed abortively at once. The application's handle stays until it closes
+ * it: its calls fail as on a reset connection (conn.peer_error), and the
+ * lower socket reads INVALID_SOCKET from here on (calls on it fail
+ * WSAENOTSOCK). Both I/O locks are held, so no reader or writer is using the
+ * lower handle while it goes. */
+static void reset_lower(wsock *w)
+{
+    EnterCriticalSection(&w->txio);
+    EnterCriticalSection(&w->rxio);
+    EnterCriticalSection(&w->lock);
+    SOCKET low = w->low;
+    w->low = INVALID_SOCKET;
+    w->txlen = 0; /* nothing more goes out on a reset connection */
+    w->fin_pending = 0;
+    LeaveCriticalSection(&w->lock);
+    if (low != INVALID_SOCKET) {
+        int e = 0;
+        w->p->next.lpWSPEventSelect(low, NULL, 0, &e); /* its events end here; the pool wait stays, idle */
+        wsk_lower_abort(w->p, low);
+    }
+    LeaveCriticalSection(&w->rxio);
+    LeaveCriticalSection(&w->txio);
+}
+
+int wsk_pump(wsock *w, int wait)
 {
     uint8_t buf[16384];
-    int progress = 0;
+    int progress = 0, must_reset = 0;
     if (wait == PUMP_TRY) {
         if (!TryEnterCriticalSection(&w->rxio))
             return 0; /* that reader ingests, then settles */
@@ -168,13 +195,13 @@ int ws_pump(wsock *w, int wait)
             progress = 1; /* on_lower read it while our caller looked: nothing to wait for */
             break;
         }
-        long k = ws_lower_recv(w->p, w->low, buf, sizeof buf);
+        long k = wsk_lower_recv(w->p, w->low, buf, sizeof buf);
         if (k == -WSAEWOULDBLOCK) {
             if (!wait || progress)
                 break;
-            if (ws_is_closed(w))
+            if (wsk_is_closed(w))
                 break;
-            ws_lower_wait(w->p, w->low, 0, SLICE_MS);
+            wsk_lower_wait(w->p, w->low, 0, SLICE_MS);
             continue;
         }
         EnterCriticalSection(&w->lock);
@@ -184,20 +211,16 @@ int ws_pump(wsock *w, int wait)
             wsdx_conn_eof(&w->conn);
         else
             wsdx_conn_fail(&w->conn, (int)-k);
-        int must_reset = w->conn.must_reset;
+        must_reset |= w->conn.must_reset;
         w->conn.must_reset = 0;
         LeaveCriticalSection(&w->lock);
-        if (must_reset) {
-            struct linger l = { 1, 0 };
-            int e = 0;
-            w->p->next.lpWSPSetSockOpt(w->low, SOL_SOCKET, SO_LINGER, (const char *)&l, sizeof l, &e);
-            w->p->next.lpWSPShutdown(w->low, SD_BOTH, &e);
-        }
         progress = 1;
-        if (k <= 0)
+        if (k <= 0 || must_reset)
             break;
     }
     LeaveCriticalSection(&w->rxio);
+    if (must_reset)
+        reset_lower(w);
     return progress;
 }
 
@@ -210,7 +233,7 @@ static int close_due(wsock *w)
  * by Winsock's re-enabling rules (FD_READ again after a receive, FD_ACCEPT
  * after an accept, FD_WRITE after a send that would block, FD_CONNECT and
  * FD_CLOSE once). consume: mark them told. */
-long ws_due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume)
+long wsk_due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume)
 {
     long m = w->mask & ~w->told, due = 0;
     if ((m & FD_READ) && !w->listening && wsdx_rxq_has_ready(&w->conn.rx))
@@ -242,7 +265,7 @@ static void notify(wsock *w)
     int errs[FD_MAX_EVENTS] = { 0 }, e = 0;
     EnterCriticalSection(&w->lock);
     WSAEVENT ev = w->ev;
-    long due = ev || w->wnd ? ws_due_events(w, errs, w->wnd != NULL) : 0;
+    long due = ev || w->wnd ? wsk_due_events(w, errs, w->wnd != NULL) : 0;
     for (int i = 0; w->wnd && i < FD_MAX_EVENTS; i++)
         if (due & (1L << i))
             wsdx_lsp_up.lpWPUPostMessage(w->wnd, w->msg, (WPARAM)w->app, (LPARAM)WSAMAKESELECTREPLY(1L << i, errs[i]));
@@ -254,7 +277,7 @@ static void notify(wsock *w)
 /* ------------------------------------------------------------------ */
 /* overlapped requests */
 
-ovl *ws_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
+ovl *wsk_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                    const WSABUF *bufs, DWORD nbufs)
 {
     ovl *o = (ovl *)calloc(1, sizeof *o + nbufs * sizeof(WSABUF));
@@ -275,27 +298,43 @@ ovl *ws_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE 
     return o;
 }
 
-/* The request's result where WSPGetOverlappedResult finds it. */
-void ws_op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
+/* The request's result where WSPGetOverlappedResult finds it. The provider
+ * owns only Offset (flags) and OffsetHigh (the WSA code); Internal and
+ * InternalHigh are WPUCompleteOverlappedRequest's, which sets InternalHigh
+ * (the byte count) and then Internal, possibly after it returned and from
+ * another thread (WSAOVERLAPPED, Windows Sockets SPI: "the SAN service
+ * provider exclusively controls only the Offset and OffsetHigh members";
+ * WPUCompleteOverlappedRequest remarks). */
+void wsk_op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
 {
     o->err = err;
     o->n = n;
     o->flags = flags;
     o->ov->Offset = flags;
     o->ov->OffsetHigh = err;
-    o->ov->InternalHigh = n;
-    o->ov->Internal = err; /* no longer WSS_OPERATION_IN_PROGRESS */
+}
+
+/* Where no WPUCompleteOverlappedRequest follows (an APC, a request failed at
+ * once), the provider ends the request itself: the count first, then
+ * Internal, which leaves WSS_OPERATION_IN_PROGRESS last. Internal holds an
+ * NTSTATUS, never a WSA code (10054 would read as a success). */
+static void op_done(ovl *o)
+{
+    o->ov->InternalHigh = o->n;
+    MemoryBarrier();
+    o->ov->Internal = o->err ? (ULONG_PTR)0xC0000001L /* STATUS_UNSUCCESSFUL */ : 0 /* STATUS_SUCCESS */;
 }
 
 /* A request that failed before it was pending: no completion is notified. */
-void ws_op_drop(ovl *o, DWORD err)
+void wsk_op_drop(ovl *o, DWORD err)
 {
     wsock *w = o->w, *into = o->into;
-    ws_op_result(o, err, 0, 0);
+    wsk_op_result(o, err, 0, 0);
+    op_done(o);
     free(o);
     if (into)
-        ws_put(into);
-    ws_put(w);
+        wsk_put(into);
+    wsk_put(w);
 }
 
 static void CALLBACK run_routine(DWORD_PTR arg)
@@ -308,15 +347,16 @@ static void CALLBACK run_routine(DWORD_PTR arg)
 /* Notifies completion as the application asked: its completion routine as
  * an APC in the thread that made the request, else the event and the
  * completion port (WPUCompleteOverlappedRequest; our handles are not IFS). */
-void ws_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
+void wsk_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
 {
     wsock *w = o->w, *into = o->into;
     SOCKET app = o->target;
     int e = 0;
     if (into)
-        ws_put(into);
-    ws_op_result(o, err, n, flags);
+        wsk_put(into);
+    wsk_op_result(o, err, n, flags);
     if (o->cr) {
+        op_done(o); /* just before the APC is queued: nobody else writes them */
         if (wsdx_lsp_up.lpWPUQueueApc(&o->thread, run_routine, (DWORD_PTR)o, &e) != 0)
             free(o); /* the thread is gone: nobody is left to tell */
     } else {
@@ -324,10 +364,10 @@ void ws_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
         free(o);
         wsdx_lsp_complete_request(app, ov, err, n, &e);
     }
-    ws_put(w);
+    wsk_put(w);
 }
 
-void ws_op_append(ovl **list, ovl *o)
+void wsk_op_append(ovl **list, ovl *o)
 {
     while (*list)
         list = &(*list)->next;
@@ -337,7 +377,7 @@ void ws_op_append(ovl **list, ovl *o)
 /* Under w->lock: one receive into the caller's buffers: bytes (>= 0) or
  * -WSA code, with *n and *flags as WSPRecv reports them (a message cut to
  * the buffers: -WSAEMSGSIZE, all of them filled, MSG_PARTIAL). */
-int ws_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
+int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
 {
     size_t cap = 0;
     for (DWORD i = 0; i < nbufs; i++)
@@ -365,21 +405,21 @@ int ws_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
 static void finish_ops(wsock *w)
 {
     if (w->listening)
-        ws_finish_accepts(w);
-    ws_finish_connect(w);
+        wsk_finish_accepts(w);
+    wsk_finish_connect(w);
     for (;;) {
         DWORD n = 0, fl = 0;
         int rc = 0;
         EnterCriticalSection(&w->lock);
         ovl *o = w->rxops;
-        if (o && (rc = ws_take(w, o->bufs, o->nbufs, &n, &fl)) == -WSAEWOULDBLOCK)
+        if (o && (rc = wsk_take(w, o->bufs, o->nbufs, &n, &fl)) == -WSAEWOULDBLOCK)
             o = NULL;
         if (o)
             w->rxops = o->next;
         LeaveCriticalSection(&w->lock);
         if (!o)
             break;
-        ws_op_complete(o, rc < 0 ? (DWORD)-rc : 0, n, fl);
+        wsk_op_complete(o, rc < 0 ? (DWORD)-rc : 0, n, fl);
     }
     for (;;) {
         EnterCriticalSection(&w->lock);
@@ -392,12 +432,12 @@ static void finish_ops(wsock *w)
         LeaveCriticalSection(&w->lock);
         if (!o)
             break;
-        ws_op_complete(o, (DWORD)err, err ? 0 : o->n, 0);
+        wsk_op_complete(o, (DWORD)err, err ? 0 : o->n, 0);
     }
 }
 
 /* Close: what is still pending completes with WSA_OPERATION_ABORTED. */
-void ws_abort_ops(wsock *w)
+void wsk_abort_ops(wsock *w)
 {
     EnterCriticalSection(&w->lock);
     ovl *lists[4] = { w->rxops, w->txops, w->acceptops, w->connect_op };
@@ -406,7 +446,7 @@ void ws_abort_ops(wsock *w)
     for (ovl **l = lists; l < lists + 4; l++)
         while (*l) {
             ovl *next = (*l)->next;
-            ws_op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
+            wsk_op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
             *l = next;
         }
 }
@@ -418,12 +458,12 @@ static CONDITION_VARIABLE g_sel_cv = CONDITION_VARIABLE_INIT;
 static volatile LONG g_moves, g_sleepers;
 
 /* The count of moves so far (WSPSelect looks at it before it looks). */
-LONG ws_moves(void)
+LONG wsk_moves(void)
 {
     return InterlockedCompareExchange(&g_moves, 0, 0);
 }
 
-void ws_moved(void)
+void wsk_moved(void)
 {
     InterlockedIncrement(&g_moves);
     if (InterlockedCompareExchange(&g_sleepers, 0, 0)) {
@@ -434,7 +474,7 @@ void ws_moved(void)
 }
 
 /* Sleeps up to ms unless g_moves has left seen. */
-void ws_await_move(LONG seen, DWORD ms)
+void wsk_await_move(LONG seen, DWORD ms)
 {
     AcquireSRWLockExclusive(&g_sel_lock);
     InterlockedIncrement(&g_sleepers);
@@ -446,18 +486,19 @@ void ws_await_move(LONG seen, DWORD ms)
 
 /* After anything that may have changed what is due: pending requests first
  * (they take the data), then what the application is told. */
-void ws_settle(wsock *w)
+void wsk_settle(wsock *w)
 {
+    wsk_connect_timer_end(w, 0); /* an attempt that is over needs no deadline */
     finish_ops(w);
     notify(w);
-    ws_moved();
+    wsk_moved();
 }
 
 /* ------------------------------------------------------------------ */
 /* send side */
 
 /* Appends to the send queue; caller holds txio. 0 or WSAENOBUFS. */
-int ws_txq_put(wsock *w, const uint8_t *b, size_t n)
+int wsk_txq_put(wsock *w, const uint8_t *b, size_t n)
 {
     uint8_t *q = (uint8_t *)realloc(w->txq, w->txlen + n);
     if (!q)
@@ -475,14 +516,14 @@ int ws_txq_put(wsock *w, const uint8_t *b, size_t n)
  * lower socket is full, wait in slices until deadline (0: none, but a close
  * from another thread ends the wait). 0 once empty, else WSAEWOULDBLOCK
  * (not waiting, or waited out) or the lower provider's code. */
-int ws_txq_push(wsock *w, int wait, DWORD deadline)
+int wsk_txq_push(wsock *w, int wait, DWORD deadline)
 {
     while (w->txlen) {
-        long k = ws_lower_send(w->p, w->low, w->txq, w->txlen);
+        long k = wsk_lower_send(w->p, w->low, w->txq, w->txlen);
         if (k == -WSAEWOULDBLOCK) {
-            if (!wait || (deadline ? (LONG)(GetTickCount() - deadline) >= 0 : ws_is_closed(w)))
+            if (!wait || (deadline ? (LONG)(GetTickCount() - deadline) >= 0 : wsk_is_closed(w)))
                 return WSAEWOULDBLOCK;
-            ws_lower_wait(w->p, w->low, 1, SLICE_MS);
+            wsk_lower_wait(w->p, w->low, 1, SLICE_MS);
             continue;
         }
         if (k < 0) {
@@ -503,22 +544,22 @@ int ws_txq_push(wsock *w, int wait, DWORD deadline)
 /* A whole DATA frame into the queue (an empty one only in message mode),
  * then what the lower socket takes now; on_lower sends the rest. Caller
  * holds txio. 0 or the WSA code. */
-int ws_txq_frame(wsock *w, const uint8_t *b, size_t n)
+int wsk_txq_frame(wsock *w, const uint8_t *b, size_t n)
 {
     uint8_t h[WSDX_FRAME_HEADER_LEN];
     wsdx_frame_header_encode(h, WSDX_FRAME_DATA, (uint32_t)n);
-    int rc = n || w->mode == WSDX_MESSAGE ? ws_txq_put(w, h, sizeof h) : 0;
+    int rc = n || w->mode == WSDX_MESSAGE ? wsk_txq_put(w, h, sizeof h) : 0;
     if (!rc && n)
-        rc = ws_txq_put(w, b, n);
-    if (!rc && (rc = ws_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
+        rc = wsk_txq_put(w, b, n);
+    if (!rc && (rc = wsk_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
         rc = 0;
     return rc;
 }
 
 /* The queue, then a pending FIN; caller holds txio. 0 or WSA code. */
-int ws_flush(wsock *w, int wait)
+int wsk_flush(wsock *w, int wait)
 {
-    int rc = ws_txq_push(w, wait, 0);
+    int rc = wsk_txq_push(w, wait, 0);
     if (rc)
         return rc;
     if (w->fin_pending) {
@@ -531,7 +572,7 @@ int ws_flush(wsock *w, int wait)
 
 /* Sends a whole frame (header + payload); caller holds txio and has flushed.
  * Blocking: all of it. Non-blocking: whatever does not fit now is queued. */
-int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
+int wsk_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
 {
     uint8_t *f = (uint8_t *)malloc(WSDX_FRAME_HEADER_LEN + n);
     if (!f)
@@ -542,17 +583,17 @@ int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
     size_t total = WSDX_FRAME_HEADER_LEN + n, off = 0;
     int rc = 0;
     while (off < total) {
-        long k = ws_lower_send(w->p, w->low, f + off, total - off);
+        long k = wsk_lower_send(w->p, w->low, f + off, total - off);
         if (k == -WSAEWOULDBLOCK) {
             if (w->nonblocking) {
-                rc = ws_txq_put(w, f + off, total - off); /* WSAENOBUFS: the frame is cut, the connection cannot go on */
+                rc = wsk_txq_put(w, f + off, total - off); /* WSAENOBUFS: the frame is cut, the connection cannot go on */
                 break;
             }
-            if (ws_is_closed(w)) {
+            if (wsk_is_closed(w)) {
                 rc = WSAENOTSOCK;
                 break;
             }
-            ws_lower_wait(w->p, w->low, 1, SLICE_MS);
+            wsk_lower_wait(w->p, w->low, 1, SLICE_MS);
             continue;
         }
         if (k < 0) {
@@ -565,8 +606,35 @@ int ws_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
     return rc;
 }
 
+/* FD_WRITE: room in the lower socket. FD_WRITE comes once per send that
+ * would block, so a kick must never be lost: when txio is busy, the flag
+ * tells its holder to flush once more as it leaves (wsk_tx_leave). Two
+ * on_lower calls may run at once (a pool wait on a manual-reset event),
+ * and a sender may hold txio right after its send would block: then the
+ * holder, not this caller, flushes. */
+void wsk_tx_kick(wsock *w)
+{
+    InterlockedExchange(&w->tx_kick, 1);
+    while (InterlockedCompareExchange(&w->tx_kick, 0, 0) && TryEnterCriticalSection(&w->txio)) {
+        InterlockedExchange(&w->tx_kick, 0); /* cleared by the holder, before it flushes */
+        wsk_flush(w, 0);
+        LeaveCriticalSection(&w->txio);
+    }
+}
+
+/* Leaves txio, then flushes for a kick that came while it was held. */
+void wsk_tx_leave(wsock *w)
+{
+    LeaveCriticalSection(&w->txio);
+    while (InterlockedCompareExchange(&w->tx_kick, 0, 0) && TryEnterCriticalSection(&w->txio)) {
+        InterlockedExchange(&w->tx_kick, 0);
+        wsk_flush(w, 0);
+        LeaveCriticalSection(&w->txio);
+    }
+}
+
 /* FIN now, or after the queue drains. Caller holds txio. */
-void ws_send_fin(wsock *w)
+void wsk_send_fin(wsock *w)
 {
     if (w->txlen) {
         w->fin_pending = 1;
@@ -582,7 +650,7 @@ void ws_send_fin(wsock *w)
 static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out);
 
 /* The lower socket's events go to w's own event, watched by a pool wait. */
-int ws_arm(wsock *w)
+int wsk_arm(wsock *w)
 {
     int e = 0;
     if (w->p->next.lpWSPEventSelect(w->low, w->iev, LOWER_EVENTS, &e))
@@ -598,7 +666,7 @@ int ws_arm(wsock *w)
 /* Ends the wait (and any on_lower still running) before the lower socket
  * is closed or replaced, so on_lower never touches a closed handle that
  * another socket may have been given. Never called from on_lower. */
-void ws_disarm(wsock *w)
+void wsk_disarm(wsock *w)
 {
     if (!w->wait)
         return;
@@ -607,20 +675,20 @@ void ws_disarm(wsock *w)
     int e = 0;
     w->p->next.lpWSPEventSelect(w->low, NULL, 0, &e);
     ResetEvent(w->iev);
-    ws_put(w);
+    wsk_put(w);
 }
 
 /* w takes low as its lower socket: non-blocking, its events ours. 0 or WSA code. */
-int ws_attach_lower(wsock *w, SOCKET low)
+int wsk_attach_lower(wsock *w, SOCKET low)
 {
     w->low = low;
-    int rc = ws_lower_nbio(w->p, low, 1);
-    return rc ? rc : ws_arm(w);
+    int rc = wsk_lower_nbio(w->p, low, 1);
+    return rc ? rc : wsk_arm(w);
 }
 
 /* A wsock over a lower socket, armed; NULL when out of resources (low is
  * then the caller's to close). */
-wsock *ws_wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id)
+wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id)
 {
     wsock *w = (wsock *)calloc(1, sizeof *w);
     if (!w)
@@ -636,40 +704,40 @@ wsock *ws_wsock_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id
     InitializeCriticalSection(&w->txio);
     wsdx_conn_init(&w->conn, mode);
     w->iev = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!w->iev || ws_attach_lower(w, low)) {
+    if (!w->iev || wsk_attach_lower(w, low)) {
         int e = 0;
         p->next.lpWSPEventSelect(low, NULL, 0, &e);
-        ws_put(w);
+        wsk_put(w);
         return NULL;
     }
     return w;
 }
 
 /* Undoes wsock_new (no handle was made): the lower socket is closed. */
-void ws_wsock_free(wsock *w)
+void wsk_free(wsock *w)
 {
     int e = 0;
-    ws_disarm(w);
+    wsk_disarm(w);
     w->p->next.lpWSPCloseSocket(w->low, &e);
-    ws_put(w);
+    wsk_put(w);
 }
 
 /* Swaps in a fresh lower socket (connect failed, DisconnectEx): the old one
  * is reset (abort) or closed gracefully. 0 or WSA code (then no lower socket
  * is left: later calls fail as on a broken connection). */
-int ws_replace_lower(wsock *w, int abort)
+int wsk_replace_lower(wsock *w, int abort)
 {
     int e = 0;
-    ws_disarm(w);
+    wsk_disarm(w);
     if (abort)
-        ws_lower_abort(w->p, w->low);
+        wsk_lower_abort(w->p, w->low);
     else
         w->p->next.lpWSPCloseSocket(w->low, &e);
     w->low = w->p->next.lpWSPSocket(w->p->lower_info.iAddressFamily, SOCK_STREAM, IPPROTO_TCP, &w->p->lower_info, 0,
                                     WSA_FLAG_OVERLAPPED, &e);
     if (w->low == INVALID_SOCKET)
         return e ? e : WSAENOBUFS;
-    return ws_attach_lower(w, w->low);
+    return wsk_attach_lower(w, w->low);
 }
 
 /* The pool wait: the lower socket reported something. */
@@ -687,32 +755,30 @@ static void CALLBACK on_lower(PVOID arg, BOOLEAN timed_out)
     EnterCriticalSection(&w->lock);
     int connecting = w->connecting;
     if (connecting)
-        ws_connect_step(w, &ne);
+        wsk_connect_step(w, &ne);
     LeaveCriticalSection(&w->lock);
     if (w->listening) {
         EnterCriticalSection(&w->lock);
-        ws_advance(w); /* new connections, and preambles arriving on them */
+        wsk_advance(w); /* new connections, and preambles arriving on them */
         LeaveCriticalSection(&w->lock);
     } else if (connecting) {
-        ws_pump(w, PUMP_TRY); /* what came with the peer's preamble, if it is through */
+        wsk_pump(w, PUMP_TRY); /* what came with the peer's preamble, if it is through */
     } else {
         if (ne.lNetworkEvents & (FD_READ | FD_CLOSE))
-            ws_pump(w, PUMP_TRY);
+            wsk_pump(w, PUMP_TRY);
         if ((ne.lNetworkEvents & FD_CLOSE) && ne.iErrorCode[FD_CLOSE_BIT]) {
             EnterCriticalSection(&w->lock);
             if (w->conn.connected) /* during the preamble, WSPConnect sees it itself */
                 wsdx_conn_fail(&w->conn, ne.iErrorCode[FD_CLOSE_BIT]); /* no effect when a clean end came first */
             LeaveCriticalSection(&w->lock);
         }
-        if ((ne.lNetworkEvents & FD_WRITE) && TryEnterCriticalSection(&w->txio)) {
-            ws_flush(w, 0); /* a holder of txio is sending, and flushes itself */
-            LeaveCriticalSection(&w->txio);
-        }
+        if (ne.lNetworkEvents & FD_WRITE)
+            wsk_tx_kick(w);
     }
-    ws_settle(w);
+    wsk_settle(w);
 }
 
-SOCKET ws_make_handle(wsock *w, LPINT lpErrno)
+SOCKET wsk_make_handle(wsock *w, LPINT lpErrno)
 {
     SOCKET s = wsdx_lsp_up.lpWPUCreateSocketHandle(w->catalog_id, (DWORD_PTR)w, lpErrno);
     if (s == INVALID_SOCKET)

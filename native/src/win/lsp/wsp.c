@@ -115,7 +115,12 @@ static int WSPAPI lsp_cleanup(LPINT lpErrno)
     LeaveCriticalSection(&wsdx_lsp_glock);
     if (!last)
         return 0;
-    /* Last cleanup: clean up each lower provider as often as it was started. */
+    /* Last cleanup: clean up each lower provider as often as it was started.
+     * Sockets the application never closed keep their provider slot: it is
+     * neither cleared nor reused for another entry (a later WSPStartup of the
+     * same entry takes it again), and the lower provider's module stays
+     * loaded, like ours (pin_module), since their pool waits, timers and
+     * background closes may still call it. */
     for (int i = 0; i < g_nprov; i++) {
         wsdx_lsp_provider *p = &g_prov[i];
         while (p->starts > 0) {
@@ -123,15 +128,26 @@ static int WSPAPI lsp_cleanup(LPINT lpErrno)
             p->next.lpWSPCleanup(&e);
             p->starts--;
         }
-        if (p->module)
-            FreeLibrary(p->module);
-        p->module = NULL;
     }
-    EnterCriticalSection(&wsdx_lsp_glock);
-    g_nprov = 0;
-    LeaveCriticalSection(&wsdx_lsp_glock);
     wsdx_lsp_passthru_reset();
     return 0;
+}
+
+/* ws2_32 frees the provider DLL after the last WSPCleanup (WSACleanup:
+ * "the provider DLL is unloaded"), but what the sockets set running outlives
+ * it: pool waits on lower sockets, connect deadlines of up to 40 s,
+ * background closes of up to 120 s, completion routines queued as APCs, and
+ * sockets the application never closed. Waiting for all of them in
+ * WSPCleanup would stall the application's WSACleanup for minutes, and
+ * aborting them would turn graceful closes into resets; so the module pins
+ * itself on its first start (GetModuleHandleEx, GET_MODULE_HANDLE_EX_FLAG_PIN):
+ * it stays mapped until the process ends, and a later WSAStartup finds it
+ * there. (An upgrade replaces the file for new processes; docs/windows.md.) */
+static void pin_module(void)
+{
+    HMODULE self = NULL;
+    GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                       (LPCWSTR)(void *)pin_module, &self);
 }
 
 /* x64: exported by this attribute. i686: stdcall decorates the symbol as
@@ -154,8 +170,10 @@ WSDX_LSP_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPDat
         return WSAVERNOTSUPPORTED;
 
     EnterCriticalSection(&wsdx_lsp_glock);
-    if (g_starts == 0)
+    if (g_starts == 0) {
         wsdx_lsp_up = UpcallTable; /* passed by value: keep a copy, never its address */
+        pin_module();
+    }
 
     wsdx_lsp_provider *p = NULL;
     for (int i = 0; i < g_nprov && !p; i++)
@@ -212,8 +230,13 @@ WSDX_LSP_EXPORT int WSPAPI WSPStartup(WORD wVersionRequested, LPWSPDATA lpWSPDat
             rc = ref.start(wVersionRequested, &lower_data, &p->lower_info, UpcallTable, &again);
         if (ref.module)
             FreeLibrary(ref.module); /* the first start holds a reference */
+        if (!rc && p->starts == 0 && !table_complete(&again))
+            rc = WSAEINVALIDPROCTABLE;
         if (rc)
             goto out;
+        if (p->starts == 0) /* after a last WSPCleanup: the same module's functions, copied one by one */
+            for (size_t i = 0; i < sizeof again / sizeof(void *); i++)
+                ((void *volatile *)&p->next)[i] = ((void **)&again)[i];
         p->starts++;
     }
 

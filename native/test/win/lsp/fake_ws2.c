@@ -7,6 +7,9 @@
  * and by the installed-backend test (client_shim.c). */
 #include "fake_ws2.h"
 
+#include <mswsock.h>
+
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ */
@@ -58,10 +61,46 @@ static int WSPAPI fk_Bind(SOCKET s, const struct sockaddr *n, int l, LPINT lpErr
 static int WSPAPI fk_CancelBlockingCall(LPINT lpErrno) { (void)lpErrno; return 0; }
 int fk_cleanups;
 static int WSPAPI fk_Cleanup(LPINT lpErrno) { (void)lpErrno; fk_cleanups++; return 0; }
+/* Which lower sockets have SO_LINGER {1, 0}: Windows sends RST only when
+ * such a socket is closed ("Graceful Shutdown, Linger Options, and Socket
+ * Closure": an abortive close is closesocket with a zero linger timeout;
+ * shutdown never resets). g_abortive_closes counts those closes. */
+static SOCKET g_linger0[4096];
+static CRITICAL_SECTION g_linger_lock;
+static INIT_ONCE g_linger_once = INIT_ONCE_STATIC_INIT;
+volatile LONG g_abortive_closes;
+static BOOL CALLBACK linger_init(PINIT_ONCE o, PVOID p, PVOID *c)
+{
+    (void)o; (void)p; (void)c;
+    InitializeCriticalSection(&g_linger_lock);
+    return TRUE;
+}
+/* Marks (on) or unmarks s; with on < 0, unmarks and says whether it was marked. */
+static int linger0(SOCKET s, int on)
+{
+    InitOnceExecuteOnce(&g_linger_once, linger_init, NULL, NULL);
+    int was = 0;
+    EnterCriticalSection(&g_linger_lock);
+    for (size_t i = 0; i < sizeof g_linger0 / sizeof g_linger0[0]; i++)
+        if (g_linger0[i] == s && s) {
+            was = 1;
+            g_linger0[i] = 0;
+        }
+    for (size_t i = 0; on > 0 && i < sizeof g_linger0 / sizeof g_linger0[0]; i++)
+        if (!g_linger0[i]) {
+            g_linger0[i] = s;
+            break;
+        }
+    LeaveCriticalSection(&g_linger_lock);
+    return was;
+}
 static int WSPAPI fk_CloseSocket(SOCKET s, LPINT lpErrno)
 {
+    int abortive = linger0(s, -1);
     int r = closesocket(s);
     ERRNO(r, SOCKET_ERROR);
+    if (r == 0 && abortive)
+        InterlockedIncrement(&g_abortive_closes);
     return r;
 }
 static int WSPAPI fk_Connect(SOCKET s, const struct sockaddr *n, int l, LPWSABUF a, LPWSABUF b, LPQOS q, LPQOS g, LPINT lpErrno)
@@ -70,10 +109,13 @@ static int WSPAPI fk_Connect(SOCKET s, const struct sockaddr *n, int l, LPWSABUF
     ERRNO(r, SOCKET_ERROR);
     return r;
 }
+DWORD_PTR g_dup_reserved; /* the dwProviderReserved the lower provider last gave a duplicate */
 static int WSPAPI fk_DuplicateSocket(SOCKET s, DWORD pid, LPWSAPROTOCOL_INFOW pi, LPINT lpErrno)
 {
     int r = WSADuplicateSocketW(s, pid, pi);
     ERRNO(r, SOCKET_ERROR);
+    if (r == 0)
+        g_dup_reserved = pi->dwProviderReserved;
     return r;
 }
 static int WSPAPI fk_EnumNetworkEvents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS ne, LPINT lpErrno)
@@ -122,6 +164,17 @@ static int WSPAPI fk_Ioctl(SOCKET s, DWORD c, LPVOID i, DWORD il, LPVOID o, DWOR
                            LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
 {
     (void)t;
+    if ((c == SIO_BSP_HANDLE || c == SIO_BSP_HANDLE_SELECT || c == SIO_BSP_HANDLE_POLL) && !g_installed) {
+        /* the base provider (msafd) names its own socket; Wine's ws2_32 does not know these codes */
+        if (!o || ol < sizeof(SOCKET)) {
+            *lpErrno = WSAEFAULT;
+            return SOCKET_ERROR;
+        }
+        *(SOCKET *)o = s;
+        if (ret)
+            *ret = sizeof(SOCKET);
+        return 0;
+    }
     int r = WSAIoctl(s, c, i, il, o, ol, ret, ov, cr);
     ERRNO(r, SOCKET_ERROR);
     return r;
@@ -166,12 +219,20 @@ static int WSPAPI fk_Select(int n, fd_set *r, fd_set *w, fd_set *x, const PTIMEV
     ERRNO(rc, SOCKET_ERROR);
     return rc;
 }
+volatile LONG g_preempt_ms;
 static int WSPAPI fk_Send(SOCKET s, LPWSABUF b, DWORD n, LPDWORD sent, DWORD f, LPWSAOVERLAPPED ov,
                           LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t, LPINT lpErrno)
 {
     (void)t;
     int r = WSASend(s, b, n, sent, f, ov, cr);
     ERRNO(r, SOCKET_ERROR);
+    /* A thread may lose its CPU at any point; on a busy machine, right after
+     * the kernel refused a send (which re-enables FD_WRITE: "FD_WRITE ... after
+     * a send ... failed with WSAEWOULDBLOCK", WSAEventSelect docs) room may
+     * come and FD_WRITE be recorded before the sender runs again. g_preempt_ms
+     * widens that window so a row sees it every time. */
+    if (r == SOCKET_ERROR && *lpErrno == WSAEWOULDBLOCK && g_preempt_ms)
+        Sleep((DWORD)g_preempt_ms);
     return r;
 }
 static int WSPAPI fk_SendDisconnect(SOCKET s, LPWSABUF d, LPINT lpErrno)
@@ -192,6 +253,12 @@ static int WSPAPI fk_SetSockOpt(SOCKET s, int lv, int o, const char *v, int l, L
 {
     int r = setsockopt(s, lv, o, v, l);
     ERRNO(r, SOCKET_ERROR);
+    if (r == 0 && lv == SOL_SOCKET && o == SO_LINGER && v && l >= (int)sizeof(struct linger)) {
+        const struct linger *lg = (const struct linger *)v;
+        linger0(s, lg->l_onoff && !lg->l_linger);
+    } else if (r == 0 && lv == SOL_SOCKET && o == SO_DONTLINGER) {
+        linger0(s, 0);
+    }
     return r;
 }
 static int WSPAPI fk_Shutdown(SOCKET s, int how, LPINT lpErrno)
@@ -347,9 +414,57 @@ int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key)
     return e && e->live ? 0 : -1;
 }
 
-/* The seam (production: lower.c, ws2_32's WPUCompleteOverlappedRequest):
- * a packet to the handle's completion port unless the event's low bit
- * says not to, and the event. */
+/* The seam (production: lower.c, ws2_32's WPUCompleteOverlappedRequest), as
+ * Windows does it: the notification happens later, on another thread
+ * ("there may be some slight delay after WPUCompleteOverlappedRequest
+ * returns before these values appear, since processing may occur
+ * asynchronously", WPUCompleteOverlappedRequest remarks). It then sets
+ * InternalHigh to the byte count and after it Internal (to an NTSTATUS,
+ * never WSS_OPERATION_IN_PROGRESS), posts a packet to the handle's
+ * completion port unless the event's low bit says not to, and sets the
+ * event. The provider owns only Offset and OffsetHigh on this path: a
+ * request whose Internal it changed before the call is counted in
+ * g_early_results. */
+typedef struct completion {
+    struct completion *next;
+    LPWSAOVERLAPPED ov;
+    DWORD err, n;
+    HANDLE port;
+    ULONG_PTR key;
+} completion;
+static completion *g_cq, **g_cq_tail = &g_cq;
+static CRITICAL_SECTION g_cq_lock;
+static HANDLE g_cq_ev;
+volatile LONG g_early_results, g_completions;
+
+static DWORD WINAPI completer(LPVOID arg)
+{
+    (void)arg;
+    for (;;) {
+        WaitForSingleObject(g_cq_ev, INFINITE);
+        for (;;) {
+            EnterCriticalSection(&g_cq_lock);
+            completion *c = g_cq;
+            if (c && !(g_cq = c->next))
+                g_cq_tail = &g_cq;
+            LeaveCriticalSection(&g_cq_lock);
+            if (!c)
+                break;
+            Sleep(1); /* late: the caller has long returned */
+            c->ov->InternalHigh = c->n;
+            MemoryBarrier();
+            c->ov->Internal = c->err ? (ULONG_PTR)0xC0000001L : 0;
+            if (c->port && !((ULONG_PTR)c->ov->hEvent & 1))
+                PostQueuedCompletionStatus(c->port, c->n, c->key, c->ov);
+            if (c->ov->hEvent)
+                SetEvent((HANDLE)((ULONG_PTR)c->ov->hEvent & ~(ULONG_PTR)1));
+            InterlockedIncrement(&g_completions);
+            free(c);
+        }
+    }
+    return 0;
+}
+
 int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno)
 {
     EnterCriticalSection(&g_hlock);
@@ -361,11 +476,23 @@ int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, 
         *lpErrno = WSAEINVAL;
         return SOCKET_ERROR;
     }
-    (void)err;
-    if (port && !((ULONG_PTR)ov->hEvent & 1))
-        PostQueuedCompletionStatus(port, n, key, ov);
-    if (ov->hEvent)
-        SetEvent((HANDLE)((ULONG_PTR)ov->hEvent & ~(ULONG_PTR)1));
+    if (ov->Internal != WSS_OPERATION_IN_PROGRESS)
+        InterlockedIncrement(&g_early_results);
+    completion *c = (completion *)calloc(1, sizeof *c);
+    if (!c) {
+        *lpErrno = WSAENOBUFS;
+        return SOCKET_ERROR;
+    }
+    c->ov = ov;
+    c->err = err;
+    c->n = n;
+    c->port = port;
+    c->key = key;
+    EnterCriticalSection(&g_cq_lock);
+    *g_cq_tail = c;
+    g_cq_tail = &c->next;
+    LeaveCriticalSection(&g_cq_lock);
+    SetEvent(g_cq_ev);
     return 0;
 }
 
@@ -426,6 +553,9 @@ int fake_ws2_start(void)
     WSADATA wd;
     WSAStartup(MAKEWORD(2, 2), &wd);
     InitializeCriticalSection(&g_hlock);
+    InitializeCriticalSection(&g_cq_lock);
+    g_cq_ev = CreateEventW(NULL, FALSE, FALSE, NULL);
+    CloseHandle(CreateThread(NULL, 0, completer, NULL, 0, NULL));
 
     memset(&g_up, 0, sizeof g_up);
     g_up.lpWPUCreateSocketHandle = up_CreateSocketHandle;
@@ -494,4 +624,147 @@ int fake_ws2_start_installed(void)
     fill_fake(&T_msg);
     fill_fake(&T_pt);
     return found == 7 ? 0 : WSAEPROVIDERFAILEDINIT;
+}
+
+/* ------------------------------------------------------------------ */
+/* ws2_32's routing of select(), WSAPoll() and WSASendMsg() (Vista and later)
+ *
+ * ws2_32 does not call the provider a socket was made by: it asks that
+ * provider's WSPIoctl for the handle to use (SIO_BSP_HANDLE_SELECT for
+ * select, SIO_BSP_HANDLE_POLL for WSAPoll, SIO_BSP_HANDLE for WSASendMsg)
+ * and goes to the provider that owns the handle returned: its WSPSelect,
+ * its WSPIoctl(SIO_EXT_POLL) / WSPIoctl(SIO_EXT_SENDMSG) when that is a
+ * layered provider's own handle, else the base provider's own select / poll /
+ * sendmsg on the base handle (Winsock IOCTLs: SIO_BSP_HANDLE_SELECT,
+ * SIO_BSP_HANDLE_POLL, SIO_EXT_POLL, SIO_EXT_SENDMSG). A provider that
+ * passes those ioctls down is bypassed. */
+
+/* The table of the provider whose handle s is, or NULL (a base socket). */
+static WSPPROC_TABLE *owner(SOCKET s)
+{
+    EnterCriticalSection(&g_hlock);
+    hentry *e = hfind(s);
+    DWORD cat = e && e->live ? e->cat : 0;
+    LeaveCriticalSection(&g_hlock);
+    return cat == g_pi_stream.dwCatalogEntryId ? &T_stream : cat == g_pi_msg.dwCatalogEntryId ? &T_msg : NULL;
+}
+
+/* The handle s's provider names for code, or INVALID_SOCKET (*err set). */
+static SOCKET route(SOCKET s, DWORD code, int *err)
+{
+    WSPPROC_TABLE *t = owner(s);
+    if (!t)
+        return s; /* a base socket answers with itself */
+    SOCKET h = INVALID_SOCKET;
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    if (t->lpWSPIoctl(s, code, NULL, 0, &h, sizeof h, &ret, NULL, NULL, &tid, err))
+        return INVALID_SOCKET;
+    return h;
+}
+
+int ws2_select(fd_set *r, fd_set *w, fd_set *x, const TIMEVAL *tv, int *err)
+{
+    fd_set *sets[3] = { r, w, x };
+    SOCKET app[3 * FD_SETSIZE], to[3 * FD_SETSIZE];
+    int m = 0;
+    WSPPROC_TABLE *t = NULL;
+    for (int k = 0; k < 3; k++)
+        for (u_int i = 0; sets[k] && i < sets[k]->fd_count; i++) {
+            app[m] = sets[k]->fd_array[i];
+            to[m] = route(app[m], SIO_BSP_HANDLE_SELECT, err);
+            if (to[m] == INVALID_SOCKET)
+                return SOCKET_ERROR;
+            if (!m)
+                t = owner(to[m]); /* the first socket's provider runs the select */
+            sets[k]->fd_array[i] = to[m++];
+        }
+    int n;
+    if (t) {
+        n = t->lpWSPSelect(0, r, w, x, (const PTIMEVAL)tv, err);
+    } else {
+        n = select(0, r, w, x, (PTIMEVAL)tv);
+        if (n == SOCKET_ERROR)
+            *err = WSAGetLastError();
+    }
+    for (int k = 0; k < 3; k++) /* back to the application's handles */
+        for (u_int i = 0; sets[k] && i < sets[k]->fd_count; i++)
+            for (int j = 0; j < m; j++)
+                if (to[j] == sets[k]->fd_array[i]) {
+                    sets[k]->fd_array[i] = app[j];
+                    break;
+                }
+    return n;
+}
+
+int ws2_poll(WSAPOLLFD *fds, ULONG n, INT timeout, int *err)
+{
+    SOCKET first = n ? route(fds[0].fd, SIO_BSP_HANDLE_POLL, err) : INVALID_SOCKET;
+    if (n && first == INVALID_SOCKET)
+        return SOCKET_ERROR;
+    WSPPROC_TABLE *t = n ? owner(first) : NULL;
+    if (!t) { /* the base provider polls the base handles */
+        SOCKET app[64];
+        for (ULONG i = 0; i < n && i < 64; i++) {
+            app[i] = fds[i].fd;
+            fds[i].fd = route(app[i], SIO_BSP_HANDLE_POLL, err);
+        }
+        int r = WSAPoll(fds, n, timeout);
+        if (r == SOCKET_ERROR)
+            *err = WSAGetLastError();
+        for (ULONG i = 0; i < n && i < 64; i++)
+            fds[i].fd = app[i];
+        return r;
+    }
+    size_t len = sizeof(WSAPOLLDATA) + n * sizeof(WSAPOLLFD);
+    WSAPOLLDATA *pd = (WSAPOLLDATA *)calloc(1, len);
+    if (!pd) {
+        *err = WSAENOBUFS;
+        return SOCKET_ERROR;
+    }
+    pd->fds = n;
+    pd->timeout = timeout;
+    memcpy(pd->fdArray, fds, n * sizeof(WSAPOLLFD));
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    int rc = t->lpWSPIoctl(first, SIO_EXT_POLL, pd, (DWORD)len, pd, (DWORD)len, &ret, NULL, NULL, &tid, err);
+    if (rc == 0) {
+        memcpy(fds, pd->fdArray, n * sizeof(WSAPOLLFD));
+        rc = pd->result;
+    }
+    free(pd);
+    return rc;
+}
+
+int ws2_sendmsg(SOCKET s, WSAMSG *m, DWORD flags, DWORD *sent, int *err)
+{
+    SOCKET h = route(s, SIO_BSP_HANDLE, err);
+    if (h == INVALID_SOCKET)
+        return SOCKET_ERROR;
+    WSPPROC_TABLE *t = owner(h);
+    if (!t) { /* the base provider's WSASendMsg on the base handle */
+        LPFN_WSASENDMSG fn = NULL;
+        GUID g = WSAID_WSASENDMSG;
+        DWORD ret = 0;
+        if (WSAIoctl(h, SIO_GET_EXTENSION_FUNCTION_POINTER, &g, sizeof g, &fn, sizeof fn, &ret, NULL, NULL) || !fn ||
+            fn(h, m, flags, sent, NULL, NULL)) {
+            *err = WSAGetLastError();
+            return SOCKET_ERROR;
+        }
+        return 0;
+    }
+    WSASENDMSG sm = { m, flags, sent, NULL, NULL };
+    DWORD ret = 0;
+    WSATHREADID tid = { GetCurrentThread(), 0 };
+    return t->lpWSPIoctl(h, SIO_EXT_SENDMSG, &sm, sizeof sm, NULL, 0, &ret, NULL, NULL, &tid, err);
+}
+
+/* The seams, exported by the harness exe for wsdx-lsp-test.dll (dll_seams.c). */
+__declspec(dllexport) int fake_find_lower(const WSAPROTOCOL_INFOW *self, wsdx_lsp_lower_ref *out)
+{
+    return wsdx_lsp_find_lower(self, out);
+}
+__declspec(dllexport) int fake_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, LPINT lpErrno)
+{
+    return wsdx_lsp_complete_request(s, ov, err, n, lpErrno);
 }
