@@ -2,12 +2,15 @@ package dev.wsdx;
 
 import dev.wsdx.internal.CloseDispatcher;
 import dev.wsdx.internal.NativeIo;
+import dev.wsdx.internal.Readiness;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketOption;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -41,11 +44,13 @@ public final class Connection implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean blocking = true;
     private volatile Linger linger = Linger.dontLinger();
+    private final AsyncOps async;
 
     private Connection(long handle, Mode mode, boolean connected) {
         this.handle = handle;
         this.mode = mode;
         this.connected = connected;
+        this.async = new AsyncOps(this, handle, mode == Mode.MESSAGE);
     }
 
     /**
@@ -128,6 +133,7 @@ public final class Connection implements AutoCloseable {
     /** On the notifier thread: claim the event at once, deliver it elsewhere. */
     private void onPeerClose(int error, int flags) {
         if (closed) return; // closed locally: no peer events any more
+        async.peerClosed();
         notifier.fire(CloseEvent.of(CloseEvent.Origin.PEER, error, (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0),
                 CloseNotifier.EVENT_THREADS);
     }
@@ -189,7 +195,7 @@ public final class Connection implements AutoCloseable {
      */
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
-        int n = NativeIo.send(handle, src, mode == Mode.MESSAGE);
+        int n = blocking ? writeParking(src) : NativeIo.send(handle, src, mode == Mode.MESSAGE);
         if (n >= 0) return n;
         if (n == -WsaError.WSAEWOULDBLOCK) return 0;
         throw WsdxException.of(n, "send");
@@ -227,7 +233,12 @@ public final class Connection implements AutoCloseable {
         Objects.requireNonNull(dst, "dst");
         if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
-        int n = NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE);
+        return readResult(blocking && timeoutMs != 0 ? readParking(dst, timeoutMs)
+                : NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE));
+    }
+
+    /** A native receive result as {@link #read(ByteBuffer)} reports it. */
+    int readResult(int n) throws IOException {
         if (n > 0) return n;
         if (n == 0) return mode == Mode.STREAM ? -1 : 0; // a message of length 0
         if (n == -WsaError.WSAEWOULDBLOCK) return 0;
@@ -340,6 +351,8 @@ public final class Connection implements AutoCloseable {
         // closed now, or by a racing close (WSAENOTSOCK): either way no callback follows
         closed = true;
         CloseDispatcher.unregister(handle);
+        Readiness.closed(handle); // parked calls wake and find the handle gone
+        async.peerClosed();
         notifier.fire(CloseEvent.local(), DIRECT);
     }
 
@@ -380,6 +393,179 @@ public final class Connection implements AutoCloseable {
      */
     public CompletableFuture<CloseEvent> closeFuture() {
         return notifier.future();
+    }
+
+    // ------------------------------------------- event-driven API, parking waits, options, addresses
+
+    /**
+     * Opens a socket and connects it to {@code remote} within {@code timeout}; the socket is closed
+     * if that fails.
+     */
+    public static Connection open(InetSocketAddress remote, Mode mode, Duration timeout) throws IOException {
+        Objects.requireNonNull(timeout, "timeout");
+        Connection c = open(mode);
+        try {
+            return c.connect(remote, timeout);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                c.close(Linger.abortive());
+            } catch (IOException | RuntimeException s) {
+                e.addSuppressed(s);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Sets the executor the asynchronous calls complete on (default: a small pool of daemon
+     * threads shared by all connections; a connection from {@link Server#acceptAsync(Executor)}
+     * uses that executor).
+     *
+     * @param executor runs completions; must not run them on the calling thread while a lock is held
+     * @return this
+     */
+    public Connection executor(Executor executor) {
+        async.executor(executor);
+        return this;
+    }
+
+    /**
+     * The executor the asynchronous calls complete on.
+     *
+     * @return the executor
+     */
+    public Executor executor() {
+        return async.executor();
+    }
+
+    /**
+     * Reads into {@code dst} once data (or the end, or an error) is there, without a thread waiting:
+     * the library's readiness event resumes the read on the {@linkplain #executor() executor}.
+     * Completes as {@link #read(ByteBuffer)} returns (-1 at a stream's end) or throws.
+     *
+     * @param dst where the bytes go; its position advances
+     * @return a future of the count
+     * @throws java.nio.channels.ReadPendingException if a read is still pending
+     */
+    public CompletableFuture<Integer> readAsync(ByteBuffer dst) {
+        return async.read(dst);
+    }
+
+    /**
+     * Writes all of {@code src} (a message in {@link Mode#MESSAGE} mode) without a thread waiting.
+     * Backpressure: the future completes only once the library has taken every byte; until then
+     * no other write may start.
+     *
+     * @param src the bytes; its position advances as they are taken
+     * @return a future of the count written
+     * @throws java.nio.channels.WritePendingException if a write is still pending
+     */
+    public CompletableFuture<Integer> writeAsync(ByteBuffer src) {
+        return async.write(src);
+    }
+
+    /**
+     * {@link #sendDisconnect(ByteBuffer)} once earlier writes have gone out (S5, S6).
+     *
+     * @param data disconnect data, at most {@link #MAX_DISCONNECT_DATA} bytes, or null
+     * @return a future completed once it is sent
+     * @throws java.nio.channels.WritePendingException if a write is still pending
+     */
+    public CompletableFuture<Void> sendDisconnectAsync(ByteBuffer data) {
+        return async.sendDisconnect(data);
+    }
+
+    /**
+     * {@link #receiveDisconnect()} once the peer's close event has arrived (at once if it has),
+     * so the peer's disconnect data is there if it sent any. Like {@code WSPRecvDisconnect}, it
+     * ends reception.
+     *
+     * @return a future of the peer's disconnect data
+     */
+    public CompletableFuture<ByteBuffer> receiveDisconnectAsync() {
+        return async.receiveDisconnect();
+    }
+
+    /**
+     * Sets a socket option of a connected socket: {@link java.net.StandardSocketOptions#TCP_NODELAY}
+     * (on by default), {@code SO_KEEPALIVE}, {@code SO_RCVBUF}, {@code SO_SNDBUF}.
+     *
+     * @param name the option
+     * @param value its value
+     * @param <T> the option's type
+     * @return this
+     * @throws UnsupportedOperationException for another option
+     * @throws NotConnectedException if not connected
+     */
+    public <T> Connection setOption(SocketOption<T> name, T value) throws IOException {
+        SocketOptions.set(handle, name, value);
+        return this;
+    }
+
+    /**
+     * A socket option's value as the system reports it.
+     *
+     * @param name the option
+     * @param <T> the option's type
+     * @return its value
+     * @throws UnsupportedOperationException for an option not in {@link #supportedOptions()}
+     */
+    public <T> T getOption(SocketOption<T> name) throws IOException {
+        return SocketOptions.get(handle, name);
+    }
+
+    /**
+     * The options {@link #setOption} takes.
+     *
+     * @return the supported options
+     */
+    public Set<SocketOption<?>> supportedOptions() {
+        return SocketOptions.SUPPORTED;
+    }
+
+    /**
+     * The local address of the connected socket.
+     *
+     * @return the address and port
+     * @throws NotConnectedException if not connected
+     */
+    public InetSocketAddress localAddress() throws IOException {
+        return SocketOptions.address(handle, false);
+    }
+
+    /**
+     * The peer's address.
+     *
+     * @return the address and port
+     * @throws NotConnectedException if not connected
+     */
+    public InetSocketAddress remoteAddress() throws IOException {
+        return SocketOptions.address(handle, true);
+    }
+
+    /** The peer's close event has arrived. */
+    boolean peerClosed() {
+        CloseEvent ev = notifier.event();
+        return ev != null && ev.origin() == CloseEvent.Origin.PEER;
+    }
+
+    /** A blocking receive that parks until FD_READ instead of waiting in native code. */
+    private int readParking(ByteBuffer dst, int timeoutMs) throws IOException {
+        long deadline = AsyncOps.deadline(timeoutMs);
+        int n;
+        while (AsyncOps.nothingYet(n = NativeIo.recv(handle, dst, 0, mode == Mode.MESSAGE))) {
+            AsyncOps.park(handle, WsdxNative.FD_READ, deadline, this, "recv");
+        }
+        return n;
+    }
+
+    /** A blocking send that parks until FD_WRITE instead of waiting in native code. */
+    private int writeParking(ByteBuffer src) throws IOException {
+        int n;
+        while ((n = NativeIo.trySend(handle, src, mode == Mode.MESSAGE)) == -WsaError.WSAEWOULDBLOCK) {
+            AsyncOps.park(handle, WsdxNative.FD_WRITE, 0, this, "send");
+        }
+        return n;
     }
 
     /** The native handle (for logs). */
