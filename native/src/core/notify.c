@@ -17,11 +17,21 @@ static void deliver(sock *s)
     WSDX_ASSERT(wsdx_on_notifier_thread());
     wsdx_close_fn cb = s->cb;
     void *ctx = s->cb_ctx;
+    sock_callback_begin(s);
+    cb(s->h.handle, error, flags, ctx);
+    sock_callback_end();
+}
+
+void sock_callback_begin(sock *s)
+{
     wsdx_mutex_lock(&sk__g.cb_mu);
     sk__g.in_callback = s;
     wsdx_mutex_unlock(&sk__g.cb_mu);
     wsdx_mutex_unlock(&s->mu);
-    cb(s->h.handle, error, flags, ctx);
+}
+
+void sock_callback_end(void)
+{
     wsdx_mutex_lock(&sk__g.cb_mu);
     sk__g.in_callback = NULL;
     wsdx_cond_broadcast(&sk__g.cb_done);

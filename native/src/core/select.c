@@ -60,16 +60,9 @@ void sock_select_deliver(sock *s, int seen)
     rewatch(s);
     wsdx_event_fn fn = s->sel_fn;
     void *ctx = s->sel_ctx;
-    /* as for FD_CLOSE: wsdx_close waits until no callback for s runs */
-    wsdx_mutex_lock(&sk__g.cb_mu);
-    sk__g.in_callback = s;
-    wsdx_mutex_unlock(&sk__g.cb_mu);
-    wsdx_mutex_unlock(&s->mu);
+    sock_callback_begin(s); /* as for FD_CLOSE: wsdx_close waits until no callback for s runs */
     fn(s->h.handle, due, 0, ctx);
-    wsdx_mutex_lock(&sk__g.cb_mu);
-    sk__g.in_callback = NULL;
-    wsdx_cond_broadcast(&sk__g.cb_done);
-    wsdx_mutex_unlock(&sk__g.cb_mu);
+    sock_callback_end();
 }
 
 int sk_select(wsdx_socket h, int events, wsdx_event_fn fn, void *ctx)

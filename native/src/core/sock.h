@@ -148,6 +148,10 @@ int sock_close_listener(sock *lsn);
 /* --- notify.c --- */
 /* Returns once no FD_CLOSE callback for s runs (at once on the notifier thread). */
 void sock_wait_callback_done(sock *s);
+/* Notifier, s->mu held: marks s's callback as running and unlocks s->mu;
+ * sock_callback_end after the call (sock_wait_callback_done waits for it). */
+void sock_callback_begin(sock *s);
+void sock_callback_end(void);
 
 /* --- closing.c --- */
 /* Notifier: the queued rest went out after a graceful close; sends FIN and

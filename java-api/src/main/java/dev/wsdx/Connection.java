@@ -21,6 +21,12 @@ import java.util.concurrent.Executor;
  * <p>Every method may be called from any thread. After {@link #close()}, every call but
  * {@code close()} fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing
  * with close fails the same way or completes, it never touches another socket.
+ *
+ * <p>Blocking {@code read}/{@code write} wait by parking until the library's readiness event (so a
+ * virtual thread frees its carrier), and {@link Thread#interrupt()} ends the wait as for an
+ * {@link java.nio.channels.InterruptibleChannel}: the connection is closed and the call throws
+ * {@link java.nio.channels.ClosedByInterruptException}. The {@code *Async} calls wait without a
+ * thread at all and complete on the connection's {@linkplain #executor() executor}.
  */
 public final class Connection implements AutoCloseable {
     /** {@link #shutdown(int)}: stop receiving (S2). */
@@ -68,18 +74,7 @@ public final class Connection implements AutoCloseable {
 
     /** Opens a socket and connects it to {@code remote} (30 s timeout); the socket is closed if that fails. */
     public static Connection open(InetSocketAddress remote, Mode mode) throws IOException {
-        Objects.requireNonNull(remote, "remote");
-        Connection c = open(mode);
-        try {
-            return c.connect(remote);
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                c.close(Linger.abortive());
-            } catch (IOException | RuntimeException s) {
-                e.addSuppressed(s);
-            }
-            throw e;
-        }
+        return open(remote, mode, DEFAULT_CONNECT_TIMEOUT);
     }
 
     /** Wraps a connection returned by accept, with its close callback registered. */
@@ -195,7 +190,8 @@ public final class Connection implements AutoCloseable {
      */
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
-        int n = blocking ? writeParking(src) : NativeIo.send(handle, src, mode == Mode.MESSAGE);
+        int n = blocking && Readiness.supported(handle) ? writeParking(src)
+                : NativeIo.send(handle, src, mode == Mode.MESSAGE);
         if (n >= 0) return n;
         if (n == -WsaError.WSAEWOULDBLOCK) return 0;
         throw WsdxException.of(n, "send");
@@ -233,7 +229,7 @@ public final class Connection implements AutoCloseable {
         Objects.requireNonNull(dst, "dst");
         if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
-        return readResult(blocking && timeoutMs != 0 ? readParking(dst, timeoutMs)
+        return readResult(blocking && timeoutMs != 0 && Readiness.supported(handle) ? readParking(dst, timeoutMs)
                 : NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE));
     }
 
@@ -402,6 +398,7 @@ public final class Connection implements AutoCloseable {
      * if that fails.
      */
     public static Connection open(InetSocketAddress remote, Mode mode, Duration timeout) throws IOException {
+        Objects.requireNonNull(remote, "remote");
         Objects.requireNonNull(timeout, "timeout");
         Connection c = open(mode);
         try {

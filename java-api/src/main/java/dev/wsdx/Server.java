@@ -93,8 +93,8 @@ public final class Server implements AutoCloseable {
 
     private Connection accept0(int timeoutMs) throws IOException {
         long h;
-        if (timeoutMs == 0) {
-            h = WsdxNative.wsdx_accept(handle, 0);
+        if (timeoutMs == 0 || !Readiness.supported(handle)) {
+            h = WsdxNative.wsdx_accept(handle, timeoutMs);
         } else { // park until FD_ACCEPT instead of waiting in native code
             long deadline = AsyncOps.deadline(timeoutMs);
             while ((h = WsdxNative.wsdx_accept(handle, 0)) == -WsaError.WSAEWOULDBLOCK) {

@@ -94,6 +94,15 @@ public final class Readiness {
         if (w != null) w.runAll(WsdxNative.FD_READ | WsdxNative.FD_WRITE | WsdxNative.FD_ACCEPT);
     }
 
+    /**
+     * Whether {@code handle} has readiness events: in-process handles do; the installed Windows
+     * backend's (bit {@code WSDX_HANDLE_INSTALLED} of backend.h set) fail them WSAEOPNOTSUPP for now,
+     * so blocking calls on them wait in native code.
+     */
+    public static boolean supported(long handle) {
+        return (handle & 0x80000000L) == 0;
+    }
+
     /** Handles with waiting tasks (for leak checks). */
     public static int tracked() {
         return WAITERS.size();
