@@ -188,6 +188,45 @@ WSDX_API int wsdx_use_backend(int backend);
 /* The backend new sockets use (WSDX_BACKEND_IN_PROCESS or _INSTALLED). */
 WSDX_API int wsdx_backend(void);
 
+/* --- readiness (WSAAsyncSelect style) ------------------------------------
+ * Events, with Winsock's FD_* values. Each is one-shot: reported once per
+ * wsdx_select that armed it, then armed again by the next wsdx_select (as
+ * Winsock re-enables FD_READ by the recv that follows). FD_READ means "a
+ * receive may make progress now" (data, the end, or an error: the core reads
+ * nothing ahead for it); FD_WRITE "a send may make progress" (no frame rest
+ * queued and the kernel takes bytes); FD_ACCEPT "a checked connection waits".
+ * A socket that is not connected reports FD_READ/FD_WRITE at once (the call
+ * fails at once). */
+#define WSDX_FD_READ    0x01
+#define WSDX_FD_WRITE   0x02
+#define WSDX_FD_ACCEPT  0x08
+/* Called on the notifier thread with the events now due (and disarmed); error
+ * is 0 (reserved). Keep it short; it may call wsdx_select again.
+ * No call for s starts once wsdx_close(s) has returned. */
+typedef void (*wsdx_event_fn)(wsdx_socket s, int events, int error, void *ctx);
+/* Arms events (added to those still armed) with fn/ctx (replacing earlier
+ * ones); events already due are reported at once from the notifier thread.
+ * fn NULL disarms all. Connections take FD_READ/FD_WRITE,
+ * listeners FD_ACCEPT (else WSAEINVAL). The installed backend fails
+ * WSAEOPNOTSUPP (a known limit for now). */
+WSDX_API int wsdx_select(wsdx_socket s, int events, wsdx_event_fn fn, void *ctx);
+/* wsdx_send that never waits, whatever the blocking mode: -WSAEWOULDBLOCK
+ * when nothing could be taken (then arm FD_WRITE). */
+WSDX_API int wsdx_try_send(wsdx_socket s, const void *buf, int len);
+
+/* --- socket options and addresses (connected sockets) --- */
+#define WSDX_OPT_TCP_NODELAY 1 /* 0/1; on by default (frames go out whole) */
+#define WSDX_OPT_KEEPALIVE   2 /* SO_KEEPALIVE 0/1 */
+#define WSDX_OPT_RCVBUF      3 /* SO_RCVBUF bytes */
+#define WSDX_OPT_SNDBUF      4 /* SO_SNDBUF bytes */
+/* Sets an option (value >= 0); WSAENOPROTOOPT for an unknown one. */
+WSDX_API int wsdx_set_option(wsdx_socket s, int option, int value);
+/* The option's value as the OS reports it (SO_RCVBUF may differ from the one set). */
+WSDX_API int wsdx_get_option(wsdx_socket s, int option);
+/* Writes the local (peer == 0) or remote (peer != 0) address as numeric text
+ * into buf (cap >= 46 fits any) and returns its port. */
+WSDX_API int wsdx_address(wsdx_socket s, int peer, char *buf, int cap);
+
 /* Number of open handles (sockets and listeners); for leak checks. */
 WSDX_API int wsdx_open_handles(void);
 

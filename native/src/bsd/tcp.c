@@ -71,3 +71,46 @@ int wsdx_io_local_port(wsdx_fd fd)
         return wsdx__io_error();
     return wsdx_bsd_port_of(&ss);
 }
+
+/* WSDX_OPT_* as a level and name; 0 or -WSAENOPROTOOPT. */
+static int option_name(int option, int *level, int *name)
+{
+    switch (option) {
+    case WSDX_OPT_TCP_NODELAY: *level = IPPROTO_TCP; *name = TCP_NODELAY; return 0;
+    case WSDX_OPT_KEEPALIVE: *level = SOL_SOCKET; *name = SO_KEEPALIVE; return 0;
+    case WSDX_OPT_RCVBUF: *level = SOL_SOCKET; *name = SO_RCVBUF; return 0;
+    case WSDX_OPT_SNDBUF: *level = SOL_SOCKET; *name = SO_SNDBUF; return 0;
+    default: return -WSDX_WSAENOPROTOOPT;
+    }
+}
+
+int wsdx_io_set_option(wsdx_fd fd, int option, int value)
+{
+    int level, name, rc = option_name(option, &level, &name);
+    if (rc)
+        return rc;
+    return setsockopt(fd, level, name, (void *)&value, sizeof value) == 0 ? 0 : wsdx__io_error();
+}
+
+int wsdx_io_get_option(wsdx_fd fd, int option)
+{
+    int level, name, value = 0, rc = option_name(option, &level, &name);
+    socklen_t len = sizeof value;
+    if (rc)
+        return rc;
+    if (getsockopt(fd, level, name, (void *)&value, &len) != 0)
+        return wsdx__io_error();
+    return option == WSDX_OPT_TCP_NODELAY || option == WSDX_OPT_KEEPALIVE ? value != 0 : value;
+}
+
+int wsdx_io_address(wsdx_fd fd, int peer, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
+    if (rc != 0)
+        return wsdx__io_error();
+    if (getnameinfo((struct sockaddr *)&ss, len, buf, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+        return -WSDX_WSAEFAULT;
+    return wsdx_bsd_port_of(&ss);
+}

@@ -142,3 +142,18 @@ int wsdx_open_handles(void)
     const wsdx_backend_ops *inst = wsdx_host_installed_known();
     return wsdx_inprocess_backend.open_handles() + (inst ? inst->open_handles() : 0);
 }
+
+/* ------------------------------------- beyond the backend table (in-process only) */
+
+/* The installed backend has no readiness events, options or addresses yet:
+ * its handles fail WSAEOPNOTSUPP (docs/windows.md, known limits). */
+#define IN_PROCESS_ONLY(h, call)                                            \
+    if (h < 0)                                                              \
+        return ret(-WSDX_WSAENOTSOCK);                                      \
+    return ret(((uint64_t)h & WSDX_HANDLE_INSTALLED) ? -WSDX_WSAEOPNOTSUPP : call)
+
+int wsdx_select(wsdx_socket s, int events, wsdx_event_fn fn, void *ctx) { IN_PROCESS_ONLY(s, sk_select(s, events, fn, ctx)); }
+int wsdx_try_send(wsdx_socket s, const void *buf, int len) { IN_PROCESS_ONLY(s, sk_try_send(s, buf, len)); }
+int wsdx_set_option(wsdx_socket s, int option, int value) { IN_PROCESS_ONLY(s, sk_set_option(s, option, value)); }
+int wsdx_get_option(wsdx_socket s, int option) { IN_PROCESS_ONLY(s, sk_get_option(s, option)); }
+int wsdx_address(wsdx_socket s, int peer, char *buf, int cap) { IN_PROCESS_ONLY(s, sk_address(s, peer, buf, cap)); }

@@ -59,6 +59,14 @@ static inline int wsdx_check_peer(const char *host, int port)
 
 extern const wsdx_backend_ops wsdx_inprocess_backend;
 
+/* Calls only the in-process backend has so far (select.c, datapath.c,
+ * options.c); api.c fails them WSAEOPNOTSUPP on installed handles. */
+int sk_select(wsdx_socket h, int events, wsdx_event_fn fn, void *ctx);
+int sk_try_send(wsdx_socket h, const void *buf, int len);
+int sk_set_option(wsdx_socket h, int option, int value);
+int sk_get_option(wsdx_socket h, int option);
+int sk_address(wsdx_socket h, int peer, char *buf, int cap);
+
 /* The host's installed backend if the provider is installed and usable,
  * else NULL (always NULL on hosts without one). Cheap after the first call. */
 const wsdx_backend_ops *wsdx_host_installed_backend(void);

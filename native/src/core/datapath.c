@@ -18,7 +18,7 @@ static uint8_t *scratch(void)
 
 int sock_watch_events(const sock *s)
 {
-    return WSDX_WATCH_CLOSE | (s->tx_len ? WSDX_WATCH_WRITE : 0);
+    return WSDX_WATCH_CLOSE | (s->tx_len ? WSDX_WATCH_WRITE : 0) | sock_select_watch(s);
 }
 
 /* The state machine asked for a reset (protocol error): do it now. */
@@ -154,7 +154,7 @@ static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
         }
         if (rc != -WSDX_WSAEWOULDBLOCK)
             return rc;
-        if (!(s->flags & SF_BLOCKING)) {
+        if (!(s->flags & SF_BLOCKING) || s->nowait) {
             if (off == 0)
                 return rc;
             /* part of the frame is out: the rest must follow, so keep it */
@@ -271,12 +271,25 @@ int sk_set_abort_timeout(wsdx_socket h, int ms)
     return leave(s, rc);
 }
 
+static int send_data(wsdx_socket h, const void *buf, int len, int nowait);
+
 int sk_send(wsdx_socket h, const void *buf, int len)
+{
+    return send_data(h, buf, len, 0);
+}
+
+int sk_try_send(wsdx_socket h, const void *buf, int len)
+{
+    return send_data(h, buf, len, 1);
+}
+
+static int send_data(wsdx_socket h, const void *buf, int len, int nowait)
 {
     int rc;
     sock *s = enter_as(h, &rc, 1);
     if (!s)
         return rc;
+    s->nowait = (uint8_t)nowait; /* read by send_frame; send_mu held throughout */
     if (len < 0 || (len > 0 && !buf))
         return leave_as(s, -WSDX_WSAEFAULT, 1);
     if ((rc = wsdx_conn_send_check(&s->core)) != 0)
@@ -289,6 +302,7 @@ int sk_send(wsdx_socket h, const void *buf, int len)
     if (s->core.mode == WSDX_STREAM && n == 0)
         return leave_as(s, 0, 1);
     rc = send_frame(s, WSDX_FRAME_DATA, buf, n);
+    s->nowait = 0;
     if (rc < 0)
         send_failed(s, rc);
     return leave_as(s, rc < 0 ? rc : (int)n, 1);

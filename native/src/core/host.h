@@ -49,6 +49,11 @@ void wsdx_io_close(wsdx_fd fd);
 /* Bytes the kernel still holds unacknowledged for sending. */
 size_t wsdx_io_unsent(wsdx_fd fd);
 int wsdx_io_set_abort_timeout(wsdx_fd fd, int ms);
+/* WSDX_OPT_* options (wsdx.h): 0 or -WSA; get returns the value. */
+int wsdx_io_set_option(wsdx_fd fd, int option, int value);
+int wsdx_io_get_option(wsdx_fd fd, int option);
+/* Numeric text of the local or peer address into buf; its port or -WSA. */
+int wsdx_io_address(wsdx_fd fd, int peer, char *buf, size_t cap);
 
 /* --- the notifier: one thread watching every socket --- */
 #define WSDX_WATCH_READ 1   /* level: readable (listeners, handshakes) */

@@ -88,6 +88,8 @@ void sock_handshake_step(sock *conn)
                 lsn->lst->ready_head = conn;
             lsn->lst->ready_tail = conn;
             wsdx_cond_broadcast(&lsn->lst->cond);
+            if (lsn->sel_armed & WSDX_FD_ACCEPT)
+                sock_post(lsn); /* FD_ACCEPT (select.c) */
         }
     }
     wsdx_mutex_unlock(&lsn->mu);

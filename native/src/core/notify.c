@@ -17,11 +17,21 @@ static void deliver(sock *s)
     WSDX_ASSERT(wsdx_on_notifier_thread());
     wsdx_close_fn cb = s->cb;
     void *ctx = s->cb_ctx;
+    sock_callback_begin(s);
+    cb(s->h.handle, error, flags, ctx);
+    sock_callback_end();
+}
+
+void sock_callback_begin(sock *s)
+{
     wsdx_mutex_lock(&sk__g.cb_mu);
     sk__g.in_callback = s;
     wsdx_mutex_unlock(&sk__g.cb_mu);
     wsdx_mutex_unlock(&s->mu);
-    cb(s->h.handle, error, flags, ctx);
+}
+
+void sock_callback_end(void)
+{
     wsdx_mutex_lock(&sk__g.cb_mu);
     sk__g.in_callback = NULL;
     wsdx_cond_broadcast(&sk__g.cb_done);
@@ -85,14 +95,16 @@ void wsdx__ready(void *tag, int events)
             s->tx_len = 0;
         }
     }
-    if (events & (WSDX_WATCH_CLOSE | WSDX_WATCH_READ))
+    if (events & WSDX_WATCH_CLOSE || (events & WSDX_WATCH_READ && !sock_select_owns_read(s)))
         sock_pump_input(s, 1); /* drain: all data before the FIN becomes readable (R5) */
     int zombie_done = s->phase == P_ZOMBIE && !s->tx_len;
     wsdx_mutex_unlock(&s->mu);
-    if (zombie_done)
+    if (zombie_done) {
         sock_finish_zombie(s);
-    else
-        deliver(s);
+        return;
+    }
+    sock_select_deliver(s, events);
+    deliver(s);
 }
 
 void wsdx__posted(void)
@@ -108,6 +120,7 @@ void wsdx__posted(void)
         sock *n = s->post_next;
         s->posted = 0;
         wsdx_mutex_unlock(&sk__g.post_mu);
+        sock_select_deliver(s, 0);
         deliver(s);
         sock_release(s);
         s = n;

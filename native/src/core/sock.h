@@ -88,6 +88,10 @@ struct sock {
     sock *post_next;    /* sk__g.posted; sk__g.post_mu */
     sock *retire_next;  /* sk__g.retired; sk__g.post_mu */
     listener *lst;      /* K_LISTENER only; constant */
+    wsdx_event_fn sel_fn; /* wsdx_select: callback, context and armed events (select.c) */
+    void *sel_ctx;
+    uint8_t sel_armed;
+    uint8_t nowait;     /* this send must not wait (wsdx_try_send); s->send_mu */
 };
 
 /* The backend's globals. */
@@ -144,11 +148,26 @@ int sock_close_listener(sock *lsn);
 /* --- notify.c --- */
 /* Returns once no FD_CLOSE callback for s runs (at once on the notifier thread). */
 void sock_wait_callback_done(sock *s);
+/* Notifier, s->mu held: marks s's callback as running and unlocks s->mu;
+ * sock_callback_end after the call (sock_wait_callback_done waits for it). */
+void sock_callback_begin(sock *s);
+void sock_callback_end(void);
 
 /* --- closing.c --- */
 /* Notifier: the queued rest went out after a graceful close; sends FIN and
  * drops the notifier's reference. */
 void sock_finish_zombie(sock *s);
+
+/* --- select.c --- */
+/* Notifier: reports the wsdx_select events of s that are due now; seen are
+ * the WSDX_WATCH_* bits the notifier saw (0 for posted work). */
+void sock_select_deliver(sock *s, int seen);
+/* The WSDX_WATCH_* bits wsdx_select needs on top of the core's own. s->mu. */
+int sock_select_watch(const sock *s);
+/* 1 when the application armed FD_READ: the notifier then leaves the input to
+ * the receive (no read-ahead). s->mu. */
+int sock_select_owns_read(const sock *s);
+/* (sk_select and sk_try_send, and options.c's calls: backend.h) */
 
 /* The backend's entry points, sk_<call> for each call of backend.h
  * (socket_open, connect and open_handles in socket.c; on_close in notify.c;

@@ -2,13 +2,16 @@ package dev.wsdx;
 
 import dev.wsdx.internal.CloseDispatcher;
 import dev.wsdx.internal.NativeIo;
+import dev.wsdx.internal.Readiness;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
 import java.net.InetSocketAddress;
+import java.net.SocketOption;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -24,6 +27,12 @@ import org.slf4j.LoggerFactory;
  * {@code close()}, the accessors and {@link #receiveDisconnect()} (which returns the data the close
  * event saw) fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing with
  * close, or blocked when it came, fails the same way or completes, it never touches another socket.
+ *
+ * <p>Blocking {@code read}/{@code write} wait by parking until the library's readiness event (so a
+ * virtual thread frees its carrier), and {@link Thread#interrupt()} ends the wait as for an
+ * {@link java.nio.channels.InterruptibleChannel}: the connection is closed and the call throws
+ * {@link java.nio.channels.ClosedByInterruptException}. The {@code *Async} calls wait without a
+ * thread at all and complete on the connection's {@linkplain #executor() executor}.
  */
 public final class Connection implements AutoCloseable {
     /** {@link #shutdown(int)}: stop receiving (S2). */
@@ -53,12 +62,15 @@ public final class Connection implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean blocking = true;
     private volatile Linger linger = Linger.dontLinger();
+    private final AsyncOps async;
+
     private Connection(long handle, Mode mode, boolean connected) {
         this.handle = handle;
         this.mode = mode;
         this.connected = connected;
         this.tracked = LeakTracker.track(this, handle, "Connection");
         this.peer = new PeerClose(handle, notifier);
+        this.async = new AsyncOps(this, handle, mode == Mode.MESSAGE);
     }
 
     /**
@@ -86,18 +98,7 @@ public final class Connection implements AutoCloseable {
      * @throws IOException as {@link #connect(InetSocketAddress, Duration)}
      */
     public static Connection open(InetSocketAddress remote, Mode mode) throws IOException {
-        Objects.requireNonNull(remote, "remote");
-        Connection c = open(mode);
-        try {
-            return c.connect(remote);
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                c.close(Linger.abortive());
-            } catch (IOException | RuntimeException s) {
-                e.addSuppressed(s);
-            }
-            throw e;
-        }
+        return open(remote, mode, DEFAULT_CONNECT_TIMEOUT);
     }
 
     /** Wraps a connection returned by accept, with its close callback registered. */
@@ -180,6 +181,7 @@ public final class Connection implements AutoCloseable {
      */
     private void onPeerClose(int error, int flags) {
         if (closing) return; // closed locally: no peer events any more
+        async.peerClosed();
         boolean data = (flags & WsdxNative.CLOSE_DISCONNECT_DATA) != 0;
         if (error != 0 && log.isDebugEnabled()) {
             log.debug("{}: peer close {} ({})", this, CloseEvent.causeOf(error), WsaError.name(error));
@@ -290,7 +292,8 @@ public final class Connection implements AutoCloseable {
      */
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
-        int n = NativeIo.send(handle, src, mode == Mode.MESSAGE);
+        int n = blocking && Readiness.supported(handle) ? writeParking(src)
+                : NativeIo.send(handle, src, mode == Mode.MESSAGE);
         if (n >= 0) return n;
         throw fail(n, "send");
     }
@@ -337,8 +340,14 @@ public final class Connection implements AutoCloseable {
         Objects.requireNonNull(dst, "dst");
         if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
-        int n = NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE);
+        int n = blocking && timeoutMs != 0 && Readiness.supported(handle) ? readParking(dst, timeoutMs)
+                : NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE);
         if (n == -WsaError.WSAETIMEDOUT && timeoutMs == 0) n = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
+        return readResult(n);
+    }
+
+    /** A native receive result as {@link #read(ByteBuffer)} reports it. */
+    int readResult(int n) throws IOException {
         if (n > 0) return n;
         if (n == 0) {
             if (mode == Mode.MESSAGE) return 0; // a message of length 0
@@ -531,6 +540,8 @@ public final class Connection implements AutoCloseable {
             closed = true;
             tracked.release();
             CloseDispatcher.unregister(handle);
+            Readiness.closed(handle); // parked calls wake and find the handle gone
+            async.peerClosed();
             notifier.fire(seen != null ? seen : CloseEvent.local(), DIRECT);
             if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
         }
@@ -582,6 +593,180 @@ public final class Connection implements AutoCloseable {
      */
     public CompletableFuture<CloseEvent> closeFuture() {
         return notifier.future();
+    }
+
+    // ------------------------------------------- event-driven API, parking waits, options, addresses
+
+    /**
+     * Opens a socket and connects it to {@code remote} within {@code timeout}; the socket is closed
+     * if that fails.
+     */
+    public static Connection open(InetSocketAddress remote, Mode mode, Duration timeout) throws IOException {
+        Objects.requireNonNull(remote, "remote");
+        Objects.requireNonNull(timeout, "timeout");
+        Connection c = open(mode);
+        try {
+            return c.connect(remote, timeout);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                c.close(Linger.abortive());
+            } catch (IOException | RuntimeException s) {
+                e.addSuppressed(s);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Sets the executor the asynchronous calls complete on (default: a small pool of daemon
+     * threads shared by all connections; a connection from {@link Server#acceptAsync(Executor)}
+     * uses that executor).
+     *
+     * @param executor runs completions; must not run them on the calling thread while a lock is held
+     * @return this
+     */
+    public Connection executor(Executor executor) {
+        async.executor(executor);
+        return this;
+    }
+
+    /**
+     * The executor the asynchronous calls complete on.
+     *
+     * @return the executor
+     */
+    public Executor executor() {
+        return async.executor();
+    }
+
+    /**
+     * Reads into {@code dst} once data (or the end, or an error) is there, without a thread waiting:
+     * the library's readiness event resumes the read on the {@linkplain #executor() executor}.
+     * Completes as {@link #read(ByteBuffer)} returns (-1 at a stream's end) or throws.
+     *
+     * @param dst where the bytes go; its position advances
+     * @return a future of the count
+     * @throws java.nio.channels.ReadPendingException if a read is still pending
+     */
+    public CompletableFuture<Integer> readAsync(ByteBuffer dst) {
+        return async.read(dst);
+    }
+
+    /**
+     * Writes all of {@code src} (a message in {@link Mode#MESSAGE} mode) without a thread waiting.
+     * Backpressure: the future completes only once the library has taken every byte; until then
+     * no other write may start.
+     *
+     * @param src the bytes; its position advances as they are taken
+     * @return a future of the count written
+     * @throws java.nio.channels.WritePendingException if a write is still pending
+     */
+    public CompletableFuture<Integer> writeAsync(ByteBuffer src) {
+        return async.write(src);
+    }
+
+    /**
+     * {@link #sendDisconnect(ByteBuffer)} once earlier writes have gone out (S5, S6).
+     *
+     * @param data disconnect data, at most {@link #MAX_DISCONNECT_DATA} bytes, or null
+     * @return a future completed once it is sent
+     * @throws java.nio.channels.WritePendingException if a write is still pending
+     */
+    public CompletableFuture<Void> sendDisconnectAsync(ByteBuffer data) {
+        return async.sendDisconnect(data);
+    }
+
+    /**
+     * {@link #receiveDisconnect()} once the peer's close event has arrived (at once if it has),
+     * so the peer's disconnect data is there if it sent any. Like {@code WSPRecvDisconnect}, it
+     * ends reception.
+     *
+     * @return a future of the peer's disconnect data
+     */
+    public CompletableFuture<ByteBuffer> receiveDisconnectAsync() {
+        return async.receiveDisconnect();
+    }
+
+    /**
+     * Sets a socket option of a connected socket: {@link java.net.StandardSocketOptions#TCP_NODELAY}
+     * (on by default), {@code SO_KEEPALIVE}, {@code SO_RCVBUF}, {@code SO_SNDBUF}.
+     *
+     * @param name the option
+     * @param value its value
+     * @param <T> the option's type
+     * @return this
+     * @throws UnsupportedOperationException for another option
+     * @throws NotConnectedException if not connected
+     */
+    public <T> Connection setOption(SocketOption<T> name, T value) throws IOException {
+        SocketOptions.set(handle, name, value);
+        return this;
+    }
+
+    /**
+     * A socket option's value as the system reports it.
+     *
+     * @param name the option
+     * @param <T> the option's type
+     * @return its value
+     * @throws UnsupportedOperationException for an option not in {@link #supportedOptions()}
+     */
+    public <T> T getOption(SocketOption<T> name) throws IOException {
+        return SocketOptions.get(handle, name);
+    }
+
+    /**
+     * The options {@link #setOption} takes.
+     *
+     * @return the supported options
+     */
+    public Set<SocketOption<?>> supportedOptions() {
+        return SocketOptions.SUPPORTED;
+    }
+
+    /**
+     * The local address of the connected socket.
+     *
+     * @return the address and port
+     * @throws NotConnectedException if not connected
+     */
+    public InetSocketAddress localAddress() throws IOException {
+        return SocketOptions.address(handle, false);
+    }
+
+    /**
+     * The peer's address.
+     *
+     * @return the address and port
+     * @throws NotConnectedException if not connected
+     */
+    public InetSocketAddress remoteAddress() throws IOException {
+        return SocketOptions.address(handle, true);
+    }
+
+    /** The peer's close event has arrived. */
+    boolean peerClosed() {
+        CloseEvent ev = notifier.event();
+        return ev != null && ev.origin() == CloseEvent.Origin.PEER;
+    }
+
+    /** A blocking receive that parks until FD_READ instead of waiting in native code. */
+    private int readParking(ByteBuffer dst, int timeoutMs) throws IOException {
+        long deadline = AsyncOps.deadline(timeoutMs);
+        int n;
+        while (AsyncOps.nothingYet(n = NativeIo.recv(handle, dst, 0, mode == Mode.MESSAGE))) {
+            AsyncOps.park(handle, WsdxNative.FD_READ, deadline, this, "recv");
+        }
+        return n;
+    }
+
+    /** A blocking send that parks until FD_WRITE instead of waiting in native code. */
+    private int writeParking(ByteBuffer src) throws IOException {
+        int n;
+        while ((n = NativeIo.trySend(handle, src, mode == Mode.MESSAGE)) == -WsaError.WSAEWOULDBLOCK) {
+            AsyncOps.park(handle, WsdxNative.FD_WRITE, 0, this, "send");
+        }
+        return n;
     }
 
     /** The native handle (for logs). */

@@ -1,11 +1,14 @@
 package dev.wsdx;
 
+import dev.wsdx.internal.Readiness;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,7 +125,15 @@ public final class Server implements AutoCloseable {
     }
 
     private Connection accept0(int timeoutMs) throws IOException {
-        long h = WsdxNative.wsdx_accept(handle, timeoutMs);
+        long h;
+        if (timeoutMs == 0 || !Readiness.supported(handle)) {
+            h = WsdxNative.wsdx_accept(handle, timeoutMs);
+        } else { // park until FD_ACCEPT instead of waiting in native code
+            long deadline = AsyncOps.deadline(timeoutMs);
+            while ((h = WsdxNative.wsdx_accept(handle, 0)) == -WsaError.WSAEWOULDBLOCK) {
+                AsyncOps.park(handle, WsdxNative.FD_ACCEPT, deadline, this, "accept");
+            }
+        }
         if (h < 0) {
             int rc = (int) h;
             if (rc == -WsaError.WSAEINTR && closing) rc = -WsaError.WSAENOTSOCK; // close() ended it: S11 as promised
@@ -163,8 +174,49 @@ public final class Server implements AutoCloseable {
         closing = true;
         int rc = WsdxNative.wsdx_close(handle);
         tracked.release();
+        Readiness.closed(handle); // a parked accept wakes and finds the handle gone
         if (rc < 0 && rc != -WsaError.WSAENOTSOCK) {
             log.warn("closing {}: {}", this, WsdxException.of(rc, "close").getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ event-driven API
+
+    /**
+     * {@link #acceptAsync(Executor)} on the default executor.
+     *
+     * @return a future of the next connection
+     */
+    public CompletableFuture<Connection> acceptAsync() {
+        return acceptAsync(AsyncOps.DEFAULT_EXECUTOR);
+    }
+
+    /**
+     * The next connection, without a thread waiting: the library's FD_ACCEPT resumes the accept on
+     * {@code executor}, which also completes the future and becomes the connection's
+     * {@linkplain Connection#executor() executor}. Fails with {@link SocketClosedException} once closed.
+     *
+     * @param executor runs the completion
+     * @return a future of the next connection
+     */
+    public CompletableFuture<Connection> acceptAsync(Executor executor) {
+        Objects.requireNonNull(executor, "executor");
+        CompletableFuture<Connection> f = new CompletableFuture<>();
+        AsyncOps.run(executor, () -> tryAccept(f, executor), f, null);
+        return f;
+    }
+
+    private void tryAccept(CompletableFuture<Connection> f, Executor executor) {
+        long h = WsdxNative.wsdx_accept(handle, 0);
+        if (h == -WsaError.WSAEWOULDBLOCK) {
+            AsyncOps.when(handle, WsdxNative.FD_ACCEPT, executor, () -> tryAccept(f, executor), f, null, "accept");
+            return;
+        }
+        try {
+            if (h < 0) throw WsdxException.of((int) h, "accept");
+            f.complete(Connection.accepted(h, mode).executor(executor));
+        } catch (IOException e) {
+            f.completeExceptionally(e);
         }
     }
 

@@ -15,8 +15,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -38,6 +43,8 @@ import java.util.concurrent.TimeoutException;
  *  (8) client: WSPCloseSocket
  * </pre>
  *
+ * The server is event-driven ({@link Server#acceptAsync}, {@link Connection#readAsync} and the other
+ * completions on two threads, none per connection); the clients use the blocking calls.
  * Totals travel as 8-byte big-endian longs. Clients transact concurrently and end their
  * sessions one after another, so client i receives the grand total i * transactions.
  *
@@ -99,8 +106,12 @@ public final class SeedScenarioDemo {
         try (Server server = Server.bind(new InetSocketAddress("127.0.0.1", 0), mode)) {
             say("server", "listening on 127.0.0.1:" + server.localPort() + " in " + mode + " mode; "
                     + clients + " clients x " + transactions + " transactions");
-            Thread acceptor = thread("server-accept", () -> serve(server));
-            acceptor.start();
+            ExecutorService io = Executors.newFixedThreadPool(2, r -> {
+                Thread t = new Thread(r, "server-io");
+                t.setDaemon(true);
+                return t;
+            });
+            CompletableFuture<Void> served = serve(server, io);
 
             // client i may end its session once client i-1 has finished (8)
             CountDownLatch[] turn = new CountDownLatch[clients + 2];
@@ -120,7 +131,15 @@ public final class SeedScenarioDemo {
                 t.start();
             }
             for (Thread t : threads) join(t);
-            join(acceptor);
+            try {
+                served.get(120, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                fail("server", "sessions did not finish: " + e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                io.shutdown();
+            }
         } catch (IOException e) {
             fail("server", "could not listen: " + e);
         }
@@ -145,70 +164,49 @@ public final class SeedScenarioDemo {
 
     // ------------------------------------------------------------------ server side
 
-    private void serve(Server server) {
-        List<Thread> sessions = new ArrayList<>();
+    /**
+     * The server, event-driven: no thread per connection. Accepts, reads and writes are
+     * completions on {@code io} (two threads serve every session), driven by the library's
+     * readiness events; each session is one chain of futures.
+     */
+    private CompletableFuture<Void> serve(Server server, Executor io) {
+        List<CompletableFuture<Void>> sessions = new ArrayList<>();
+        CompletableFuture<Void> accepted = CompletableFuture.completedFuture(null);
         for (int i = 0; i < clients; i++) {
-            Connection c;
-            try {
-                c = server.accept(WAIT);
-            } catch (IOException e) {
-                fail("server", "accept: " + e);
-                break;
-            }
-            Thread t = thread("server-session", () -> session(c));
-            sessions.add(t);
-            t.start();
+            CompletableFuture<Connection> next = accepted.thenCompose(v -> server.acceptAsync(io));
+            sessions.add(next.thenCompose(this::session).exceptionally(e -> {
+                fail("server", "session: " + cause(e));
+                return null;
+            }));
+            accepted = next.thenApply(c -> null);
         }
-        for (Thread t : sessions) join(t);
+        return CompletableFuture.allOf(sessions.toArray(new CompletableFuture<?>[0]));
     }
 
-    private void session(Connection c) {
-        String who = "?";
-        try (c) {
-            long hello = readLong(c);
-            if (hello != HELLO) {
-                fail("server", "client did not introduce itself");
-                return;
-            }
-            who = "client-" + readLong(c);
-            long counted = 0;
-            Long tx;
-            String howEnded;
-            while (true) {
-                try {
-                    tx = readLongOrEnd(c);
-                } catch (DisconnectedException e) {
-                    howEnded = "recv failed " + e.wsaName();
-                    break;
-                }
-                if (tx == null) {
-                    howEnded = "recv returned 0";
-                    break;
-                }
-                counted++;
-                writeLong(c, counted); // acknowledge the transaction
-            }
+    private CompletableFuture<Void> session(Connection c) {
+        String[] who = {"?"};
+        long[] counted = {0};
+        return readLongAsync(c).thenCompose(hello -> {
+            if (hello == null || hello != HELLO) throw new IllegalStateException("client did not introduce itself");
+            return readLongAsync(c);
+        }).thenCompose(id -> {
+            who[0] = "client-" + id;
+            return transactions(c, counted);
+        }).thenCompose(howEnded -> c.closeFuture().orTimeout(WAIT.toMillis(), TimeUnit.MILLISECONDS).thenApply(ev -> {
             // (2) FD_CLOSE
-            CloseEvent ev = awaitClose(c);
-            if (ev == null) {
-                fail("server", "(2) no FD_CLOSE from " + who);
-                return;
-            }
-            say("server", "(2) FD_CLOSE " + describe(ev) + " from " + who + "; " + howEnded);
-            if (!ev.isGraceful()) fail("server", "(2) FD_CLOSE from " + who + " is not graceful: " + ev);
-
+            say("server", "(2) FD_CLOSE " + describe(ev) + " from " + who[0] + "; " + howEnded);
+            if (!ev.isGraceful()) fail("server", "(2) FD_CLOSE from " + who[0] + " is not graceful: " + ev);
+            return ev;
+        })).thenCompose(ev -> c.receiveDisconnectAsync()).thenCompose(d -> {
             // (3) WSPRecvDisconnect
-            ByteBuffer d = c.receiveDisconnect();
             if (d.remaining() != 8) {
-                fail("server", "(3) disconnect data from " + who + " has " + d.remaining() + " bytes, expected 8");
-                return;
+                throw new IllegalStateException("(3) disconnect data from " + who[0] + " has " + d.remaining() + " bytes");
             }
             long clientTotal = d.getLong();
-            say("server", "(3) WSPRecvDisconnect from " + who + " total=" + clientTotal);
-            if (clientTotal != counted) {
-                fail("server", "(3) " + who + " says " + clientTotal + " transactions, the server counted " + counted);
+            say("server", "(3) WSPRecvDisconnect from " + who[0] + " total=" + clientTotal);
+            if (clientTotal != counted[0]) {
+                fail("server", "(3) " + who[0] + " says " + clientTotal + " transactions, the server counted " + counted[0]);
             }
-
             // (4) grand total
             long g;
             synchronized (totalLock) {
@@ -216,18 +214,56 @@ public final class SeedScenarioDemo {
                 g = grandTotal;
             }
             say("server", "(4) grand total=" + g);
+            // (5) WSPSendDisconnect with the grand total (printed first: the client may see its FD_CLOSE before)
+            say("server", "(5) WSPSendDisconnect total=" + g + " to " + who[0]);
+            return c.sendDisconnectAsync(ByteBuffer.allocate(8).putLong(0, g));
+        }).handle((v, e) -> {
+            try {
+                c.close(); // (5') WSPCloseSocket
+                if (e == null) say("server", "(5') WSPCloseSocket " + who[0]);
+            } catch (IOException ce) {
+                if (e == null) e = ce;
+            }
+            if (e != null) fail("server", "session with " + who[0] + ": " + cause(e));
+            return null;
+        });
+    }
 
-            // (5) WSPSendDisconnect with the grand total
-            // (printed first: the client may see its FD_CLOSE before this thread prints again)
-            say("server", "(5) WSPSendDisconnect total=" + g + " to " + who);
-            c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, g));
+    /** Reads and acknowledges transactions until the client's end; completes with how it ended. */
+    private CompletableFuture<String> transactions(Connection c, long[] counted) {
+        return readLongAsync(c).handle((tx, e) -> {
+            if (e != null && cause(e) instanceof DisconnectedException) {
+                return CompletableFuture.completedFuture("recv failed " + ((DisconnectedException) cause(e)).wsaName());
+            }
+            if (e != null) return CompletableFuture.<String>failedFuture(cause(e));
+            if (tx == null) return CompletableFuture.completedFuture("recv returned 0");
+            counted[0]++;
+            return c.writeAsync(ByteBuffer.allocate(8).putLong(0, counted[0])) // acknowledge it
+                    .thenCompose(n -> transactions(c, counted));
+        }).thenCompose(f -> f);
+    }
 
-            // (5') WSPCloseSocket
-            c.close();
-            say("server", "(5') WSPCloseSocket " + who);
-        } catch (IOException | RuntimeException e) {
-            fail("server", "session with " + who + ": " + e);
-        }
+    /** Next 8-byte number; null when the stream ended (recv 0); DisconnectedException in message mode. */
+    private static CompletableFuture<Long> readLongAsync(Connection c) {
+        return readFully(c, ByteBuffer.allocate(8)).thenApply(b -> b == null ? null : b.getLong(0));
+    }
+
+    private static CompletableFuture<ByteBuffer> readFully(Connection c, ByteBuffer b) {
+        return c.readAsync(b).thenCompose(n -> {
+            if (n < 0) {
+                if (b.position() != 0) throw new IllegalStateException("stream ended inside a number");
+                return CompletableFuture.completedFuture(null);
+            }
+            if (c.mode() == Mode.MESSAGE && b.hasRemaining()) {
+                throw new IllegalStateException("message of " + n + " bytes, expected 8");
+            }
+            return b.hasRemaining() ? readFully(c, b) : CompletableFuture.completedFuture(b);
+        });
+    }
+
+    private static Throwable cause(Throwable e) {
+        while (e instanceof CompletionException && e.getCause() != null) e = e.getCause();
+        return e;
     }
 
     // ------------------------------------------------------------------ client side

@@ -33,10 +33,24 @@ public final class NativeIo {
      * native calls; the count of all accepted bytes is returned, or the error if none was.
      */
     public static int send(long h, ByteBuffer src, boolean message) {
+        return send(h, src, message, WsdxNative::wsdx_send);
+    }
+
+    /** {@link #send} that never waits ({@code wsdx_try_send}): {@code -WSAEWOULDBLOCK} when nothing was taken. */
+    public static int trySend(long h, ByteBuffer src, boolean message) {
+        return send(h, src, message, WsdxNative::wsdx_try_send);
+    }
+
+    /** {@code wsdx_send} or {@code wsdx_try_send}. */
+    private interface SendFn {
+        int send(long h, Pointer buf, int len);
+    }
+
+    private static int send(long h, ByteBuffer src, boolean message, SendFn fn) {
         int pos = src.position();
         int len = src.limit() - pos;
         if (src.isDirect()) {
-            int n = WsdxNative.wsdx_send(h, address(src, pos), len);
+            int n = fn.send(h, address(src, pos), len);
             Reference.reachabilityFence(src);
             if (n > 0) src.position(pos + n);
             return n;
@@ -45,7 +59,7 @@ public final class NativeIo {
             if (len > WsdxNative.MAX_MESSAGE) return -WSAEMSGSIZE; // never stage a buffer the library must refuse
             Staging st = staging(len);
             st.fill(src, pos, len);
-            int n = WsdxNative.wsdx_send(h, st.ptr, len);
+            int n = fn.send(h, st.ptr, len);
             st.done();
             if (n > 0) src.position(pos + n);
             return n;
@@ -55,7 +69,7 @@ public final class NativeIo {
             int chunk = Math.min(len - total, STREAM_CHUNK);
             Staging st = staging(chunk);
             st.fill(src, pos + total, chunk);
-            int n = WsdxNative.wsdx_send(h, st.ptr, chunk);
+            int n = fn.send(h, st.ptr, chunk);
             st.done();
             if (n < 0) {
                 if (total > 0) break; // report the progress; the error shows on the next call

@@ -130,4 +130,38 @@ public final class WsdxNative {
 
     /** Number of open handles. */
     public static native int wsdx_open_handles();
+
+    // --- readiness, options, addresses (in-process backend; the installed one fails WSAEOPNOTSUPP)
+
+    /** {@code WSDX_FD_READ}: a receive may make progress. */
+    public static final int FD_READ = 0x01;
+    /** {@code WSDX_FD_WRITE}: a send may make progress. */
+    public static final int FD_WRITE = 0x02;
+    /** {@code WSDX_FD_ACCEPT}: a checked connection waits. */
+    public static final int FD_ACCEPT = 0x08;
+    /** {@code WSDX_OPT_TCP_NODELAY}. */
+    public static final int OPT_TCP_NODELAY = 1;
+    /** {@code WSDX_OPT_KEEPALIVE}. */
+    public static final int OPT_KEEPALIVE = 2;
+    /** {@code WSDX_OPT_RCVBUF}. */
+    public static final int OPT_RCVBUF = 3;
+    /** {@code WSDX_OPT_SNDBUF}. */
+    public static final int OPT_SNDBUF = 4;
+
+    /** {@code wsdx_event_fn}: {@code void (*)(wsdx_socket s, int events, int error, void *ctx)}. */
+    public interface EventFn extends Callback {
+        /** Called on the notifier thread; must not block or throw. */
+        void invoke(long s, int events, int error, Pointer ctx);
+    }
+
+    /** Arms one-shot readiness events ({@code FD_*}); fn null disarms all. */
+    public static native int wsdx_select(long s, int events, EventFn fn, Pointer ctx);
+    /** wsdx_send that never waits; -WSAEWOULDBLOCK when nothing was taken. */
+    public static native int wsdx_try_send(long s, Pointer buf, int len);
+    /** Sets a {@code OPT_*} option. */
+    public static native int wsdx_set_option(long s, int option, int value);
+    /** A {@code OPT_*} option's value. */
+    public static native int wsdx_get_option(long s, int option);
+    /** Local (peer 0) or remote address as text into buf; returns the port. */
+    public static native int wsdx_address(long s, int peer, byte[] buf, int cap);
 }

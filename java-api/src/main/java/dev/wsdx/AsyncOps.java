@@ -1,0 +1,219 @@
+package dev.wsdx;
+
+import dev.wsdx.internal.NativeIo;
+import dev.wsdx.internal.Readiness;
+import dev.wsdx.internal.WsdxNative;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ReadPendingException;
+import java.nio.channels.WritePendingException;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The event-driven side of a {@link Connection}: completions on the connection's executor, driven
+ * by the library's readiness events ({@code wsdx_select}), and the parking wait of blocking calls.
+ * At most one read and one write (or disconnect send) pending at a time, as in NIO.2.
+ */
+final class AsyncOps {
+    /** Completions run here unless the caller chose an executor: a few daemon threads. */
+    static final Executor DEFAULT_EXECUTOR = defaultExecutor();
+
+    private final Connection owner;
+    private final long handle;
+    private final boolean message;
+    private final AtomicBoolean reading = new AtomicBoolean();
+    private final AtomicBoolean writing = new AtomicBoolean();
+    private final Queue<Runnable> afterPeerClose = new ConcurrentLinkedQueue<>();
+    private volatile Executor executor = DEFAULT_EXECUTOR;
+
+    AsyncOps(Connection owner, long handle, boolean message) {
+        this.owner = owner;
+        this.handle = handle;
+        this.message = message;
+    }
+
+    void executor(Executor executor) {
+        this.executor = Objects.requireNonNull(executor, "executor");
+    }
+
+    Executor executor() {
+        return executor;
+    }
+
+    CompletableFuture<Integer> read(ByteBuffer dst) {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
+        if (!reading.compareAndSet(false, true)) throw new ReadPendingException();
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        Executor ex = executor;
+        run(ex, () -> tryRead(dst, f, ex), f, reading);
+        return f;
+    }
+
+    private void tryRead(ByteBuffer dst, CompletableFuture<Integer> f, Executor ex) {
+        int n = dst.hasRemaining() ? NativeIo.recv(handle, dst, 0, message) : 0;
+        if (nothingYet(n)) {
+            when(handle, WsdxNative.FD_READ, ex, () -> tryRead(dst, f, ex), f, reading, "recv");
+            return;
+        }
+        reading.set(false); // before completing: a dependent may read again
+        try {
+            f.complete(owner.readResult(n));
+        } catch (IOException e) {
+            f.completeExceptionally(e);
+        }
+    }
+
+    CompletableFuture<Integer> write(ByteBuffer src) {
+        Objects.requireNonNull(src, "src");
+        if (!writing.compareAndSet(false, true)) throw new WritePendingException();
+        CompletableFuture<Integer> f = new CompletableFuture<>();
+        Executor ex = executor;
+        run(ex, () -> tryWrite(src, 0, f, ex), f, writing);
+        return f;
+    }
+
+    /** Sends until every byte was taken (a message: at once); completes with the count. */
+    private void tryWrite(ByteBuffer src, int done, CompletableFuture<Integer> f, Executor ex) {
+        int total = done;
+        while (src.hasRemaining() || (message && total == 0 && !f.isDone())) {
+            int n = NativeIo.trySend(handle, src, message);
+            if (n == -WsaError.WSAEWOULDBLOCK || (n == 0 && !message)) {
+                int sofar = total;
+                when(handle, WsdxNative.FD_WRITE, ex, () -> tryWrite(src, sofar, f, ex), f, writing, "send");
+                return;
+            }
+            if (n < 0) {
+                writing.set(false);
+                f.completeExceptionally(WsdxException.of(n, "send"));
+                return;
+            }
+            total += n;
+            if (message) break;
+        }
+        writing.set(false);
+        f.complete(total);
+    }
+
+    CompletableFuture<Void> sendDisconnect(ByteBuffer data) {
+        if (data != null && data.remaining() > Connection.MAX_DISCONNECT_DATA) {
+            throw new IllegalArgumentException(
+                    "disconnect data of " + data.remaining() + " bytes, over " + Connection.MAX_DISCONNECT_DATA);
+        }
+        if (!writing.compareAndSet(false, true)) throw new WritePendingException();
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        Executor ex = executor;
+        // once FD_WRITE says the queue is empty, the small frame goes out without waiting
+        when(handle, WsdxNative.FD_WRITE, ex, () -> {
+            writing.set(false);
+            try {
+                owner.sendDisconnect(data);
+                f.complete(null);
+            } catch (IOException e) {
+                f.completeExceptionally(e);
+            }
+        }, f, writing, "sendDisconnect");
+        return f;
+    }
+
+    CompletableFuture<ByteBuffer> receiveDisconnect() {
+        CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+        Executor ex = executor;
+        afterPeerClose.add(() -> run(ex, () -> {
+            try {
+                f.complete(owner.receiveDisconnect());
+            } catch (IOException e) {
+                f.completeExceptionally(e);
+            }
+        }, f, null));
+        if (owner.peerClosed() || !owner.isOpen()) peerClosed();
+        return f;
+    }
+
+    /** The peer's close event arrived, or the connection was closed: pending disconnect receives go on. */
+    void peerClosed() {
+        for (Runnable r; (r = afterPeerClose.poll()) != null; ) r.run();
+    }
+
+    // ------------------------------------------------------------------ shared
+
+    static boolean nothingYet(int n) {
+        return n == -WsaError.WSAEWOULDBLOCK || n == -WsaError.WSAETIMEDOUT;
+    }
+
+    /** Runs {@code task} on {@code ex} once {@code event} is due on {@code handle}. */
+    static void when(long handle, int event, Executor ex, Runnable task, CompletableFuture<?> f,
+                     AtomicBoolean pending, String op) {
+        int rc = Readiness.await(handle, event, () -> run(ex, task, f, pending));
+        if (rc < 0) fail(f, pending, WsdxException.of(rc, op));
+    }
+
+    /** Runs {@code task} on {@code ex}; a refusal or an unexpected throwable fails {@code f}. */
+    static void run(Executor ex, Runnable task, CompletableFuture<?> f, AtomicBoolean pending) {
+        Runnable guarded = () -> {
+            try {
+                task.run();
+            } catch (Throwable t) {
+                fail(f, pending, t);
+            }
+        };
+        try {
+            ex.execute(guarded);
+        } catch (Throwable t) {
+            fail(f, pending, t);
+        }
+    }
+
+    private static void fail(CompletableFuture<?> f, AtomicBoolean pending, Throwable t) {
+        if (pending != null) pending.set(false);
+        f.completeExceptionally(t);
+    }
+
+    /**
+     * A blocking call's wait: parks (a virtual thread frees its carrier) until {@code event} is due.
+     * An interrupt closes {@code closer} and throws {@link ClosedByInterruptException}, as an
+     * {@link java.nio.channels.InterruptibleChannel} does; the interrupt status stays set.
+     *
+     * @param deadline {@link System#nanoTime()} deadline, 0 for none
+     */
+    static void park(long handle, int event, long deadline, AutoCloseable closer, String op) throws IOException {
+        int r = Readiness.park(handle, event, deadline);
+        if (r == Readiness.READY) return;
+        if (r == Readiness.TIMED_OUT) throw WsdxException.of(-WsaError.WSAETIMEDOUT, op);
+        if (r != Readiness.INTERRUPTED) throw WsdxException.of(r, op);
+        ClosedByInterruptException e = new ClosedByInterruptException();
+        try {
+            closer.close();
+        } catch (Exception s) {
+            e.addSuppressed(s);
+        }
+        throw e;
+    }
+
+    /** The deadline for a timeout in ms ({@code < 0}: none, 0). */
+    static long deadline(int timeoutMs) {
+        return timeoutMs < 0 ? 0 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs) | 1;
+    }
+
+    private static Executor defaultExecutor() {
+        int n = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        AtomicInteger id = new AtomicInteger();
+        ThreadPoolExecutor ex = new ThreadPoolExecutor(n, n, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "wsdx-io-" + id.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        ex.allowCoreThreadTimeOut(true);
+        return ex;
+    }
+}

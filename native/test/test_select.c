@@ -1,0 +1,141 @@
+/* test_select.c - wsdx_select readiness events, wsdx_try_send backpressure,
+ * socket options and addresses, through wsdx.h only. */
+#include "check.h"
+#include "wsdx.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plat.h"
+
+static atomic_int fired, fired_events;
+
+static void on_event(wsdx_socket s, int ev, int error, void *ctx)
+{
+    (void)s;
+    (void)error;
+    (void)ctx;
+    atomic_fetch_or(&fired_events, ev);
+    atomic_fetch_add(&fired, 1);
+}
+
+/* Waits until n callbacks came (bounded: a missing event fails the check). */
+static int wait_fired(int n)
+{
+    for (int i = 0; i < 500 && atomic_load(&fired) < n; i++)
+        test_sleep_ms(10);
+    return atomic_load(&fired);
+}
+
+static void reset_fired(void)
+{
+    atomic_store(&fired, 0);
+    atomic_store(&fired_events, 0);
+}
+
+static void fd_accept_reports_a_checked_connection(wsdx_socket *l, wsdx_socket *c, wsdx_socket *a)
+{
+    *l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
+    CHECK(*l > 0);
+    reset_fired();
+    CHECK_EQ(wsdx_select(*l, WSDX_FD_ACCEPT, on_event, NULL), 0);
+    test_sleep_ms(50);
+    CHECK_EQ(atomic_load(&fired), 0); /* nothing waits yet */
+    *c = wsdx_socket_open(WSDX_STREAM);
+    CHECK_EQ(wsdx_connect(*c, "127.0.0.1", wsdx_local_port(*l), 5000), 0);
+    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(atomic_load(&fired_events), WSDX_FD_ACCEPT);
+    *a = wsdx_accept(*l, 0);
+    CHECK(*a > 0);
+}
+
+static void fd_read_reports_data_without_reading_ahead(wsdx_socket c, wsdx_socket a)
+{
+    reset_fired();
+    CHECK_EQ(wsdx_select(a, WSDX_FD_READ, on_event, NULL), 0);
+    test_sleep_ms(50);
+    CHECK_EQ(atomic_load(&fired), 0);
+    CHECK_EQ(wsdx_send(c, "hello", 5), 5);
+    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(atomic_load(&fired_events), WSDX_FD_READ);
+    test_sleep_ms(30);
+    CHECK_EQ(atomic_load(&fired), 1); /* one-shot: not again until re-armed */
+    char buf[16];
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), 5);
+    /* the end of the stream is readable too */
+    reset_fired();
+    CHECK_EQ(wsdx_select(a, WSDX_FD_READ, on_event, NULL), 0);
+    CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
+    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), 0);
+}
+
+static void fd_write_waits_until_the_peer_takes_bytes(wsdx_socket c, wsdx_socket a)
+{
+    reset_fired();
+    CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
+    CHECK_EQ(wait_fired(1), 1); /* writable now */
+    static char chunk[65536];
+    long sent = 0;
+    int rc;
+    while ((rc = wsdx_try_send(a, chunk, sizeof chunk)) > 0)
+        sent += rc;
+    CHECK_EQ(rc, -WSDX_WSAEWOULDBLOCK);
+    reset_fired();
+    CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
+    test_sleep_ms(50);
+    CHECK_EQ(atomic_load(&fired), 0); /* backpressure: full */
+    static char sink[65536];
+    long got = 0;
+    while (got < sent) {
+        int n = wsdx_recv(c, sink, sizeof sink, 5000);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    CHECK_EQ(got, sent);
+    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(atomic_load(&fired_events), WSDX_FD_WRITE);
+}
+
+static void options_and_addresses(wsdx_socket c, wsdx_socket a)
+{
+    CHECK_EQ(wsdx_get_option(c, WSDX_OPT_TCP_NODELAY), 1); /* on by default */
+    CHECK_EQ(wsdx_set_option(c, WSDX_OPT_TCP_NODELAY, 0), 0);
+    CHECK_EQ(wsdx_get_option(c, WSDX_OPT_TCP_NODELAY), 0);
+    CHECK_EQ(wsdx_set_option(c, WSDX_OPT_KEEPALIVE, 1), 0);
+    CHECK_EQ(wsdx_get_option(c, WSDX_OPT_KEEPALIVE), 1);
+    CHECK_EQ(wsdx_set_option(c, WSDX_OPT_SNDBUF, 65536), 0);
+    CHECK(wsdx_get_option(c, WSDX_OPT_SNDBUF) >= 65536);
+    CHECK_EQ(wsdx_set_option(c, 99, 1), -WSDX_WSAENOPROTOOPT);
+    CHECK_EQ(wsdx_set_option(c, WSDX_OPT_RCVBUF, -1), -WSDX_WSAEINVAL);
+    char local[64], remote[64];
+    int lp = wsdx_address(c, 0, local, sizeof local);
+    int rp = wsdx_address(a, 1, remote, sizeof remote);
+    CHECK_EQ(lp, wsdx_local_port(c));
+    CHECK_EQ(rp, lp);
+    CHECK(strcmp(local, "127.0.0.1") == 0 && strcmp(remote, "127.0.0.1") == 0);
+    wsdx_socket u = wsdx_socket_open(WSDX_STREAM);
+    CHECK_EQ(wsdx_get_option(u, WSDX_OPT_TCP_NODELAY), -WSDX_WSAENOTCONN);
+    CHECK_EQ(wsdx_select(u, WSDX_FD_ACCEPT, on_event, NULL), -WSDX_WSAEINVAL);
+    wsdx_close(u);
+    CHECK_EQ(wsdx_select(u, WSDX_FD_READ, on_event, NULL), -WSDX_WSAENOTSOCK);
+}
+
+int main(void)
+{
+    wsdx_use_backend(WSDX_BACKEND_IN_PROCESS);
+    wsdx_socket l, c, a;
+    fd_accept_reports_a_checked_connection(&l, &c, &a);
+    options_and_addresses(c, a);
+    fd_write_waits_until_the_peer_takes_bytes(c, a);
+    fd_read_reports_data_without_reading_ahead(c, a);
+    wsdx_close(c);
+    wsdx_close(a);
+    wsdx_close(l);
+    for (int i = 0; i < 300 && wsdx_open_handles() > 0; i++)
+        test_sleep_ms(10); /* graceful closes finish in the background */
+    CHECK_EQ(wsdx_open_handles(), 0);
+    return check_summary("test_select");
+}
