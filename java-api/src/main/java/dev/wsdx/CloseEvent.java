@@ -29,7 +29,7 @@ public final class CloseEvent {
      *
      * @param origin PEER or LOCAL
      * @param errorCode the WSA error code, 0 for a graceful close
-     * @param hasDisconnectData whether the peer's disconnect frame arrived
+     * @param hasDisconnectData whether the peer's disconnect data is non-empty
      */
     public static CloseEvent of(Origin origin, int errorCode, boolean hasDisconnectData) {
         Objects.requireNonNull(origin, "origin");
@@ -65,7 +65,11 @@ public final class CloseEvent {
         return errorCode == WsaError.WSAECONNRESET;
     }
 
-    /** Whether the peer sent a disconnect frame; {@link Connection#receiveDisconnect()} returns its data (S5). */
+    /**
+     * Whether the peer's disconnect data is non-empty; {@link Connection#receiveDisconnect()} returns
+     * it (S5). An empty disconnect frame and a FIN alone both mean "no disconnect data" (protocol
+     * section 2, DISCONNECT), so this is {@code false} for both.
+     */
     public boolean hasDisconnectData() {
         return disconnectData;
     }

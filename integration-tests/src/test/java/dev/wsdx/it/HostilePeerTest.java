@@ -378,15 +378,20 @@ class HostilePeerTest {
 
     @ParameterizedTest
     @EnumSource(Mode.class)
-    void bytesAfterDisconnectAreProtoNoSupport(Mode mode) throws Exception {
+    void S2_4_bytesAfterDisconnectResetButTheEndStands(Mode mode) throws Exception {
         withRawClient(mode, (server, h, raw, c) -> {
             raw.getOutputStream().write(concat(frame(DISCONNECT, ascii("bye")), new byte[] {0x01}));
-            assertBrokenByPeer(c, raw, WsaError.WSAEPROTONOSUPPORT, mode + " a byte after DISCONNECT");
-            // the DISCONNECT frame itself was complete: if the event says so, its data is intact
-            CloseEvent ev = c.closeFuture().get();
-            if (ev.hasDisconnectData()) {
-                assertArrayEquals(ascii("bye"), It.remaining(c.receiveDisconnect()), "complete disconnect data");
+            // protocol.md 2 DISCONNECT / 3.6: the frame ended the direction gracefully; the byte after
+            // it only makes the wsdx side reset the connection
+            if (mode == Mode.STREAM) {
+                assertEquals(-1, c.read(ByteBuffer.allocate(16), WAIT), "end of stream");
+            } else {
+                assertThrows(DisconnectedException.class, () -> c.read(ByteBuffer.allocate(16), WAIT));
             }
+            CloseEvent ev = awaitClose(c, mode + " a byte after DISCONNECT");
+            assertTrue(ev.isGraceful() && ev.hasDisconnectData(), ev.toString());
+            assertArrayEquals(ascii("bye"), It.remaining(c.receiveDisconnect()), "complete disconnect data");
+            assertEquals("reset", endOf(raw), "the wsdx side must reset the connection");
         });
     }
 
