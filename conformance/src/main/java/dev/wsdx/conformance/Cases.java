@@ -51,12 +51,25 @@ final class Cases {
 
     /** A connection past the preamble exchange (the peer's preamble checked byte for byte). */
     Link ready() throws IOException {
-        Link l = opener.open();
-        l.send(Link.preamble(1, mode));
-        byte[] theirs = l.read(8, timeoutMs);
-        check(theirs != null, "the peer's preamble did not arrive");
-        check(Link.same(theirs, Link.preamble(1, mode)), "the peer's preamble: " + Arrays.toString(theirs));
-        return l;
+        for (int attempt = 1; ; attempt++) {
+            Link l = opener.open();
+            byte[] theirs;
+            try {
+                l.send(Link.preamble(1, mode));
+                theirs = l.read(8, timeoutMs);
+            } catch (IOException e) {
+                theirs = null;
+            }
+            // a client under test whose handshake time ran out while it waited in our backlog has
+            // given up on that connection: it is the next one that counts (at most 3 tries)
+            if (theirs == null && attempt < 3) {
+                l.close();
+                continue;
+            }
+            check(theirs != null, "the peer's preamble did not arrive");
+            check(Link.same(theirs, Link.preamble(1, mode)), "the peer's preamble: " + Arrays.toString(theirs));
+            return l;
+        }
     }
 
     /** The peer's frames after the preamble, up to the end of its direction. */
@@ -218,15 +231,6 @@ final class Cases {
                 l.reset();
             }
             expectEcho(exchange(frame(DISCONNECT, bye), true), new byte[0], bye);
-        }));
-        c.add(new Case("3", "data before a protocol error is readable first", k -> {
-            try (Link l = ready()) {
-                l.send(concat(frame(DATA, "abc".getBytes()), header(3, 0)));
-                Link.End e = l.end(timeoutMs);
-                Reply r = decode(e);
-                check(e.reset(), "want a reset, got " + e);
-                check(Link.same(r.data(), "abc".getBytes()), "want \"abc\" echoed before the reset, got " + r.data().length + " bytes");
-            }
         }));
         c.add(new Case("4", mode == MESSAGE ? "the example, byte-exact" : "the example in stream mode", k -> example()));
         return c;

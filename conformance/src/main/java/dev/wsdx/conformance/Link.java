@@ -24,8 +24,15 @@ final class Link implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
 
+    private byte[] pending = new byte[0]; // bytes read ahead by the opener, read first
+
     Link(Socket socket) throws IOException {
+        this(socket, new byte[0]);
+    }
+
+    Link(Socket socket, byte[] pending) throws IOException {
         this.socket = socket;
+        this.pending = pending;
         socket.setTcpNoDelay(true);
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
@@ -67,7 +74,9 @@ final class Link implements AutoCloseable {
     byte[] read(int n, int timeoutMs) throws IOException {
         byte[] b = new byte[n];
         long deadline = System.currentTimeMillis() + timeoutMs;
-        int have = 0;
+        int have = Math.min(n, pending.length);
+        System.arraycopy(pending, 0, b, 0, have);
+        pending = Arrays.copyOfRange(pending, have, pending.length);
         try {
             while (have < n) {
                 socket.setSoTimeout((int) Math.max(1, deadline - System.currentTimeMillis()));
@@ -93,6 +102,8 @@ final class Link implements AutoCloseable {
     /** Reads until the peer's direction ends (EOF or reset) or timeoutMs passes ("timeout"). */
     End end(int timeoutMs) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
+        got.writeBytes(pending);
+        pending = new byte[0];
         long deadline = System.currentTimeMillis() + timeoutMs;
         byte[] b = new byte[65536];
         try {
