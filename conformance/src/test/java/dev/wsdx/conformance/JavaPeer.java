@@ -49,7 +49,8 @@ public final class JavaPeer {
 
     /** Echoes every message or byte; answers the peer's end with the same disconnect data. */
     static void serve(Connection c) {
-        ByteBuffer buf = ByteBuffer.allocateDirect(16 * 1024 * 1024);
+        // a heap buffer: one direct 16 MiB buffer per connection would run out of direct memory
+        ByteBuffer buf = ByteBuffer.allocate(16 * 1024 * 1024);
         try (c) {
             while (true) {
                 buf.clear();
