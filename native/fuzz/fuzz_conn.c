@@ -98,6 +98,7 @@ typedef struct {
 typedef struct {
     int mode, connected, send_shut, recv_shut, fin, err, reported;
     int disc_done;
+    int empty_run;           /* stream: empty DATA frames in a row */
     uint8_t disc[WSDX_MAX_DISCONNECT_DATA];
     size_t disc_len;
     wsdx_decoder dec;        /* shadow decoder: frame.c is checked by fuzz_frame */
@@ -137,27 +138,49 @@ static void q_end_msg(queue *q)
     q->open = 0;
 }
 
+/* A reset: discards what was not read, unless the peer's direction already ended. */
 static void m_fail(model *m, int err)
 {
-    if (m->err || m->fin)
+    if (m->err || m->fin || m->disc_done)
         return;
     m->err = err;
     q_clear(&m->q);
 }
 
+/* A protocol error: what came before stays readable; after DISCONNECT the end stands. */
+static void m_proto(model *m, int err)
+{
+    if (!m->err && !m->disc_done)
+        m->err = err;
+}
+
+static int m_wants_input(const model *m)
+{
+    return m->connected && !m->fin && !m->err && !m->dec.error;
+}
+
 /* What wsdx_conn_ingest must do with these bytes; returns its expected result. */
 static int m_ingest(model *m, const uint8_t *in, size_t n)
 {
-    while (n > 0 && !m->err) {
+    while (n > 0 && m_wants_input(m)) {
         wsdx_ev ev;
         size_t used = wsdx_decode(&m->dec, in, n, &ev);
         in += used;
         n -= used;
         if (ev.kind == WSDX_EV_ERROR) {
-            m_fail(m, ev.error);
+            m_proto(m, ev.error);
             return m->err;
         }
         if (ev.kind == WSDX_EV_DATA) {
+            if (m->mode == WSDX_STREAM && ev.len == 0 && ev.end) {
+                if (++m->empty_run > 1024) { /* protocol.md 2.3 */
+                    m_proto(m, WSDX_WSAEPROTONOSUPPORT);
+                    return m->err;
+                }
+                continue;
+            }
+            if (ev.len)
+                m->empty_run = 0;
             if (m->recv_shut || (m->mode == WSDX_STREAM && ev.len == 0))
                 continue;
             q_push(&m->q, ev.ptr, ev.len);
@@ -191,9 +214,7 @@ static void m_recv(model *m, int rc, const uint8_t *buf, size_t len)
         want = -WSDX_WSAENOTCONN;
     else if (m->recv_shut)
         want = -WSDX_WSAESHUTDOWN;
-    else if (m->err)
-        want = -m->err;
-    else if (m_ready(m)) {
+    else if (m_ready(m)) { /* what preceded a protocol error or the end comes first */
         size_t avail = m->mode == WSDX_STREAM ? m->q.tail - m->q.head : m->q.msgs[m->q.mhead];
         size_t n = len < avail ? len : avail;
         REQUIRE(n == 0 || memcmp(buf, m->q.b + m->q.head, n) == 0);
@@ -204,7 +225,9 @@ static void m_recv(model *m, int rc, const uint8_t *buf, size_t len)
             m->q.head += avail;
             m->q.mhead++;
         }
-    } else if (m->fin || m->disc_done)
+    } else if (m->err)
+        want = -m->err;
+    else if (m->fin || m->disc_done)
         want = m->mode == WSDX_MESSAGE ? -WSDX_WSAEDISCON : 0;
     else
         want = -WSDX_WSAEWOULDBLOCK;
@@ -314,6 +337,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 want = -WSDX_WSAESHUTDOWN;
             else if (m.err)
                 want = -m.err;
+            else if (m.dec.error)
+                want = -WSDX_WSAECONNRESET; /* reset for bytes after DISCONNECT */
             else
                 want = 0;
             REQUIRE(rc == want || !check_model);
@@ -361,7 +386,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 4: { /* send_check */
             int rc = wsdx_conn_send_check(&c);
-            int want = !m.connected ? -WSDX_WSAENOTCONN : m.send_shut ? -WSDX_WSAESHUTDOWN : m.err ? -m.err : 0;
+            int want = !m.connected ? -WSDX_WSAENOTCONN : m.send_shut ? -WSDX_WSAESHUTDOWN : m.err ? -m.err
+                     : m.dec.error ? -WSDX_WSAECONNRESET : 0;
             REQUIRE(rc == want || !check_model);
             break;
         }
@@ -372,19 +398,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc) {
                 closes++;
                 REQUIRE(closes == 1);          /* R5: once */
-                REQUIRE(err != 0 || c.peer_fin); /* error 0 only for a clean end */
+                REQUIRE(err != 0 || c.peer_fin || c.disc_received); /* error 0 only for a clean end */
                 REQUIRE(err == c.peer_error);
                 REQUIRE((flags & ~WSDX_CLOSE_DISCONNECT_DATA) == 0);
                 if (flags & WSDX_CLOSE_DISCONNECT_DATA)
-                    REQUIRE(c.disc_received);
+                    REQUIRE(c.disc_received && c.disc_len > 0);
             }
             if (check_model) {
-                int due = !m.reported && (m.fin || m.err);
+                int due = !m.reported && (m.fin || m.err || m.disc_done);
                 REQUIRE(rc == due);
                 if (rc) {
                     m.reported = 1;
                     REQUIRE(err == m.err);
-                    REQUIRE(flags == (m.disc_done ? WSDX_CLOSE_DISCONNECT_DATA : 0));
+                    REQUIRE(flags == (m.disc_done && m.disc_len ? WSDX_CLOSE_DISCONNECT_DATA : 0));
                 }
             }
             break;
@@ -423,11 +449,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (check_model && !wsdx_conn_wants_input(&c))
                 break;
             wsdx_conn_eof(&c);
-            if (check_model && !m.err && !m.fin) {
+            if (check_model && !m.err && !m.fin && !m.dec.error) {
                 if (wsdx_decoder_at_boundary(&m.dec))
                     m.fin = 1;
                 else
-                    m_fail(&m, WSDX_WSAECONNABORTED);
+                    m_proto(&m, WSDX_WSAECONNABORTED); /* truncated frame: earlier data stays (3.4) */
             }
             break;
         case 11: { /* reset / lost connection */
@@ -445,7 +471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             int w = wsdx_conn_wants_input(&c);
             if (check_model)
-                REQUIRE(w == (m.connected && !m.fin && !m.err));
+                REQUIRE(w == m_wants_input(&m));
             break;
         }
         }
@@ -453,7 +479,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(c.disc_len <= WSDX_MAX_DISCONNECT_DATA);
         REQUIRE(!(c.peer_fin && c.peer_error));
         if (c.must_reset)
-            REQUIRE(c.peer_error || c.peer_fin);
+            REQUIRE(c.peer_error || c.peer_fin || c.disc_received);
         if (check_model) {
             REQUIRE(c.peer_error == m.err);
             REQUIRE(c.peer_fin == m.fin);

@@ -39,8 +39,12 @@ typedef int64_t wsdx_socket;
 #define WSDX_PROTOCOL_VERSION 1
 /* Largest disconnect-data payload, in bytes. */
 #define WSDX_MAX_DISCONNECT_DATA 4096
-/* Largest data frame / message payload, in bytes. */
-#define WSDX_MAX_MESSAGE (16 * 1024 * 1024)
+/* Largest DATA frame payload a receiver MUST accept, in both modes; a longer
+ * frame is a protocol error (WSAEMSGSIZE). */
+#define WSDX_MAX_FRAME (16 * 1024 * 1024)
+/* Largest message (WSDX_MESSAGE: one message is one frame); a longer send
+ * fails WSAEMSGSIZE. Stream sends of any size are split into frames. */
+#define WSDX_MAX_MESSAGE WSDX_MAX_FRAME
 
 /* Socket modes. */
 #define WSDX_STREAM  1 /* byte stream: recv returns 0 after a graceful close (R1) */
@@ -89,12 +93,15 @@ enum { WSDX_ERROR_MAP(WSDX__ERROR_ENUM) };
 #undef WSDX__ERROR_ENUM
 
 /* Close event flags (wsdx_close_fn "flags"). */
-#define WSDX_CLOSE_DISCONNECT_DATA 0x1 /* the peer's disconnect frame arrived; wsdx_recv_disconnect returns it */
+/* The peer's disconnect data is non-empty (wsdx_recv_disconnect returns it).
+ * An empty DISCONNECT frame and a FIN alone both mean "no disconnect data". */
+#define WSDX_CLOSE_DISCONNECT_DATA 0x1
 
 /*
  * FD_CLOSE: called once per connection (R5), on the library's notifier
- * thread, after all data that preceded the close is readable. error is 0 for
- * a graceful close, WSAECONNRESET for a reset, WSAECONNABORTED (or the
+ * thread, after all data that preceded a graceful close or a protocol error
+ * is readable (data before a reset is discarded). error is 0 for a graceful
+ * close (the peer's FIN, or its DISCONNECT frame even before the FIN), WSAECONNRESET for a reset, WSAECONNABORTED (or the
  * lower layer's code) for a lost connection, or a protocol error
  * (WSAEPROTONOSUPPORT, WSAVERNOTSUPPORTED, WSAEPROTOTYPE, WSAEMSGSIZE) when
  * the peer broke the wsdx protocol. Keep it short: it runs on the thread that
@@ -112,9 +119,13 @@ WSDX_API int wsdx_last_error(void);
 /* A new, unconnected socket of mode WSDX_STREAM or WSDX_MESSAGE. */
 WSDX_API wsdx_socket wsdx_socket_open(int mode);
 /* Connects to host:port and exchanges preambles (docs/protocol.md);
- * timeout_ms <= 0 waits 30 s. Fails WSAEISCONN on a connected socket,
- * WSAEPROTONOSUPPORT / WSAVERNOTSUPPORTED / WSAEPROTOTYPE when the server is
- * not a wsdx peer of the same version and mode (the socket stays unconnected). */
+ * timeout_ms <= 0 waits 30 s; the server's preamble is awaited at most the
+ * handshake time (10 s; WSDX_HANDSHAKE_MS in the environment, 100..600000,
+ * sets it for both sides), then WSAETIMEDOUT. Fails WSAEISCONN on a connected
+ * socket, WSAEPROTONOSUPPORT / WSAVERNOTSUPPORTED / WSAEPROTOTYPE as soon as
+ * the server's preamble shows it is not a wsdx peer of the same version and
+ * mode, WSAEPROTONOSUPPORT when the connection ends (FIN or RST) before its 8
+ * preamble bytes (the socket stays unconnected). */
 WSDX_API int wsdx_connect(wsdx_socket s, const char *host, int port, int timeout_ms);
 /* Listens on host:port (port 0 picks one); backlog <= 0 uses the default. */
 WSDX_API wsdx_socket wsdx_listen(const char *host, int port, int mode, int backlog);
@@ -135,16 +146,18 @@ WSDX_API int wsdx_send(wsdx_socket s, const void *buf, int len);
  * count, 0 after a graceful close (stream), or fails WSAEDISCON (message),
  * WSAECONNRESET, WSAESHUTDOWN, WSAEMSGSIZE (message larger than len: the
  * first len bytes are returned in buf and the rest dropped). timeout_ms < 0
- * waits for ever; a timeout fails WSAETIMEDOUT. A peer that broke the
- * protocol fails every later receive with the same code (WSAEPROTONOSUPPORT,
- * or WSAEMSGSIZE for a frame over the limit: unlike a cut message it repeats,
- * and the close event carries it). */
+ * waits for ever, whatever the peer sends; a timeout fails WSAETIMEDOUT.
+ * After a protocol error the bytes that preceded it are returned first, then
+ * every later receive fails with the protocol error's code
+ * (WSAEPROTONOSUPPORT, or WSAEMSGSIZE for a frame over WSDX_MAX_FRAME: unlike
+ * a cut message it repeats, and the close event carries it). */
 WSDX_API int wsdx_recv(wsdx_socket s, void *buf, int len, int timeout_ms);
 
 /* WSPShutdown: how is WSDX_SD_RECEIVE, WSDX_SD_SEND or WSDX_SD_BOTH. */
 WSDX_API int wsdx_shutdown(wsdx_socket s, int how);
-/* WSPSendDisconnect: sends data (NULL/0 for none, at most
- * WSDX_MAX_DISCONNECT_DATA) as disconnect data, then FIN; sending is over. */
+/* WSPSendDisconnect: sends one DISCONNECT frame carrying data (at most
+ * WSDX_MAX_DISCONNECT_DATA bytes; NULL/0 sends an empty DISCONNECT frame),
+ * then FIN; sending is over. */
 WSDX_API int wsdx_send_disconnect(wsdx_socket s, const void *data, int len);
 /* WSPRecvDisconnect: stops reception and copies the peer's disconnect data
  * into buf; returns its length (0 if the peer sent none or has not closed).

@@ -27,23 +27,42 @@ void wsdx_conn_established(wsdx_conn *c)
 
 int wsdx_conn_wants_input(const wsdx_conn *c)
 {
-    return c->connected && !c->peer_fin && !c->peer_error;
+    return c->connected && !c->peer_fin && !c->peer_error && !c->dec.error;
+}
+
+/* The peer's direction has ended cleanly: FIN, or a complete DISCONNECT frame. */
+static int ended_gracefully(const wsdx_conn *c)
+{
+    return c->peer_fin || c->disc_received;
 }
 
 void wsdx_conn_fail(wsdx_conn *c, int error)
 {
-    if (c->peer_error || c->peer_fin)
-        return; /* the first ending wins: a reset after a clean FIN changes nothing */
+    if (c->peer_error || ended_gracefully(c))
+        return; /* the first ending wins: a reset after a clean end changes nothing */
     c->peer_error = error;
     wsdx_rxq_clear(&c->rx); /* a reset discards what was not read (R3) */
 }
 
-/* Records a protocol error (error: a WSA code) for a reset; returns -error. */
+/* Records a protocol error (error: a WSA code) for a reset; returns -error.
+ * Unlike a reset, the bytes that preceded it stay readable (protocol.md 3). */
 static int protocol_error(wsdx_conn *c, int error)
 {
-    wsdx_conn_fail(c, error);
     c->must_reset = 1;
-    return -error;
+    if (ended_gracefully(c))
+        return 0; /* bytes after DISCONNECT: the end was already reported; drop them */
+    if (!c->peer_error)
+        c->peer_error = error;
+    return -c->peer_error;
+}
+
+/* Stream mode: an empty DATA frame carries nothing; a run of more than
+ * WSDX_MAX_EMPTY_RUN of them is a protocol error (protocol.md 2). */
+static int empty_frame(wsdx_conn *c)
+{
+    if (++c->empty_run > WSDX_MAX_EMPTY_RUN)
+        return protocol_error(c, WSDX_WSAEPROTONOSUPPORT);
+    return 0;
 }
 
 static int keep_disconnect(wsdx_conn *c, const wsdx_ev *ev)
@@ -77,7 +96,7 @@ static size_t deliver_direct(wsdx_conn *c, const wsdx_ev *ev, uint8_t *dst, size
 
 int wsdx_conn_ingest_to(wsdx_conn *c, const uint8_t *in, size_t n, uint8_t *dst, size_t cap, size_t *got)
 {
-    while (n > 0 && !c->peer_error) {
+    while (n > 0 && wsdx_conn_wants_input(c)) {
         wsdx_ev ev;
         size_t used = wsdx_decode(&c->dec, in, n, &ev);
         in += used;
@@ -86,9 +105,15 @@ int wsdx_conn_ingest_to(wsdx_conn *c, const uint8_t *in, size_t n, uint8_t *dst,
         case WSDX_EV_ERROR:
             return protocol_error(c, ev.error);
         case WSDX_EV_DATA:
-            /* after SD_RECEIVE arriving data is dropped; empty stream frames carry nothing */
-            if (c->recv_shut || (c->mode == WSDX_STREAM && ev.len == 0))
+            if (c->mode == WSDX_STREAM && ev.len == 0 && ev.end) {
+                if (empty_frame(c))
+                    return -c->peer_error;
                 break;
+            }
+            if (ev.len)
+                c->empty_run = 0;
+            if (c->recv_shut || (c->mode == WSDX_STREAM && ev.len == 0))
+                break; /* after SD_RECEIVE arriving data is dropped */
             size_t direct = deliver_direct(c, &ev, dst, cap, got);
             /* queue the rest; an empty message is still a message */
             if ((direct == 0 || direct < ev.len) &&
@@ -108,7 +133,7 @@ int wsdx_conn_ingest_to(wsdx_conn *c, const uint8_t *in, size_t n, uint8_t *dst,
 
 void wsdx_conn_eof(wsdx_conn *c)
 {
-    if (c->peer_error || c->peer_fin)
+    if (c->peer_error || c->peer_fin || c->dec.error)
         return;
     if (!wsdx_decoder_at_boundary(&c->dec)) {
         protocol_error(c, WSDX_WSAECONNABORTED); /* truncated frame */
@@ -123,14 +148,14 @@ int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len)
         return -WSDX_WSAENOTCONN;
     if (c->recv_shut)
         return -WSDX_WSAESHUTDOWN;
-    if (c->peer_error)
-        return -c->peer_error;
-    if (wsdx_rxq_has_ready(&c->rx)) {
+    if (wsdx_rxq_has_ready(&c->rx)) { /* what preceded a protocol error or the end comes first */
         int truncated;
         size_t n = wsdx_rxq_pop(&c->rx, buf, len, &truncated);
         return truncated ? -WSDX_WSAEMSGSIZE : (int)n;
     }
-    if (c->peer_fin || c->disc_received)
+    if (c->peer_error)
+        return -c->peer_error;
+    if (ended_gracefully(c))
         return c->mode == WSDX_MESSAGE ? -WSDX_WSAEDISCON : 0;
     return -WSDX_WSAEWOULDBLOCK;
 }
@@ -143,6 +168,8 @@ int wsdx_conn_send_check(const wsdx_conn *c)
         return -WSDX_WSAESHUTDOWN;
     if (c->peer_error)
         return -c->peer_error;
+    if (c->dec.error)
+        return -WSDX_WSAECONNRESET; /* we reset it (bytes after the peer's DISCONNECT) */
     return 0;
 }
 
@@ -192,12 +219,18 @@ int wsdx_conn_recv_disconnect(wsdx_conn *c, void *buf, int cap)
     return have;
 }
 
+int wsdx_conn_close_due(const wsdx_conn *c)
+{
+    return !c->close_reported && (ended_gracefully(c) || c->peer_error);
+}
+
 int wsdx_conn_take_close(wsdx_conn *c, int *error, int *flags)
 {
-    if (c->close_reported || !(c->peer_fin || c->peer_error))
+    if (!wsdx_conn_close_due(c))
         return 0;
     c->close_reported = 1;
     *error = c->peer_error;
-    *flags = c->disc_received ? WSDX_CLOSE_DISCONNECT_DATA : 0;
+    /* an empty DISCONNECT and a FIN alone are the same: no disconnect data */
+    *flags = c->disc_received && c->disc_len ? WSDX_CLOSE_DISCONNECT_DATA : 0;
     return 1;
 }

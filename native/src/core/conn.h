@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Stream mode: empty DATA frames a receiver ignores in a row; one more is a protocol error. */
+#define WSDX_MAX_EMPTY_RUN 1024
+
 typedef struct {
     wsdx_decoder dec;
     wsdx_rxqueue rx;
@@ -23,6 +26,7 @@ typedef struct {
     uint8_t disc_received;  /* the peer's DISCONNECT frame is complete */
     uint8_t close_reported; /* FD_CLOSE went out (R5: once) */
     uint8_t must_reset;     /* we saw a protocol error: the host resets the connection */
+    uint16_t empty_run;     /* stream mode: empty DATA frames in a row */
     int peer_error;         /* reset, abort or protocol error (WSA code), 0 if none */
 } wsdx_conn;
 
@@ -60,6 +64,9 @@ int wsdx_conn_send_disconnect(wsdx_conn *c, const void *data, int len);
 /* WSPRecvDisconnect. */
 int wsdx_conn_recv_disconnect(wsdx_conn *c, void *buf, int cap);
 
+/* 1 while FD_CLOSE is due and not yet reported: the peer's FIN, its complete
+ * DISCONNECT frame (the end of its direction, FIN or not), or a failure. */
+int wsdx_conn_close_due(const wsdx_conn *c);
 /* FD_CLOSE: 1 (once) when it is due now, with its error and flags. */
 int wsdx_conn_take_close(wsdx_conn *c, int *error, int *flags);
 

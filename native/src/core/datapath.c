@@ -217,8 +217,7 @@ static sock *enter(wsdx_socket h, int *rc)
 
 static int leave_as(sock *s, int rc, int sender)
 {
-    int ended = s->core.peer_error || s->core.peer_fin;
-    int report = ended && !s->core.close_reported && s->cb;
+    int report = wsdx_conn_close_due(&s->core) && s->cb;
     wsdx_mutex_unlock(&s->mu);
     if (sender)
         wsdx_mutex_unlock(&s->send_mu);
@@ -327,8 +326,12 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
             rc = (int)got; /* the fast path: straight from the read into buf */
             break;
         }
-        if (progress)
-            continue;
+        if (progress && (deadline < 0 || wsdx_now_ms() < deadline))
+            continue; /* a peer sending only empty frames must not outlast the timeout */
+        if (progress) {
+            rc = -WSDX_WSAETIMEDOUT;
+            break;
+        }
         if (!(s->flags & SF_BLOCKING))
             break;
         if ((rc = block(s, WSDX_IO_READ, deadline)) != 0)

@@ -28,15 +28,22 @@ void wsdx_preamble_encode(uint8_t out[WSDX_PREAMBLE_LEN], int mode)
     out[7] = 0;
 }
 
-int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
+int wsdx_preamble_verify_prefix(const uint8_t *in, size_t have, int mode)
 {
-    if (memcmp(in, MAGIC, 4) != 0)
-        return -WSDX_WSAEPROTONOSUPPORT;
-    if (in[4] != WSDX_PROTOCOL_VERSION)
+    /* each field is judged as soon as its bytes are here, in order (protocol.md 1) */
+    for (size_t i = 0; i < have && i < 4; i++)
+        if (in[i] != MAGIC[i])
+            return -WSDX_WSAEPROTONOSUPPORT;
+    if (have > 4 && in[4] != WSDX_PROTOCOL_VERSION)
         return -WSDX_WSAVERNOTSUPPORTED;
-    if (in[5] != mode)
+    if (have > 5 && in[5] != mode)
         return -WSDX_WSAEPROTOTYPE;
     return 0;
+}
+
+int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
+{
+    return wsdx_preamble_verify_prefix(in, WSDX_PREAMBLE_LEN, mode);
 }
 
 int wsdx_preamble_check(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
@@ -74,7 +81,7 @@ static int start_frame(wsdx_decoder *d)
     uint32_t len = get_be32(d->hdr + 1);
     uint8_t type = d->hdr[0];
     d->hdr_have = 0;
-    if (type == WSDX_FRAME_DATA && len > WSDX_MAX_MESSAGE)
+    if (type == WSDX_FRAME_DATA && len > WSDX_MAX_FRAME)
         return -WSDX_WSAEMSGSIZE;
     if (type == WSDX_FRAME_DISCONNECT && len > WSDX_MAX_DISCONNECT_DATA)
         return -WSDX_WSAEMSGSIZE;

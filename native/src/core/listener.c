@@ -40,7 +40,7 @@ void sock_accept_all(sock *lsn)
         wsdx_mutex_lock(&lsn->mu);
         conn->phase = P_HANDSHAKE;
         conn->owner = lsn;
-        conn->deadline = wsdx_now_ms() + HANDSHAKE_MS;
+        conn->deadline = wsdx_now_ms() + sk_handshake_ms();
         conn->next = lsn->lst->handshakes;
         lsn->lst->handshakes = conn;
         if (wsdx_io_send2(fd, pre, sizeof pre, NULL, 0) != (long)sizeof pre ||
@@ -72,8 +72,8 @@ void sock_handshake_step(sock *conn)
         conn->pre_have = (uint8_t)(conn->pre_have + n);
     else if (n == 0 || n != -WSDX_WSAEWOULDBLOCK)
         err = -WSDX_WSAEPROTONOSUPPORT; /* ended before a whole preamble */
-    if (!err && conn->pre_have == WSDX_PREAMBLE_LEN)
-        err = wsdx_preamble_verify(conn->pre, lsn->lst->mode);
+    if (!err) /* each field is judged as soon as it is here: "GET " is refused at once */
+        err = wsdx_preamble_verify_prefix(conn->pre, conn->pre_have, lsn->lst->mode);
     if (err || conn->pre_have == WSDX_PREAMBLE_LEN) {
         unlink_handshake(lsn->lst, conn);
         if (err) {

@@ -17,7 +17,7 @@
 #include "host.h"
 
 #define WAIT_SLICE_MS 50          /* blocked calls re-check for a concurrent close this often */
-#define HANDSHAKE_MS 10000        /* a peer must send its preamble within this */
+#define HANDSHAKE_MS 10000        /* a peer must send its preamble within this (default) */
 #define STREAM_FRAME_MAX (256 * 1024)
 #define SCRATCH 65536
 
@@ -112,6 +112,9 @@ extern struct sk_globals sk__g;
 /* --- socket.c --- */
 /* Starts the backend once (racing callers wait); 0 or -WSA. */
 int sk_init(void);
+/* The handshake time in ms: HANDSHAKE_MS, or WSDX_HANDSHAKE_MS from the
+ * environment (100..600000), read once. */
+int sk_handshake_ms(void);
 /* A new sock in the table (one reference: the table's), or NULL. */
 sock *sock_new(int kind, int mode, wsdx_fd fd);
 /* A counted reference to the application's socket behind h, or NULL (WSAENOTSOCK). */

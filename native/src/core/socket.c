@@ -29,6 +29,19 @@ int sk_init(void)
     return state < 0 ? state : 0;
 }
 
+int sk_handshake_ms(void)
+{
+    static int ms; /* 0 until read; every reader computes the same value */
+    int v = __atomic_load_n(&ms, __ATOMIC_RELAXED);
+    if (v == 0) {
+        const char *e = getenv("WSDX_HANDSHAKE_MS");
+        long n = e ? strtol(e, NULL, 10) : 0;
+        v = n >= 100 && n <= 600000 ? (int)n : HANDSHAKE_MS;
+        __atomic_store_n(&ms, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 /* ----------------------------------------------------------------- handles */
 
 sock *sock_new(int kind, int mode, wsdx_fd fd)
@@ -176,7 +189,8 @@ wsdx_socket sk_socket_open(int mode)
     return s ? s->h.handle : -WSDX_WSAENOBUFS;
 }
 
-/* Sends our preamble and checks the server's, before deadline; 0 or -WSA. */
+/* Sends our preamble and checks the server's as its bytes arrive, waiting
+ * until deadline; 0 or -WSA (protocol.md 1). */
 static int client_handshake(wsdx_fd fd, int mode, int64_t deadline)
 {
     uint8_t pre[WSDX_PREAMBLE_LEN];
@@ -188,18 +202,19 @@ static int client_handshake(wsdx_fd fd, int mode, int64_t deadline)
         long n = wsdx_io_recv(fd, pre + have, sizeof pre - have);
         if (n > 0) {
             have += (size_t)n;
+            int rc = wsdx_preamble_verify_prefix(pre, have, mode);
+            if (rc)
+                return rc;
             continue;
         }
-        if (n == 0)
-            return -WSDX_WSAEPROTONOSUPPORT;
         if (n != -WSDX_WSAEWOULDBLOCK)
-            return (int)n;
+            return -WSDX_WSAEPROTONOSUPPORT; /* FIN or RST before 8 bytes */
         int64_t left = deadline - wsdx_now_ms();
         if (left <= 0)
             return -WSDX_WSAETIMEDOUT;
         wsdx_io_wait(fd, WSDX_IO_READ, left > WAIT_SLICE_MS ? WAIT_SLICE_MS : (int)left);
     }
-    return wsdx_preamble_verify(pre, mode);
+    return 0;
 }
 
 /* s->mu held, phase P_CONNECTING: connects and exchanges preambles without
@@ -211,7 +226,8 @@ static int connect_locked(sock *s, const char *host, int port, int timeout_ms)
     wsdx_fd fd = WSDX_BAD_FD;
     wsdx_mutex_unlock(&s->mu);
     int rc = wsdx_io_connect(host, port, deadline, &fd);
-    if (!rc && (rc = client_handshake(fd, mode, deadline)) != 0)
+    int64_t hs_deadline = wsdx_now_ms() + sk_handshake_ms(); /* the handshake time bounds both sides */
+    if (!rc && (rc = client_handshake(fd, mode, hs_deadline < deadline ? hs_deadline : deadline)) != 0)
         wsdx_io_reset(fd);
     wsdx_mutex_lock(&s->mu);
     if (!rc && s->closed)

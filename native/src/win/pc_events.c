@@ -6,13 +6,14 @@
 #include <stdlib.h>
 /* ------------------------------------------------------ close events */
 
-/* The peer's DISCONNECT frame arrived: the provider reports its length. */
+/* The peer's disconnect data is non-empty (an empty DISCONNECT frame is a FIN
+ * alone, protocol.md 2): the provider reports its length. */
 static int disconnect_flags(SOCKET s)
 {
     int len = -1, optlen = sizeof len;
     if (pc__g.ws->getsockopt(s, SOL_SOCKET, SO_DISCDATALEN, (char *)&len, &optlen) != 0)
         return 0;
-    return len >= 0 ? WSDX_CLOSE_DISCONNECT_DATA : 0;
+    return len > 0 ? WSDX_CLOSE_DISCONNECT_DATA : 0;
 }
 
 /* Group thread: what did e's event say? */

@@ -48,6 +48,9 @@ static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
         if (k <= 0)
             return WSAEPROTONOSUPPORT; /* FIN or reset before 8 bytes */
         have += (size_t)k;
+        int bad = -wsdx_preamble_verify_prefix(in, have, mode); /* each field as it arrives */
+        if (bad)
+            return bad;
     }
     return wsdx_preamble_check(in, mode);
 }
@@ -102,6 +105,11 @@ void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
             return;
         }
         w->pre_have += (size_t)k;
+        int bad = -wsdx_preamble_verify_prefix(w->pre_in, w->pre_have, w->mode);
+        if (bad) {
+            ws_connect_end(w, bad); /* each field judged as it arrives (protocol.md 1) */
+            return;
+        }
     }
     wsk_connect_end(w, wsdx_preamble_check(w->pre_in, w->mode));
 }
@@ -227,7 +235,8 @@ int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
         if (rc)
             return rc;
     }
-    return handshake(w->p, w->low, w->mode, w->connect_ms ? deadline : GetTickCount() + HANDSHAKE_MS);
+    DWORD hs = GetTickCount() + HANDSHAKE_MS; /* the handshake time bounds the wait on both sides */
+    return handshake(w->p, w->low, w->mode, w->connect_ms && (LONG)(deadline - hs) < 0 ? deadline : hs);
 }
 
 /* May w connect now? Then a fresh start (and a fresh lower socket after a

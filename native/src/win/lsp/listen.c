@@ -63,6 +63,8 @@ static int preamble_step(wsock *l, pending *x, DWORD now)
         if (k <= 0)
             return -1; /* FIN or reset before 8 bytes */
         x->have += (size_t)k;
+        if (wsdx_preamble_verify_prefix(x->in, x->have, l->mode))
+            return -1; /* each field judged as it arrives (protocol.md 1) */
     }
     return wsdx_preamble_check(x->in, l->mode) == 0 ? 1 : -1;
 }

@@ -226,7 +226,7 @@ int wsk_pump(wsock *w, int wait)
 
 static int close_due(wsock *w)
 {
-    return !w->conn.close_reported && (w->conn.peer_fin || w->conn.peer_error);
+    return wsdx_conn_close_due(&w->conn);
 }
 
 /* Under w->lock: the selected events the application may be told of now,

@@ -50,7 +50,7 @@ public final class CloseEvent {
      *
      * @param origin PEER or LOCAL
      * @param errorCode the WSA error code, 0 for a graceful close
-     * @param hasDisconnectData whether the peer's disconnect frame arrived
+     * @param hasDisconnectData whether the peer's disconnect data is non-empty
      * @return the event
      */
     public static CloseEvent of(Origin origin, int errorCode, boolean hasDisconnectData) {
@@ -144,9 +144,11 @@ public final class CloseEvent {
     }
 
     /**
-     * Whether the peer sent a disconnect frame (S5).
+     * Whether the peer's disconnect data is non-empty; {@link Connection#receiveDisconnect()} returns
+     * it (S5). An empty disconnect frame and a FIN alone both mean "no disconnect data" (protocol
+     * section 2, DISCONNECT), so this is {@code false} for both.
      *
-     * @return true if the peer sent disconnect data (possibly empty)
+     * @return true if the peer's disconnect data is non-empty
      */
     public boolean hasDisconnectData() {
         return disconnectData;

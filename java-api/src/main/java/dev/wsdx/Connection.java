@@ -395,7 +395,9 @@ public final class Connection implements AutoCloseable {
 
     /**
      * {@code WSPSendDisconnect}: sends {@code data}'s remaining bytes as disconnect data, then FIN;
-     * sending is over (S5). {@code null} or empty sends none (S6). {@code data}'s position is not moved.
+     * sending is over (S5). {@code null} or empty sends an empty DISCONNECT frame, then FIN, which the
+     * peer sees exactly as a FIN alone: disconnect data of length 0 (S6). {@code data}'s position is
+     * not moved.
      *
      * @param data the disconnect data, or {@code null}
      * @throws ShutdownException if sending was already shut down
