@@ -38,7 +38,7 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
 {
     WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     uint8_t *buf = scratch();
-    int progress = 0;
+    int progress = 0, reads = 0;
     if (!buf) {
         wsdx_conn_fail(&s->core, WSDX_WSAENOBUFS);
         return 1;
@@ -56,8 +56,8 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
             wsdx_conn_eof(&s->core);
         else
             wsdx_conn_fail(&s->core, (int)-n);
-        if (!drain)
-            break;
+        if (!drain || ++reads >= DRAIN_MAX_READS)
+            break; /* a flood must not hold a close or the notifier for ever */
     }
     reset_if_needed(s);
     return progress;

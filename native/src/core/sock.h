@@ -21,6 +21,7 @@
 #define STREAM_FRAME_MAX (256 * 1024)
 #define ACCEPT_BACKOFF_MS 100     /* a listener whose accept failed (no descriptors) rests this long */
 #define SCRATCH 65536
+#define DRAIN_MAX_READS 256       /* a drain reads at most this many SCRATCHes (16 MiB) */
 
 /* What a handle names; constant from creation. */
 enum sock_kind {
