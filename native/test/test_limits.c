@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <stdio.h>
 #include <unistd.h>
 
 static atomic_int events, last_error;
@@ -331,9 +333,248 @@ static void L7_closeDuringMidFrameSendResets(void)
     close(lfd);
 }
 
+/* --------------------------------------- forked children: their own limits */
+
+/* The stat file of the thread called name, opened (so it can be read once
+ * no descriptor is left), or -1. */
+static int open_thread_stat(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int fd = -1;
+    while (d && fd < 0 && (e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof comm, f) && strncmp(comm, name, strlen(name)) == 0) {
+            snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+            fd = open(path, O_RDONLY);
+        }
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return fd;
+}
+
+/* CPU ticks (utime + stime) from a thread's stat file, or -1. */
+static long thread_ticks(int stat_fd)
+{
+    char stat[1024];
+    ssize_t n = pread(stat_fd, stat, sizeof stat - 1, 0);
+    if (n <= 0)
+        return -1;
+    stat[n] = 0;
+    unsigned long ut = 0, st = 0;
+    char *p = strrchr(stat, ')'); /* fields 14 and 15 follow the command */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (long)(ut + st);
+}
+
+/* Runs fn in a child process (its own rlimits, threads and RSS); the child's
+ * checks count there and its exit status says whether they passed. The
+ * parent talks to it over a socketpair (*chan). */
+static int run_child(int (*fn)(int chan), int *chan)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        int failed = fn(sv[1]);
+        _exit(failed ? 1 : 0);
+    }
+    close(sv[1]);
+    *chan = sv[0];
+    return pid;
+}
+
+static int child_ok(pid_t pid)
+{
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st))
+        fprintf(stderr, "child: status %#x\n", st);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Item 1, the child: a listener, then no descriptors left. Its accept must
+ * fail WSAEMFILE (once), the notifier must not spin, and once descriptors
+ * free a waiting peer is accepted. */
+static int fd_exhaustion_child(int chan)
+{
+    struct rlimit rl = {64, 64};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
+    int port = wsdx_local_port(l), spare[64], n = 0;
+    int stat_fd = open_thread_stat("wsdx-notifier");
+    while (n < 64 && (spare[n] = dup(0)) >= 0)
+        n++; /* every descriptor taken */
+    CHECK(write(chan, &port, sizeof port) == sizeof port);
+    CHECK_EQ(wsdx_accept(l, 3000), -WSDX_WSAEMFILE);
+    long t0 = thread_ticks(stat_fd);
+    usleep(2000000); /* peers keep waiting: the notifier must rest */
+    long used = thread_ticks(stat_fd) - t0;
+    fprintf(stderr, "L1: notifier used %ld ticks in 2 s while exhausted\n", used);
+    CHECK(t0 >= 0 && used < 10); /* < 5 % of a core (100 ticks a second) */
+    CHECK_EQ(wsdx_accept(l, 0), -WSDX_WSAEWOULDBLOCK); /* reported once per episode */
+    while (n > 0)
+        close(spare[--n]);
+    wsdx_socket a = wsdx_accept(l, 3000); /* recovered on its own */
+    CHECK(a > 0);
+    CHECK_EQ(wsdx_send(a, "ok", 2), 2);
+    wsdx_close(a);
+    wsdx_close(l);
+    return check_failed;
+}
+
+static void L1_fdExhaustionReportedWithoutSpinning(void)
+{
+    int chan, port = 0;
+    pid_t pid = run_child(fd_exhaustion_child, &chan);
+    CHECK(read(chan, &port, sizeof port) == sizeof port);
+    int peers[3];
+    for (int i = 0; i < 3; i++) {
+        peers[i] = rp_connect(port); /* the kernel completes it; wsdx cannot accept */
+        uint8_t pre[8];
+        rp_preamble(pre, 1, WSDX_STREAM);
+        rp_write(peers[i], pre, 8);
+    }
+    char buf[64];
+    int ok = 0;
+    for (int i = 0; i < 3; i++) { /* one of them gets its preamble and "ok" after recovery */
+        struct timeval tv = {6, 0};
+        setsockopt(peers[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ok = recv(peers[0], buf, 8, MSG_WAITALL) == 8;
+    CHECK(ok);
+    CHECK(child_ok(pid));
+    for (int i = 0; i < 3; i++)
+        close(peers[i]);
+    close(chan);
+}
+
+/* VmHWM (peak RSS) of this process, in KiB. */
+static long peak_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+#define ATTACKERS 40
+#define BUDGET_MIB 64
+
+static void *echo_main(void *p)
+{
+    wsdx_socket a = (wsdx_socket)(intptr_t)p;
+    char *buf = malloc(WSDX_MAX_MESSAGE); /* untouched pages cost no RSS */
+    int n;
+    while ((n = wsdx_recv(a, buf, WSDX_MAX_MESSAGE, -1)) >= 0)
+        wsdx_send(a, buf, n);
+    free(buf);
+    wsdx_close(a);
+    return NULL;
+}
+
+/* Item 5, the child: a MESSAGE server with a 64 MiB budget echoing every
+ * message; reports its peak RSS growth when asked. */
+static int budget_child(int chan)
+{
+    wsdx_set_memory_budget((int64_t)BUDGET_MIB << 20);
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_MESSAGE, 64);
+    int port = wsdx_local_port(l);
+    long base = peak_rss_kib();
+    CHECK(write(chan, &port, sizeof port) == sizeof port);
+    for (int i = 0; i < ATTACKERS + 1; i++) {
+        wsdx_socket a = wsdx_accept(l, 10000);
+        if (a < 0)
+            break;
+        pthread_t th;
+        pthread_create(&th, NULL, echo_main, (void *)(intptr_t)a);
+        pthread_detach(th);
+    }
+    char go;
+    CHECK(read(chan, &go, 1) == 1);
+    long grew = peak_rss_kib() - base;
+    CHECK(write(chan, &grew, sizeof grew) == sizeof grew);
+    CHECK(read(chan, &go, 1) <= 1);
+    return check_failed;
+}
+
+static void *attacker_main(void *p)
+{
+    int fd = (int)(intptr_t)p;
+    static char payload[1 << 20];
+    uint8_t hdr[5];
+    rp_header(hdr, 0x01, WSDX_MAX_MESSAGE);
+    if (rp_write(fd, hdr, 5))
+        for (int i = 0; i < 16; i++) /* 16 MiB - 1 of the 16 MiB frame */
+            if (!rp_write(fd, payload, i < 15 ? sizeof payload : sizeof payload - 1))
+                break;
+    return NULL;
+}
+
+/* Item 5: 40 peers each send 16 MiB - 1 of a 16 MiB message; the server's
+ * peak RSS stays near its 64 MiB budget and a small exchange still completes
+ * promptly. */
+static void L5_memoryBudgetBoundsBufferedMessages(void)
+{
+    int chan, port = 0;
+    pid_t pid = run_child(budget_child, &chan);
+    CHECK(read(chan, &port, sizeof port) == sizeof port);
+    int fds[ATTACKERS];
+    pthread_t th[ATTACKERS];
+    for (int i = 0; i < ATTACKERS; i++) {
+        fds[i] = rp_client(port, WSDX_MESSAGE);
+        struct timeval tv = {8, 0}; /* a blocked attacker gives up */
+        setsockopt(fds[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        pthread_create(&th[i], NULL, attacker_main, (void *)(intptr_t)fds[i]);
+    }
+    usleep(2500000);
+    int legit = rp_client(port, WSDX_MESSAGE);
+    uint8_t msg[5 + 1000], back[5 + 1000];
+    rp_header(msg, 0x01, 1000);
+    memset(msg + 5, 'L', 1000);
+    long t0 = rp_now_ms();
+    CHECK(rp_write(legit, msg, sizeof msg));
+    CHECK_EQ(recv(legit, back, sizeof back, MSG_WAITALL), (long)sizeof back);
+    long rtt = rp_now_ms() - t0;
+    fprintf(stderr, "L5: legitimate round trip %ld ms under attack\n", rtt);
+    CHECK(rtt < 1000);
+    CHECK(memcmp(back, msg, sizeof msg) == 0);
+    long grew = -1;
+    CHECK(write(chan, "g", 1) == 1);
+    CHECK(read(chan, &grew, sizeof grew) == sizeof grew);
+    fprintf(stderr, "L5: peak RSS grew %ld KiB (budget %d MiB)\n", grew, BUDGET_MIB);
+    /* the budget, plus each connection's 256 KiB floor and 64 KiB read buffer */
+    CHECK(grew >= 0 && grew < (BUDGET_MIB + ATTACKERS * 320 / 1024 + 24) * 1024);
+    for (int i = 0; i < ATTACKERS; i++)
+        shutdown(fds[i], SHUT_RDWR);
+    for (int i = 0; i < ATTACKERS; i++) {
+        pthread_join(th[i], NULL);
+        close(fds[i]);
+    }
+    close(legit);
+    close(chan);
+    CHECK(child_ok(pid));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* first, while this process has no wsdx threads a fork would lose */
+    L1_fdExhaustionReportedWithoutSpinning();
+    L5_memoryBudgetBoundsBufferedMessages();
     L2_receiveTimeoutHoldsUnderEmptyFrameFlood();
     L2_receiveTimeoutHoldsUnderEmptyFrameBursts();
     L3_closeAbortsBlockedConnect();
