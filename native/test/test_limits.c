@@ -472,7 +472,7 @@ static long peak_rss_kib(void)
 }
 
 #define ATTACKERS 40
-#define BUDGET_MIB 64
+#define BUDGET_MIB 32
 
 static void *echo_main(void *p)
 {
@@ -486,7 +486,7 @@ static void *echo_main(void *p)
     return NULL;
 }
 
-/* Item 5, the child: a MESSAGE server with a 64 MiB budget echoing every
+/* Item 5, the child: a MESSAGE server with a 32 MiB budget echoing every
  * message; reports its peak RSS growth when asked. */
 static int budget_child(int chan)
 {
@@ -525,7 +525,7 @@ static void *attacker_main(void *p)
 }
 
 /* Item 5: 40 peers each send 16 MiB - 1 of a 16 MiB message; the server's
- * peak RSS stays near its 64 MiB budget and a small exchange still completes
+ * peak RSS stays near its 32 MiB budget and a small exchange still completes
  * promptly. */
 static void L5_memoryBudgetBoundsBufferedMessages(void)
 {
@@ -540,7 +540,7 @@ static void L5_memoryBudgetBoundsBufferedMessages(void)
         setsockopt(fds[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         pthread_create(&th[i], NULL, attacker_main, (void *)(intptr_t)fds[i]);
     }
-    usleep(2500000);
+    usleep(3500000);
     int legit = rp_client(port, WSDX_MESSAGE);
     uint8_t msg[5 + 1000], back[5 + 1000];
     rp_header(msg, 0x01, 1000);
