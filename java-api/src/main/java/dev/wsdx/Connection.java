@@ -325,6 +325,21 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Send timeout ({@code SO_SNDTIMEO}): a send that cannot complete within {@code timeout}, for
+     * a peer that does not read, fails {@link WsdxTimeoutException}. Part of a frame may be out by
+     * then, so the connection is aborted: the peer gets a reset, and later calls and the close event
+     * report {@code WSAETIMEDOUT}. {@link Duration#ZERO} (the default) waits for ever.
+     *
+     * @throws IllegalArgumentException if negative
+     * @throws WsdxException {@code WSAEOPNOTSUPP} on the installed (Windows provider) backend for now
+     */
+    public void setSendTimeout(Duration timeout) throws IOException {
+        int ms = Timeouts.millis(timeout, "send timeout");
+        int rc = WsdxNative.wsdx_set_send_timeout(handle, ms);
+        if (rc < 0) throw WsdxException.of(rc, "setSendTimeout");
+    }
+
+    /**
      * {@code WSPCloseSocket} with the configured {@linkplain #linger() linger} policy (S7–S9). The
      * close future then completes with a {@link CloseEvent.Origin#LOCAL} event unless a peer event
      * came first; no peer event is delivered afterwards. A second close is a no-op.

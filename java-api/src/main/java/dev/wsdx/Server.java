@@ -90,7 +90,12 @@ public final class Server implements AutoCloseable {
 
     private Connection accept0(int timeoutMs) throws IOException {
         long h = WsdxNative.wsdx_accept(handle, timeoutMs);
-        if (h < 0) throw WsdxException.of((int) h, "accept");
+        if (h < 0) {
+            WsdxException e = WsdxException.of((int) h, "accept");
+            if (e instanceof TooManyOpenFilesException)
+                log.warn("wsdx listener on port {}: no file descriptors left; pausing accepts until some free", localPort(), e);
+            throw e;
+        }
         return Connection.accepted(h, mode);
     }
 

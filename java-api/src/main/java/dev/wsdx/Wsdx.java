@@ -11,6 +11,20 @@ public final class Wsdx {
         return WsdxNative.wsdx_version();
     }
 
+    /**
+     * Memory budget: bytes that received but unread data (whole messages in {@link Mode#MESSAGE},
+     * up to 16 MiB each) may hold across all connections. Past it, a connection holding more than
+     * 256 KiB stops reading until the budget frees (TCP flow control slows its peer) while the
+     * others go on. Default 256 MiB, or the environment variable {@code WSDX_MEMORY_BUDGET_MB};
+     * {@code 0} restores the default.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public static void setMemoryBudget(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("memory budget < 0: " + bytes);
+        WsdxNative.wsdx_set_memory_budget(bytes);
+    }
+
     /** Number of open native handles (sockets and listeners), for leak checks. */
     public static int openHandles() {
         return WsdxNative.wsdx_open_handles();
