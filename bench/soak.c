@@ -17,7 +17,7 @@
 
 static int g_port;
 static atomic_int g_stop;
-static atomic_long g_exchanges, g_bytes, g_bad, g_attacks;
+static atomic_long g_exchanges, g_bytes, g_bad, g_failed, g_attacks;
 
 static void *serve(void *p)
 {
@@ -55,7 +55,10 @@ static void *acceptor(void *p)
 
 static uint8_t pat(long i, int id) { return (uint8_t)(i * 31 + id); }
 
-/* One checked exchange: patterned bytes out and back, then disconnect data both ways. */
+/* One checked exchange: patterned bytes out and back, then disconnect data
+ * both ways. 1 when all came back intact, 0 when a byte or the disconnect
+ * data came back wrong (lost, duplicated, corrupted), -1 when a call failed
+ * with an error (reported, so nothing was silently lost). */
 static int exchange(int id, long len)
 {
     wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
@@ -65,29 +68,39 @@ static int exchange(int id, long len)
     }
     char out[8192], in[8192], bye[32];
     long sent = 0, got = 0;
-    int ok = 1;
-    while (ok && got < len) {
+    int ok = 1, err = 0;
+    while (ok && !err && got < len) {
         if (sent < len) {
             int n = (int)(len - sent < (long)sizeof out ? len - sent : (long)sizeof out);
             for (int i = 0; i < n; i++)
                 out[i] = (char)pat(sent + i, id);
             int w = wsdx_send(c, out, n);
-            ok = w > 0;
+            err = w <= 0;
             sent += w > 0 ? w : 0;
         }
-        int r = wsdx_recv(c, in, sizeof in, 10000);
-        ok = ok && r > 0;
+        int r = err ? 0 : wsdx_recv(c, in, sizeof in, 10000);
+        err = err || r < 0;
+        ok = r != 0 || err; /* a graceful end before the echo: bytes lost */
         for (int i = 0; ok && i < r; i++)
             ok = (uint8_t)in[i] == pat(got + i, id);
         got += r > 0 ? r : 0;
     }
     int bl = snprintf(bye, sizeof bye, "bye-%d-%ld", id, len);
-    ok = ok && wsdx_send_disconnect(c, bye, bl) == 0 && wsdx_recv(c, in, sizeof in, 10000) == 0;
     char d[64];
-    ok = ok && wsdx_recv_disconnect(c, d, sizeof d) == bl && memcmp(d, bye, (size_t)bl) == 0;
+    int rc = ok && !err ? wsdx_send_disconnect(c, bye, bl) : -1;
+    rc = rc == 0 ? wsdx_recv(c, in, sizeof in, 10000) : -1;
+    err = err || rc < 0;
+    ok = ok && (err || rc == 0); /* bytes after the echo: duplicated */
+    rc = ok && !err ? wsdx_recv_disconnect(c, d, sizeof d) : -1;
+    err = err || rc < 0;
+    ok = ok && (err || (rc == bl && memcmp(d, bye, (size_t)bl) == 0));
     wsdx_close(c);
     if (!ok)
         return 0;
+    if (err) {
+        atomic_fetch_add(&g_failed, 1);
+        return -1;
+    }
     atomic_fetch_add(&g_exchanges, 1);
     atomic_fetch_add(&g_bytes, len);
     return 1;
@@ -148,6 +161,7 @@ static void attack_round(int kind)
         usleep(500000);
         while (n > 0)
             close(held[--n]);
+        sleep(3); /* the server holds each for the handshake time (10 s) */
         break;
     }
     case 6: { /* close against a blocked receive */
@@ -212,7 +226,7 @@ int main(int argc, char **argv)
     long first_rss = 0, last_rss = 0;
     int first_fds = 0, last_fds = 0;
     long total_s = (long)(minutes * 60);
-    printf("minute  rss_kib  fds  exchanges  bytes  attacks  bad\n");
+    printf("minute  rss_kib  fds  exchanges  bytes  attacks  failed(reported)  bad(lost/corrupted)\n");
     for (long s = 1; s <= total_s; s++) {
         sleep(1);
         if (s % 60 == 0 || s == total_s || s == 20) {
@@ -222,9 +236,9 @@ int main(int argc, char **argv)
                 first_rss = last_rss;
                 first_fds = last_fds;
             }
-            printf("%6.1f  %7ld  %3d  %9ld  %ld  %7ld  %3ld\n", s / 60.0, last_rss, last_fds,
+            printf("%6.1f  %7ld  %3d  %9ld  %ld  %7ld  %ld  %ld\n", s / 60.0, last_rss, last_fds,
                    atomic_load(&g_exchanges), atomic_load(&g_bytes), atomic_load(&g_attacks),
-                   atomic_load(&g_bad));
+                   atomic_load(&g_failed), atomic_load(&g_bad));
             fflush(stdout);
         }
     }
