@@ -5,16 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-static _Thread_local uint8_t *t_scratch;
 
 /* -------------------------------------------------------------- raw I/O */
-
-static uint8_t *scratch(void)
-{
-    if (!t_scratch)
-        t_scratch = malloc(SCRATCH);
-    return t_scratch;
-}
 
 int sock_watch_events(const sock *s)
 {
@@ -37,15 +29,19 @@ static void reset_if_needed(sock *s)
 static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *got)
 {
     WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
-    uint8_t *buf = scratch();
+    /* per call, not per thread: a thread-local buffer leaked 64 KiB with every
+     * thread that ever received (thread-per-connection servers, the soak) */
+    uint8_t *buf = malloc(SCRATCH);
     int progress = 0, reads = 0;
     if (!buf) {
         wsdx_conn_fail(&s->core, WSDX_WSAENOBUFS);
         return 1;
     }
     while (wsdx_conn_wants_input(&s->core)) {
-        if (!drain && !wsdx_rxq_may_grow(&s->core.rx, SCRATCH))
-            return -1; /* over the memory budget: leave it in the kernel (backpressure) */
+        if (!drain && !wsdx_rxq_may_grow(&s->core.rx, SCRATCH)) {
+            progress = progress ? progress : -1; /* over the memory budget: leave it in the kernel */
+            break;
+        }
         long n = wsdx_io_recv(s->fd, buf, SCRATCH);
         if (n == -WSDX_WSAEWOULDBLOCK)
             break;
@@ -59,6 +55,7 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
         if (!drain || ++reads >= DRAIN_MAX_READS)
             break; /* a flood must not hold a close or the notifier for ever */
     }
+    free(buf);
     reset_if_needed(s);
     return progress;
 }
