@@ -242,13 +242,12 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    atomic_store(&g_stop, 1);
-    for (int i = 0; i < n; i++)
-        pthread_join(th[i], NULL);
-    wsdx_close(l);
+    atomic_store(&g_stop, 1); /* the verdict now: attackers may be blocked on a peer for ever */
+    (void)th;
     int flat = last_rss <= first_rss + first_rss / 2 + 20480 && last_fds <= first_fds + 64;
     int ok = atomic_load(&g_bad) == 0 && atomic_load(&g_exchanges) > 0 && flat;
     printf("verdict: %s (lost/corrupted exchanges %ld, memory %ld -> %ld KiB, descriptors %d -> %d)\n",
            ok ? "PASS" : "FAIL", atomic_load(&g_bad), first_rss, last_rss, first_fds, last_fds);
-    return ok ? 0 : 1;
+    fflush(stdout);
+    _exit(ok ? 0 : 1);
 }
