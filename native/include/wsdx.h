@@ -169,6 +169,12 @@ WSDX_API int wsdx_set_linger(wsdx_socket s, int onoff, int seconds);
 /* Aborts the connection (WSAECONNABORTED) when sent data stays unacknowledged
  * for ms milliseconds (0 = the system default). */
 WSDX_API int wsdx_set_abort_timeout(wsdx_socket s, int ms);
+/* Send timeout (SO_SNDTIMEO), ms > 0, or 0 for none (the default): a send
+ * that cannot complete within ms fails WSAETIMEDOUT. Part of a frame may be
+ * out by then, so the connection is aborted: the peer gets a reset, and every
+ * later call on s and the close event report WSAETIMEDOUT. Fails
+ * WSAEOPNOTSUPP on the installed (Windows provider) backend for now. */
+WSDX_API int wsdx_set_send_timeout(wsdx_socket s, int ms);
 /* WSPCloseSocket, honouring the linger policy:
  *  SO_DONTLINGER: returns at once; queued data is sent, then FIN.
  *  SO_LINGER 0:   returns at once; queued data dropped, connection reset.
@@ -239,6 +245,14 @@ WSDX_API int wsdx_get_option(wsdx_socket s, int option);
 /* Writes the local (peer == 0) or remote (peer != 0) address as numeric text
  * into buf (cap >= 46 fits any) and returns its port. */
 WSDX_API int wsdx_address(wsdx_socket s, int peer, char *buf, int cap);
+
+/* Memory budget of the in-process backend: bytes that received but unread
+ * data (whole messages in WSDX_MESSAGE mode, up to 16 MiB each) may hold
+ * across all connections. Default 256 MiB, or WSDX_MEMORY_BUDGET_MB from the
+ * environment; 0 restores the default. Past it a connection holding more
+ * than 256 KiB stops reading until the budget frees: its peer is slowed by
+ * TCP flow control, while connections holding less go on. */
+WSDX_API int wsdx_set_memory_budget(int64_t bytes);
 
 /* Number of open handles (sockets and listeners); for leak checks. */
 WSDX_API int wsdx_open_handles(void);

@@ -21,8 +21,9 @@ int wsdx_bsd_port_of(const struct sockaddr_storage *ss);
 int wsdx__io_error(void);
 /* A non-blocking TCP socket of family; 0 or -WSA. */
 int wsdx__io_socket(int family, wsdx_fd *out);
-/* Connects to one address before deadline; 0 or -WSA (-WSAETIMEDOUT ends the search). */
-int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out);
+/* Connects to one address before deadline; 0 or -WSA (-WSAETIMEDOUT and
+ * -WSAEINTR, once *cancel is set, end the search). */
+int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, const uint8_t *cancel, wsdx_fd *out);
 /* Address reuse for a listener about to bind (the host's own rule). */
 void wsdx__io_listen_options(wsdx_fd fd);
 

@@ -26,7 +26,7 @@ int wsdx_bsd_port_of(const struct sockaddr_storage *ss)
     return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
-int wsdx_io_connect(const char *host, int port, int64_t deadline, wsdx_fd *out)
+int wsdx_io_connect(const char *host, int port, int64_t deadline, const uint8_t *cancel, wsdx_fd *out)
 {
     struct addrinfo *res;
     int rc = wsdx_bsd_resolve(host, port, 0, &res);
@@ -34,8 +34,8 @@ int wsdx_io_connect(const char *host, int port, int64_t deadline, wsdx_fd *out)
         return rc;
     rc = -WSDX_WSAEHOSTUNREACH;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        rc = wsdx__io_connect_one(ai, deadline, out);
-        if (rc == 0 || rc == -WSDX_WSAETIMEDOUT)
+        rc = wsdx__io_connect_one(ai, deadline, cancel, out);
+        if (rc == 0 || rc == -WSDX_WSAETIMEDOUT || rc == -WSDX_WSAEINTR)
             break;
     }
     freeaddrinfo(res);

@@ -3,6 +3,7 @@
  * (default: the installed provider when there is one, else in-process).
  * Records the calling thread's last error, Winsock style. */
 #include "backend.h"
+#include "rxqueue.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,20 @@ int wsdx_recv_disconnect(wsdx_socket s, void *buf, int cap) { DISPATCH(s, recv_d
 int wsdx_set_linger(wsdx_socket s, int onoff, int seconds) { DISPATCH(s, set_linger(s, onoff, seconds)); }
 int wsdx_set_abort_timeout(wsdx_socket s, int ms) { DISPATCH(s, set_abort_timeout(s, ms)); }
 int wsdx_close(wsdx_socket s) { DISPATCH(s, close(s)); }
+int wsdx_set_memory_budget(int64_t bytes)
+{
+    if (bytes < 0)
+        return ret(-WSDX_WSAEINVAL);
+    wsdx_rxq_set_budget(bytes);
+    return 0;
+}
+int wsdx_set_send_timeout(wsdx_socket s, int ms)
+{
+    const wsdx_backend_ops *b = of(s);
+    if (b && !b->set_send_timeout)
+        return ret(-WSDX_WSAEOPNOTSUPP); /* a backend without it (backend.h) */
+    DISPATCH(s, set_send_timeout(s, ms));
+}
 int wsdx_on_close(wsdx_socket s, wsdx_close_fn fn, void *ctx) { DISPATCH(s, on_close(s, fn, ctx)); }
 
 int wsdx_open_handles(void)

@@ -33,9 +33,16 @@
     X(int, on_close, (wsdx_socket s, wsdx_close_fn fn, void *ctx)) \
     X(int, open_handles, (void))
 
+/* Calls a backend may leave out: WSDX_BACKEND_TABLE() sets them NULL and
+ * api.c fails them WSAEOPNOTSUPP. The installed (Windows) backend has no send
+ * timeout yet; the in-process one fills them with WSDX_BACKEND_TABLE_ALL(). */
+#define WSDX_BACKEND_OPTIONAL_CALLS(X) \
+    X(int, set_send_timeout, (wsdx_socket s, int ms))
+
 #define WSDX__BACKEND_FIELD(type, name, params) type (*name) params;
 typedef struct wsdx_backend_ops {
     WSDX_BACKEND_CALLS(WSDX__BACKEND_FIELD)
+    WSDX_BACKEND_OPTIONAL_CALLS(WSDX__BACKEND_FIELD)
 } wsdx_backend_ops;
 
 /* In a backend's internal header, with WSDX_BACKEND_PREFIX(name) defined as
@@ -45,6 +52,10 @@ typedef struct wsdx_backend_ops {
 /* The initializer of a backend's wsdx_backend_ops, from the same prefix. */
 #define WSDX__BACKEND_INIT(type, name, params) .name = WSDX_BACKEND_PREFIX(name),
 #define WSDX_BACKEND_TABLE() { WSDX_BACKEND_CALLS(WSDX__BACKEND_INIT) }
+/* The same with the optional calls too (declared by WSDX_BACKEND_DECLARE_ALL). */
+#define WSDX_BACKEND_DECLARE_ALL() WSDX_BACKEND_CALLS(WSDX__BACKEND_DECL) WSDX_BACKEND_OPTIONAL_CALLS(WSDX__BACKEND_DECL)
+#define WSDX_BACKEND_TABLE_ALL() \
+    { WSDX_BACKEND_CALLS(WSDX__BACKEND_INIT) WSDX_BACKEND_OPTIONAL_CALLS(WSDX__BACKEND_INIT) }
 
 /* Handles of the installed backend have this bit set in their low word; the
  * in-process backend's slot indexes never reach it. */

@@ -63,6 +63,8 @@ static int close_connection(sock *s)
         wsdx_linger_plan(!!(s->flags & SF_LINGER), s->linger_s, !!(s->flags & SF_BLOCKING), unsent);
     if (plan == WSDX_CLOSE_WOULDBLOCK)
         return -WSDX_WSAEWOULDBLOCK; /* S10: stays open */
+    if (s->flags & SF_MID_FRAME)
+        plan = WSDX_CLOSE_ABORT; /* a truncated frame then FIN would be a protocol error: say the truth, RST */
     sock_unpublish(s);
     if (s->phase != P_OPEN)
         return 0;

@@ -5,16 +5,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-static _Thread_local uint8_t *t_scratch;
 
 /* -------------------------------------------------------------- raw I/O */
-
-static uint8_t *scratch(void)
-{
-    if (!t_scratch)
-        t_scratch = malloc(SCRATCH);
-    return t_scratch;
-}
 
 int sock_watch_events(const sock *s)
 {
@@ -32,17 +24,24 @@ static void reset_if_needed(sock *s)
 
 /* Reads what the kernel has into the state machine: once, or until it would
  * block (drain). Stream payload goes straight to dst (cap bytes, *got counts)
- * while nothing is queued. Returns 1 if anything arrived or the connection ended. */
+ * while nothing is queued. Returns 1 if anything arrived or the connection
+ * ended, 0 if nothing did, -1 if it did not read for the memory budget. */
 static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *got)
 {
     WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
-    uint8_t *buf = scratch();
-    int progress = 0;
+    /* per call, not per thread: a thread-local buffer leaked 64 KiB with every
+     * thread that ever received (thread-per-connection servers, the soak) */
+    uint8_t *buf = malloc(SCRATCH);
+    int progress = 0, reads = 0;
     if (!buf) {
         wsdx_conn_fail(&s->core, WSDX_WSAENOBUFS);
         return 1;
     }
     while (wsdx_conn_wants_input(&s->core)) {
+        if (!drain && !wsdx_rxq_may_grow(&s->core.rx, SCRATCH)) {
+            progress = progress ? progress : -1; /* over the memory budget: leave it in the kernel */
+            break;
+        }
         long n = wsdx_io_recv(s->fd, buf, SCRATCH);
         if (n == -WSDX_WSAEWOULDBLOCK)
             break;
@@ -53,9 +52,10 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
             wsdx_conn_eof(&s->core);
         else
             wsdx_conn_fail(&s->core, (int)-n);
-        if (!drain)
-            break;
+        if (!drain || ++reads >= DRAIN_MAX_READS)
+            break; /* a flood must not hold a close or the notifier for ever */
     }
+    free(buf);
     reset_if_needed(s);
     return progress;
 }
@@ -84,13 +84,17 @@ int sock_flush_tx(sock *s)
     return 0;
 }
 
-/* A send failed with rc: the connection is lost (unless it only would block). */
-static void send_failed(sock *s, int rc)
+/* A send failed with rc: the connection is lost (unless it only would block
+ * or the socket was closed under the call). The first failure recorded is the
+ * connection's terminal error: the notifier may have read ETIMEDOUT before
+ * this send saw EPIPE, and every call must report the same code (item 4). */
+static int send_failed(sock *s, int rc)
 {
-    if (rc != -WSDX_WSAEWOULDBLOCK) {
-        wsdx_conn_fail(&s->core, -rc);
-        sock_post(s);
-    }
+    if (rc == -WSDX_WSAEWOULDBLOCK || rc == -WSDX_WSAEINTR)
+        return rc;
+    wsdx_conn_fail(&s->core, -rc);
+    sock_post(s);
+    return s->core.peer_error ? -s->core.peer_error : rc;
 }
 
 /* Keeps the unsent rest of a frame (header then payload) for the notifier; 0 or -WSAENOBUFS. */
@@ -131,6 +135,23 @@ static int64_t deadline_after(int timeout_ms)
     return timeout_ms < 0 ? -1 : wsdx_now_ms() + timeout_ms;
 }
 
+/* While bytes keep arriving a receive reads on (a message may span many
+ * reads), but at most one wait slice past its deadline: a flood that never
+ * completes anything (empty frames) must not hold it (item 2). */
+static int overdue(int64_t deadline)
+{
+    return deadline >= 0 && wsdx_now_ms() >= deadline + WAIT_SLICE_MS;
+}
+
+/* The send timeout expired with part of a frame perhaps out: the connection
+ * is over. Reset it and record error as its terminal error. */
+static void abort_connection(sock *s, int error)
+{
+    wsdx_conn_fail(&s->core, error);
+    s->flags |= SF_RESET;
+    wsdx_io_reset(s->fd);
+}
+
 /* Sends a whole frame, blocking as the socket's mode says. Returns 0,
  * -WSAEWOULDBLOCK (nothing was sent) or another -WSA. */
 static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
@@ -139,6 +160,7 @@ static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
     uint8_t hdr[WSDX_FRAME_HEADER_LEN];
     wsdx_frame_header_encode(hdr, type, (uint32_t)n);
     size_t off = 0, total = sizeof hdr + n;
+    int64_t deadline = s->send_timeout_ms > 0 ? wsdx_now_ms() + s->send_timeout_ms : -1;
     for (;;) {
         int rc = sock_flush_tx(s);
         if (rc == 0) {
@@ -154,6 +176,8 @@ static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
         }
         if (rc != -WSDX_WSAEWOULDBLOCK)
             return rc;
+        if (s->core.peer_error)
+            return -s->core.peer_error; /* the connection's terminal error, not EPIPE's */
         if (!(s->flags & SF_BLOCKING) || s->nowait) {
             if (off == 0)
                 return rc;
@@ -162,7 +186,12 @@ static int send_frame(sock *s, int type, const uint8_t *p, size_t n)
                 return queue_rest(s, hdr + off, sizeof hdr - off, p, n);
             return queue_rest(s, NULL, 0, p + (off - sizeof hdr), total - off);
         }
-        rc = block(s, WSDX_IO_WRITE, -1);
+        if (off > 0)
+            s->flags |= SF_MID_FRAME;
+        rc = block(s, WSDX_IO_WRITE, deadline);
+        s->flags &= (uint8_t)~SF_MID_FRAME;
+        if (rc == -WSDX_WSAETIMEDOUT)
+            abort_connection(s, WSDX_WSAETIMEDOUT);
         if (rc)
             return rc;
     }
@@ -270,6 +299,18 @@ int sk_set_abort_timeout(wsdx_socket h, int ms)
     return leave(s, rc);
 }
 
+int sk_set_send_timeout(wsdx_socket h, int ms)
+{
+    int rc;
+    sock *s = enter(h, &rc);
+    if (!s)
+        return rc;
+    if (ms < 0)
+        return leave(s, -WSDX_WSAEINVAL);
+    s->send_timeout_ms = ms;
+    return leave(s, 0);
+}
+
 static int send_data(wsdx_socket h, const void *buf, int len, int nowait);
 
 int sk_send(wsdx_socket h, const void *buf, int len)
@@ -303,7 +344,7 @@ static int send_data(wsdx_socket h, const void *buf, int len, int nowait)
     rc = send_frame(s, WSDX_FRAME_DATA, buf, n);
     s->nowait = 0;
     if (rc < 0)
-        send_failed(s, rc);
+        rc = send_failed(s, rc);
     return leave_as(s, rc < 0 ? rc : (int)n, 1);
 }
 
@@ -315,7 +356,8 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
         return rc;
     if (len < 0 || (len > 0 && !buf))
         return leave(s, -WSDX_WSAEFAULT);
-    int64_t deadline = deadline_after(timeout_ms);
+    /* a non-blocking receive may read on while bytes flow, but not for ever */
+    int64_t deadline = (s->flags & SF_BLOCKING) ? deadline_after(timeout_ms) : wsdx_now_ms();
     for (;;) {
         rc = wsdx_conn_recv(&s->core, buf, (size_t)len);
         if (rc != -WSDX_WSAEWOULDBLOCK)
@@ -326,15 +368,14 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
             rc = (int)got; /* the fast path: straight from the read into buf */
             break;
         }
-        if (progress && (deadline < 0 || wsdx_now_ms() < deadline))
-            continue; /* a peer sending only empty frames must not outlast the timeout */
-        if (progress) {
-            rc = -WSDX_WSAETIMEDOUT;
+        if (progress > 0 && !overdue(deadline))
+            continue;
+        if (progress > 0)
+            rc = (s->flags & SF_BLOCKING) ? -WSDX_WSAETIMEDOUT : -WSDX_WSAEWOULDBLOCK;
+        if (progress > 0 || !(s->flags & SF_BLOCKING))
             break;
-        }
-        if (!(s->flags & SF_BLOCKING))
-            break;
-        if ((rc = block(s, WSDX_IO_READ, deadline)) != 0)
+        /* over budget the bytes wait in the kernel, so fd stays readable: sleep a slice instead */
+        if ((rc = block(s, progress < 0 ? 0 : WSDX_IO_READ, deadline)) != 0)
             break;
     }
     return leave(s, rc);
@@ -367,7 +408,7 @@ int sk_send_disconnect(wsdx_socket h, const void *data, int len)
     if (rc == 0)
         send_fin(s);
     else
-        send_failed(s, rc);
+        rc = send_failed(s, rc);
     return leave_as(s, rc, 1);
 }
 

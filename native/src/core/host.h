@@ -28,8 +28,15 @@ void wsdx_sleep_ms(int ms);
 /* --- sockets --- */
 #define WSDX_IO_READ 1
 #define WSDX_IO_WRITE 2
-/* Connects (waiting until deadline) a TCP socket, non-blocking, no delay. */
-int wsdx_io_connect(const char *host, int port, int64_t deadline, wsdx_fd *out);
+/* Connects (waiting until deadline) a TCP socket, non-blocking, no delay.
+ * Fails -WSAEINTR soon after *cancel turns non-zero (the socket was closed). */
+int wsdx_io_connect(const char *host, int port, int64_t deadline, const uint8_t *cancel, wsdx_fd *out);
+/* How often a connect in progress looks at its cancel flag. */
+#define WSDX_CONNECT_SLICE_MS 50
+static inline int wsdx_cancelled(const uint8_t *cancel)
+{
+    return cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE);
+}
 int wsdx_io_listen(const char *host, int port, int backlog, wsdx_fd *out);
 /* 0 with *out set, -WSAEWOULDBLOCK when none is pending. */
 int wsdx_io_accept(wsdx_fd listener, wsdx_fd *out);
@@ -38,7 +45,8 @@ int wsdx_io_local_port(wsdx_fd fd);
 long wsdx_io_recv(wsdx_fd fd, void *buf, size_t n);
 /* Sends a then b in order; bytes sent or -WSA. Never raises a signal. */
 long wsdx_io_send2(wsdx_fd fd, const void *a, size_t an, const void *b, size_t bn);
-/* Waits up to timeout_ms for readiness (a bounded slice: callers re-check state). */
+/* Waits up to timeout_ms for readiness (a bounded slice: callers re-check state);
+ * what 0 waits the slice out unless the connection fails. */
 void wsdx_io_wait(wsdx_fd fd, int what, int timeout_ms);
 int wsdx_io_shutdown_send(wsdx_fd fd);
 /* Wakes local threads blocked on fd without sending anything. */

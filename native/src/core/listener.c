@@ -23,13 +23,48 @@ static void unlink_handshake(listener *info, sock *conn)
     conn->next = NULL;
 }
 
+/* Accepting failed with err, a WSA code (no descriptors, no memory): the listener rests
+ * for ACCEPT_BACKOFF_MS instead of spinning on its level-triggered readiness,
+ * and the application's accept reports err once per episode. lsn->mu. */
+static void accept_failed(sock *lsn, int err)
+{
+    listener *info = lsn->lst;
+    if (!info->failing) {
+        info->failing = 1;
+        info->error = err;
+        wsdx_cond_broadcast(&info->cond);
+    }
+    info->resume_at = wsdx_now_ms() + ACCEPT_BACKOFF_MS;
+    wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_CLOSE); /* not readable: no wake-ups until resumed */
+}
+
+/* Timers: watches a resting listener again once its time is up; returns
+ * when to look again (-1: not resting). lsn->mu. */
+static int64_t accept_resume(sock *lsn, int64_t now)
+{
+    listener *info = lsn->lst;
+    if (!info->resume_at || lsn->closed)
+        return -1;
+    if (now < info->resume_at)
+        return info->resume_at;
+    info->resume_at = 0;
+    wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_READ);
+    return -1;
+}
+
 void sock_accept_all(sock *lsn)
 {
     WSDX_ASSERT(wsdx_on_notifier_thread());
     for (;;) {
         wsdx_fd fd;
-        if (wsdx_io_accept(lsn->fd, &fd) != 0)
+        int rc = wsdx_io_accept(lsn->fd, &fd);
+        if (rc != 0) {
+            wsdx_mutex_lock(&lsn->mu);
+            if (rc != -WSDX_WSAEWOULDBLOCK && !lsn->closed)
+                accept_failed(lsn, -rc);
+            wsdx_mutex_unlock(&lsn->mu);
             return;
+        }
         sock *conn = sock_new(K_SOCKET, lsn->lst->mode, fd);
         if (!conn) {
             wsdx_io_close(fd);
@@ -38,6 +73,7 @@ void sock_accept_all(sock *lsn)
         uint8_t pre[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(pre, lsn->lst->mode);
         wsdx_mutex_lock(&lsn->mu);
+        lsn->lst->failing = 0; /* descriptors again: a later failure is a new episode */
         conn->phase = P_HANDSHAKE;
         conn->owner = lsn;
         conn->deadline = wsdx_now_ms() + sk_handshake_ms();
@@ -103,6 +139,9 @@ int64_t wsdx__timers(int64_t now)
     for (listener *info = sk__g.listeners; info; info = info->next) {
         sock *lsn = info->self;
         wsdx_mutex_lock(&lsn->mu);
+        int64_t resume = accept_resume(lsn, now);
+        if (resume >= 0 && (next < 0 || resume < next))
+            next = resume;
         for (sock **pp = &info->handshakes; *pp;) {
             sock *conn = *pp;
             if (conn->deadline <= now) {
@@ -199,6 +238,11 @@ wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms)
             wsdx_mutex_lock(&conn->mu);
             conn->phase = P_OPEN;
             wsdx_mutex_unlock(&conn->mu);
+            break;
+        }
+        if (lsn->lst->error) { /* accepting failed (WSAEMFILE...): say so once */
+            rc = -lsn->lst->error;
+            lsn->lst->error = 0;
             break;
         }
         if (timeout_ms == 0) {

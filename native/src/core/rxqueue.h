@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+
 typedef struct {
     uint8_t *data;
     uint32_t head, tail, cap; /* bytes live in [head, tail) */
@@ -16,6 +17,18 @@ typedef struct {
     uint8_t records;          /* 1 = message mode */
     uint8_t open;             /* a record is being filled */
 } wsdx_rxqueue;
+
+/* The memory budget: bytes every receive queue together may hold
+ * (wsdx_set_memory_budget, else WSDX_MEMORY_BUDGET_MB, else this). Past it a
+ * connection stops reading (the kernel's flow control pushes back on its
+ * peer) unless its queue is under WSDX_RXQ_FLOOR. */
+#define WSDX_DEFAULT_MEMORY_BUDGET_MB 256
+#define WSDX_RXQ_FLOOR (256 * 1024)
+size_t wsdx_rxq_held_total(void);
+int64_t wsdx_rxq_budget(void);
+void wsdx_rxq_set_budget(int64_t bytes);
+/* 1 when q may take n more bytes within the budget. */
+int wsdx_rxq_may_grow(const wsdx_rxqueue *q, size_t n);
 
 void wsdx_rxq_init(wsdx_rxqueue *q, int records);
 void wsdx_rxq_free(wsdx_rxqueue *q);

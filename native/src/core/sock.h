@@ -19,7 +19,9 @@
 #define WAIT_SLICE_MS 50          /* blocked calls re-check for a concurrent close this often */
 #define HANDSHAKE_MS 10000        /* a peer must send its preamble within this (default) */
 #define STREAM_FRAME_MAX (256 * 1024)
+#define ACCEPT_BACKOFF_MS 100     /* a listener whose accept failed (no descriptors) rests this long */
 #define SCRATCH 65536
+#define DRAIN_MAX_READS 256       /* a drain reads at most this many SCRATCHes (16 MiB) */
 
 /* What a handle names; constant from creation. */
 enum sock_kind {
@@ -44,7 +46,8 @@ enum sock_flag {
     SF_BLOCKING = 1 << 0,    /* calls wait instead of failing WSAEWOULDBLOCK (default on) */
     SF_LINGER = 1 << 1,      /* SO_LINGER on, for linger_s seconds (off: SO_DONTLINGER) */
     SF_RESET = 1 << 2,       /* we reset the connection: it is over */
-    SF_FIN_PENDING = 1 << 3  /* FIN goes out once the queued frame rest has */
+    SF_FIN_PENDING = 1 << 3, /* FIN goes out once the queued frame rest has */
+    SF_MID_FRAME = 1 << 4    /* a blocked sender has part of a frame out: a close resets (item 7) */
 };
 
 typedef struct sock sock;
@@ -55,6 +58,9 @@ typedef struct listener {
     sock *ready_head, *ready_tail; /* accept queue (P_READY); self->mu */
     sock *handshakes;              /* P_HANDSHAKE connections; self->mu */
     int64_t rejected;              /* peers refused (wsdx_listener_rejected); self->mu */
+    int64_t resume_at;             /* accepting failed (EMFILE...): not watched until then, 0 if watched; self->mu */
+    int error;                     /* that failure, for the next wsdx_accept (once per episode); self->mu */
+    uint8_t failing;               /* in a failure episode: ends at the next accepted connection; self->mu */
     int mode;                      /* WSDX_STREAM or WSDX_MESSAGE; constant */
     sock *self;                    /* the listener's sock; constant */
     struct listener *next;         /* sk__g.listeners; sk__g.lst_mu */
@@ -76,6 +82,7 @@ struct sock {
     uint8_t zombie_done;/* the background close has finished; the notifier thread's alone */
     uint8_t pre_have;   /* handshake: bytes of the peer's preamble in pre; the listener's mu */
     uint16_t linger_s;  /* SO_LINGER seconds, with SF_LINGER */
+    int send_timeout_ms;/* a blocked send gives up after this (0: never); then the connection is aborted */
     wsdx_conn core;     /* the protocol state machine (conn.h) */
     uint8_t *tx;        /* the unsent rest of a frame */
     uint32_t tx_len, tx_off;
@@ -177,6 +184,6 @@ int sock_select_owns_read(const sock *s);
  * listen, accept and listener_rejected in listener.c; close in closing.c;
  * the rest in datapath.c). */
 #define WSDX_BACKEND_PREFIX(name) sk_##name
-WSDX_BACKEND_DECLARE()
+WSDX_BACKEND_DECLARE_ALL()
 
 #endif

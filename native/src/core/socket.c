@@ -95,7 +95,7 @@ void sock_release(sock *s)
 
 void sock_unpublish(sock *s)
 {
-    s->closed = 1;
+    __atomic_store_n(&s->closed, 1, __ATOMIC_RELEASE); /* read unlocked by a connect in progress */
     wsdx_handles_remove(&sk__g.table, &s->h);
 }
 
@@ -189,9 +189,9 @@ wsdx_socket sk_socket_open(int mode)
     return s ? s->h.handle : -WSDX_WSAENOBUFS;
 }
 
-/* Sends our preamble and checks the server's as its bytes arrive, waiting
- * until deadline; 0 or -WSA (protocol.md 1). */
-static int client_handshake(wsdx_fd fd, int mode, int64_t deadline)
+/* Sends our preamble and checks the server's, before deadline; 0 or -WSA
+ * (-WSAEINTR once *cancel is set: the socket was closed meanwhile). */
+static int client_handshake(wsdx_fd fd, int mode, int64_t deadline, const uint8_t *cancel)
 {
     uint8_t pre[WSDX_PREAMBLE_LEN];
     wsdx_preamble_encode(pre, mode);
@@ -210,6 +210,8 @@ static int client_handshake(wsdx_fd fd, int mode, int64_t deadline)
         if (n != -WSDX_WSAEWOULDBLOCK)
             return -WSDX_WSAEPROTONOSUPPORT; /* FIN or RST before 8 bytes */
         int64_t left = deadline - wsdx_now_ms();
+        if (wsdx_cancelled(cancel))
+            return -WSDX_WSAEINTR;
         if (left <= 0)
             return -WSDX_WSAETIMEDOUT;
         wsdx_io_wait(fd, WSDX_IO_READ, left > WAIT_SLICE_MS ? WAIT_SLICE_MS : (int)left);
@@ -225,12 +227,13 @@ static int connect_locked(sock *s, const char *host, int port, int timeout_ms)
     int mode = s->core.mode;
     wsdx_fd fd = WSDX_BAD_FD;
     wsdx_mutex_unlock(&s->mu);
-    int rc = wsdx_io_connect(host, port, deadline, &fd);
+    /* a close meanwhile ends the wait at once (WSAEINTR, as closesocket does to a blocked call) */
+    int rc = wsdx_io_connect(host, port, deadline, &s->closed, &fd);
     int64_t hs_deadline = wsdx_now_ms() + sk_handshake_ms(); /* the handshake time bounds both sides */
-    if (!rc && (rc = client_handshake(fd, mode, hs_deadline < deadline ? hs_deadline : deadline)) != 0)
+    if (!rc && (rc = client_handshake(fd, mode, hs_deadline < deadline ? hs_deadline : deadline, &s->closed)) != 0)
         wsdx_io_reset(fd);
     wsdx_mutex_lock(&s->mu);
-    if (!rc && s->closed)
+    if (s->closed)
         rc = -WSDX_WSAEINTR;
     if (rc) {
         s->phase = P_NEW;
@@ -266,4 +269,4 @@ int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     return rc;
 }
 
-const wsdx_backend_ops wsdx_inprocess_backend = WSDX_BACKEND_TABLE();
+const wsdx_backend_ops wsdx_inprocess_backend = WSDX_BACKEND_TABLE_ALL();

@@ -66,7 +66,7 @@ static void tune(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out)
+int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, const uint8_t *cancel, wsdx_fd *out)
 {
     int fd, rc = wsdx__io_socket(ai->ai_family, &fd);
     if (rc)
@@ -83,12 +83,12 @@ int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *o
     }
     for (;;) {
         int64_t left = deadline - wsdx_now_ms();
-        if (left <= 0) {
+        if (left <= 0 || wsdx_cancelled(cancel)) {
             close(fd);
-            return -WSDX_WSAETIMEDOUT;
+            return left <= 0 ? -WSDX_WSAETIMEDOUT : -WSDX_WSAEINTR;
         }
         struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+        int n = poll(&p, 1, left > WSDX_CONNECT_SLICE_MS ? WSDX_CONNECT_SLICE_MS : (int)left);
         if (n > 0)
             break;
     }

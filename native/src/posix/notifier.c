@@ -74,6 +74,7 @@ int wsdx_on_notifier_thread(void)
 static void *run(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "wsdx-notifier"); /* tests find it in /proc/self/task */
     struct epoll_event evs[BATCH];
     int64_t next_timer = -1;
     for (;;) {

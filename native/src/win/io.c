@@ -55,7 +55,7 @@ int wsdx__io_socket(int family, wsdx_fd *out)
     return 0;
 }
 
-int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *out)
+int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, const uint8_t *cancel, wsdx_fd *out)
 {
     SOCKET s;
     int rc = wsdx__io_socket(ai->ai_family, &s);
@@ -68,10 +68,12 @@ int wsdx__io_connect_one(const struct addrinfo *ai, int64_t deadline, wsdx_fd *o
     }
     for (;;) {
         int64_t left = deadline - wsdx_now_ms();
-        if (left <= 0) {
+        if (left <= 0 || wsdx_cancelled(cancel)) {
             closesocket(s);
-            return -WSDX_WSAETIMEDOUT;
+            return left <= 0 ? -WSDX_WSAETIMEDOUT : -WSDX_WSAEINTR;
         }
+        if (left > WSDX_CONNECT_SLICE_MS)
+            left = WSDX_CONNECT_SLICE_MS;
         fd_set w, e;
         FD_ZERO(&w);
         FD_ZERO(&e);

@@ -493,6 +493,22 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Send timeout ({@code SO_SNDTIMEO}): a send that cannot complete within {@code timeout}, for
+     * a peer that does not read, fails {@link WsdxTimeoutException}. Part of a frame may be out by
+     * then, so the connection is aborted: the peer gets a reset, and later calls and the close event
+     * report {@code WSAETIMEDOUT}. {@link Duration#ZERO} (the default) waits for ever.
+     *
+     * @param timeout how long a send may wait; {@link Duration#ZERO} for ever
+     * @throws IllegalArgumentException if negative
+     * @throws IOException {@code WSAEOPNOTSUPP} on the installed (Windows provider) backend for now
+     */
+    public void setSendTimeout(Duration timeout) throws IOException {
+        int ms = Timeouts.millis(timeout, "send timeout");
+        int rc = WsdxNative.wsdx_set_send_timeout(handle, ms);
+        if (rc < 0) throw WsdxException.of(rc, "setSendTimeout");
+    }
+
+    /**
      * Closes the connection and always releases its handle: {@code WSPCloseSocket} with the configured
      * {@linkplain #linger() linger} policy (S7–S9). The one case where Winsock's close fails and keeps
      * the socket open, a non-blocking socket with a linger timeout and data still queued (S10), closes

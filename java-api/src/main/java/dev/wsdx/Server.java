@@ -138,7 +138,10 @@ public final class Server implements AutoCloseable {
             int rc = (int) h;
             if (rc == -WsaError.WSAEINTR && closing) rc = -WsaError.WSAENOTSOCK; // close() ended it: S11 as promised
             if (rc == -WsaError.WSAETIMEDOUT && timeoutMs == 0) rc = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
-            throw WsdxException.of(rc, "accept");
+            IOException e = WsdxException.of(rc, "accept");
+            if (e instanceof TooManyOpenFilesException)
+                log.warn("wsdx listener on port {}: no file descriptors left; pausing accepts until some free", localPort(), e);
+            throw e;
         }
         if (log.isDebugEnabled()) logRejected();
         return Connection.accepted(h, mode);

@@ -48,6 +48,8 @@ public class WsdxException extends IOException implements WsaCoded {
             case WsaError.WSAEDISCON: return new DisconnectedException(m);
             case WsaError.WSAENOTCONN: return new NotConnectedException(m);
             case WsaError.WSAENOTSOCK: return new SocketClosedException(m);
+            case WsaError.WSAEINTR: return new SocketClosedException(c, m);
+            case WsaError.WSAEMFILE: return new TooManyOpenFilesException(m);
             case WsaError.WSAEWOULDBLOCK: return new WouldBlockException(m);
             case WsaError.WSAETIMEDOUT: return new WsdxTimeoutException(m);
             case WsaError.WSAECONNREFUSED: return new ConnectionRefusedException(m);

@@ -18,6 +18,8 @@ class WsdxExceptionTest {
         "10101, DisconnectedException",
         "10057, NotConnectedException",
         "10038, SocketClosedException",
+        "10004, SocketClosedException",
+        "10024, TooManyOpenFilesException",
         "10035, WouldBlockException",
         "10060, WsdxTimeoutException",
         "10061, ConnectionRefusedException",

@@ -117,6 +117,10 @@ public final class WsdxNative {
     public static native int wsdx_set_linger(long s, int onoff, int seconds);
     /** TCP user timeout in ms (0 = system default) (R4). */
     public static native int wsdx_set_abort_timeout(long s, int ms);
+    /** Send timeout in ms (0 = none); on expiry the send fails WSAETIMEDOUT and the connection is aborted. */
+    public static native int wsdx_set_send_timeout(long s, int ms);
+    /** Bytes all connections' unread received data may hold (0 = default); past it reading pauses. */
+    public static native int wsdx_set_memory_budget(long bytes);
     /** WSPCloseSocket with the linger policy (S7-S10); no callback after it returns. */
     public static native int wsdx_close(long s);
 

@@ -1,0 +1,85 @@
+package dev.wsdx.it;
+
+import static dev.wsdx.it.It.HOST;
+import static dev.wsdx.it.It.WAIT;
+import static dev.wsdx.it.It.async;
+import static dev.wsdx.it.It.await;
+import static dev.wsdx.it.It.awaitClose;
+import static dev.wsdx.it.Wire.preamble;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.wsdx.CloseEvent;
+import dev.wsdx.Connection;
+import dev.wsdx.Mode;
+import dev.wsdx.SocketClosedException;
+import dev.wsdx.WsaError;
+import dev.wsdx.WsdxTimeoutException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Resource limits seen from the Java API (docs/robustness.md, "Limits"); the native side of each
+ * is in native/test/test_limits.c. Raw {@link ServerSocket} peers that never read or never answer.
+ */
+class ResourceLimitsTest {
+
+    /** Item 6: a write to a peer that never reads fails after the send timeout; the connection is aborted. */
+    @Test
+    void L6_sendTimeoutThrowsWsdxTimeoutExceptionAndAborts() throws Exception {
+        try (ServerSocket ss = new ServerSocket()) {
+            ss.bind(new InetSocketAddress(HOST, 0));
+            ss.setReceiveBufferSize(4096);
+            CompletableFuture<Socket> peer = async("deaf-peer", () -> {
+                Socket s = ss.accept();
+                s.getOutputStream().write(preamble(Mode.STREAM));
+                return s; // never reads
+            });
+            try (Connection c = Connection.open(Mode.STREAM)) {
+                c.connect((InetSocketAddress) ss.getLocalSocketAddress(), WAIT);
+                try (Socket s = await(peer, "peer accepted")) {
+                    c.setSendTimeout(Duration.ofMillis(300));
+                    ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
+                    long t0 = System.nanoTime();
+                    WsdxTimeoutException e = assertThrows(WsdxTimeoutException.class, () -> {
+                        for (int i = 0; i < 64; i++) c.write(big.clear());
+                    });
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    assertEquals(WsaError.WSAETIMEDOUT, e.wsaError());
+                    assertTrue(ms < 5000, "send timeout took " + ms + " ms");
+                    CloseEvent ev = awaitClose(c, "aborted by the send timeout");
+                    assertEquals(WsaError.WSAETIMEDOUT, ev.errorCode(), "close event " + ev);
+                    assertThrows(WsdxTimeoutException.class, () -> c.write(ByteBuffer.wrap(new byte[1])));
+                }
+            }
+        }
+    }
+
+    /** Item 3: close() ends a connect blocked on a server that never answers, at once, as a closed socket. */
+    @Test
+    void L3_closeAbortsBlockedConnectWithSocketClosedException() throws Exception {
+        try (ServerSocket ss = new ServerSocket()) {
+            ss.bind(new InetSocketAddress(HOST, 0)); // the kernel accepts; nobody sends a preamble
+            Connection c = Connection.open(Mode.STREAM);
+            CompletableFuture<Throwable> connect = async("connector", () -> {
+                try {
+                    c.connect((InetSocketAddress) ss.getLocalSocketAddress(), Duration.ofSeconds(8));
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Thread.sleep(200);
+            long t0 = System.nanoTime();
+            c.close();
+            Throwable t = await(connect, "connect ended");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertInstanceOf(SocketClosedException.class, t, "connect after close: " + t);
+            assertTrue(ms < 2000, "connect ended " + ms + " ms after close");
+        }
+    }
+}
