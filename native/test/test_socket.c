@@ -234,6 +234,77 @@ static void concurrent_senders_keep_frames_whole(void)
     wsdx_close(l);
 }
 
+/* ---- the installed backend (run through installed_shim.c under Wine) */
+
+#ifdef WSDX_TEST_INSTALLED_SHIM
+void installed_shim_gate_linger(void);
+int installed_shim_gate_holding(void);
+
+static int lingered;
+
+static void *set_linger_gated(void *arg)
+{
+    lingered = wsdx_set_linger(*(wsdx_socket *)arg, 1, 5);
+    return NULL;
+}
+
+/* R3 while wsdx_set_linger holds the socket exclusively: the FD_CLOSE that
+ * the event thread could not read then is delivered after (FD_CLOSE comes once). */
+static void R3_closeEventDuringExclusiveCallIsDelivered(void)
+{
+    wsdx_socket l, c, a;
+    pair(WSDX_STREAM, &l, &c, &a);
+    atomic_store(&events, 0);
+    wsdx_on_close(a, on_close, NULL);
+    CHECK_EQ(wsdx_set_linger(c, 1, 0), 0); /* the peer's close is abortive, as in S8 */
+    installed_shim_gate_linger(); /* a's SO_LINGER holds until the event thread has seen FD_CLOSE */
+    test_thread t;
+    test_thread_start(&t, set_linger_gated, &a);
+    for (int i = 0; i < 1000 && !installed_shim_gate_holding(); i++)
+        test_sleep_ms(5);
+    CHECK(installed_shim_gate_holding());
+    CHECK_EQ(wsdx_close(c), 0);
+    test_thread_join(t);
+    CHECK_EQ(lingered, 0);
+    CHECK_EQ(wait_events(1), 1);
+    wsdx_close(a);
+    wsdx_close(l);
+}
+#endif
+
+struct connector { wsdx_socket s; int port; int rc; };
+
+static void *connect_silent(void *arg)
+{
+    struct connector *k = arg;
+    k->rc = wsdx_connect(k->s, "127.0.0.1", k->port, 20000);
+    return NULL;
+}
+
+/* S11 for a connect under way: wsdx_close ends it with WSAEINTR, as
+ * closesocket ends another thread's blocking call, long before its timeout. */
+static void S11_closeAbortsConnect(void)
+{
+    if (wsdx_backend() != WSDX_BACKEND_INSTALLED) {
+        printf("SKIP S11 close during connect: the in-process backend ends it when the connect returns\n");
+        return;
+    }
+    raw_fd l, peer;
+    int port = 0;
+    CHECK_EQ(raw_listen_loopback(&l, &port), 0);
+    struct connector k = { wsdx_socket_open(WSDX_STREAM), port, 1 };
+    test_thread t;
+    test_thread_start(&t, connect_silent, &k);
+    peer = accept(l, NULL, NULL); /* connected over TCP: now waiting for a preamble that never comes */
+    long long t0 = test_now_ms();
+    CHECK_EQ(wsdx_close(k.s), 0);
+    test_thread_join(t);
+    CHECK_EQ(k.rc, -WSDX_WSAEINTR);
+    CHECK(test_now_ms() - t0 < 10000); /* not the connect's 20 s */
+    raw_close(peer);
+    raw_close(l);
+}
+
 static void bad_calls(void)
 {
     wsdx_socket s = wsdx_socket_open(WSDX_STREAM);
@@ -259,6 +330,10 @@ int main(void)
     silent_peer_blocks_nobody();
     concurrent_senders_keep_frames_whole();
     bad_calls();
+    S11_closeAbortsConnect();
+#ifdef WSDX_TEST_INSTALLED_SHIM
+    R3_closeEventDuringExclusiveCallIsDelivered();
+#endif
     for (int i = 0; i < 100 && wsdx_open_handles() > 0; i++)
         test_sleep_ms(10);
     CHECK_EQ(wsdx_open_handles(), 0);

@@ -134,7 +134,7 @@ TESTS+=(test_socket)
 # its Winsock calls reach the provider's WSP table through installed_shim.c,
 # as ws2_32 would route them to an installed wsdx entry; includes the seed
 # scenario between the two backends in both directions.
-"$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
+"$CC64" "${W[@]}" -DWSDX_BUILDING -DWSDX_TEST_INSTALLED_SHIM "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
     test/test_socket.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c \
     src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c \
     src/win/lsp/listen.c src/win/lsp/extensions.c -lws2_32

@@ -36,6 +36,8 @@ typedef struct entry {
     int mode, listener;       /* WSDX_STREAM/WSDX_MESSAGE, 1 for a listener; constant */
     volatile LONG blocking;   /* wsdx_set_blocking; interlocked */
     volatile LONG closing;    /* a wsdx_close is under way or done; interlocked */
+    volatile LONG connecting; /* a wsdx_connect is under way (one at a time); interlocked */
+    volatile LONG repoll;     /* the group thread found io held exclusive: poll again; interlocked */
     int linger_set, linger_on, linger_secs, abort_ms; /* options for s; io exclusive */
     /* the close event, under pc__g.lock */
     WSAEVENT ev;              /* FD_CLOSE of s (WSAEventSelect) */
@@ -104,6 +106,9 @@ ULONGLONG pc_deadline_after(int timeout_ms);
 /* --- pc_events.c --- */
 /* A connected s becomes e's: FD_CLOSE is watched from now on. 0 or -WSA. */
 int pc_attach(entry *e, SOCKET s);
+/* Ends an exclusive hold of e->io; wakes the group thread when it missed
+ * a close event meanwhile. Every AcquireSRWLockExclusive(&e->io) ends here. */
+void pc_release_exclusive(entry *e);
 /* pc__g.lock held: e leaves its group (its event may still be waited on once). */
 void pc_detach_locked(entry *e);
 /* pc__g.lock held: e's close is due to its callback. */

@@ -59,7 +59,7 @@ int pc_close(wsdx_socket h)
         InterlockedExchange(&e->closing, 0);
     else
         e->s = INVALID_SOCKET;
-    ReleaseSRWLockExclusive(&e->io);
+    pc_release_exclusive(e);
     if (rc != -WSDX_WSAEWOULDBLOCK) {
         if (e->acceptor) {
             WaitForSingleObject(e->acceptor, INFINITE);

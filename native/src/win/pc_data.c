@@ -50,51 +50,117 @@ SOCKET pc_open_for(const struct addrinfo *ai, int mode, int *rc)
     return s;
 }
 
-/* Tries each address; the provider's WSPConnect also exchanges preambles,
- * within the one deadline it is given. */
-static int connect_any(entry *e, const struct addrinfo *list, DWORD timeout_ms, SOCKET *out)
+/* Waits for a non-blocking connect on s: the provider reports it
+ * writable once the preamble exchange is over, in the except set if it
+ * failed (then SO_ERROR says why). Checks for a close every slice. */
+static int await_connect(entry *e, SOCKET s, ULONGLONG deadline)
+{
+    for (;;) {
+        if (e->closing)
+            return -WSDX_WSAEINTR; /* as closesocket ends another thread's blocking call */
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline)
+            return -WSDX_WSAETIMEDOUT;
+        ULONGLONG left = deadline - now;
+        int ms = left < SLICE_MS ? (int)left : SLICE_MS;
+        fd_set w, x;
+        FD_ZERO(&w);
+        FD_ZERO(&x);
+        FD_SET(s, &w);
+        FD_SET(s, &x);
+        TIMEVAL tv = { ms / 1000, (ms % 1000) * 1000 };
+        if (pc__g.ws->select(0, NULL, &w, &x, &tv) == SOCKET_ERROR)
+            return -pc_werr();
+        if (FD_ISSET(s, &x)) {
+            int err = 0, len = sizeof err;
+            pc__g.ws->getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len);
+            return err ? -err : -WSDX_WSAECONNREFUSED;
+        }
+        if (FD_ISSET(s, &w))
+            return 0;
+    }
+}
+
+/* One attempt on ai within the deadline: the provider's connect exchanges
+ * preambles too, and is told the time left so that it gives up with us. */
+static int connect_one(entry *e, const struct addrinfo *ai, ULONGLONG deadline, SOCKET *out)
+{
+    int rc = 0;
+    SOCKET s = pc_open_for(ai, e->mode, &rc);
+    if (s == INVALID_SOCKET)
+        return rc;
+    AcquireSRWLockShared(&e->io); /* the options set_linger writes */
+    apply_options(e, s);
+    ReleaseSRWLockShared(&e->io);
+    ULONGLONG now = GetTickCount64();
+    DWORD left = now < deadline ? (DWORD)(deadline - now) : 1;
+    u_long nb = 1;
+    pc__g.ws->setsockopt(s, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&left, sizeof left);
+    if (pc__g.ws->ioctlsocket(s, FIONBIO, &nb) != 0)
+        rc = -pc_werr();
+    else if (pc__g.ws->connect(s, ai->ai_addr, (int)ai->ai_addrlen) != 0)
+        rc = pc_werr() == WSAEWOULDBLOCK ? await_connect(e, s, deadline) : -pc_werr();
+    if (rc)
+        pc__g.ws->closesocket(s);
+    else
+        *out = s;
+    return rc;
+}
+
+/* Tries each address, all within the one deadline (as the in-process
+ * backend does); a close ends the attempt. */
+static int connect_any(entry *e, const struct addrinfo *list, ULONGLONG deadline, SOCKET *out)
 {
     int rc = -WSDX_WSAEHOSTUNREACH;
     for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
-        SOCKET s = pc_open_for(ai, e->mode, &rc);
-        if (s == INVALID_SOCKET)
-            continue;
-        apply_options(e, s);
-        pc__g.ws->setsockopt(s, SOL_SOCKET, WSDX_LSP_SO_CONNECT_TIMEOUT, (const char *)&timeout_ms, sizeof timeout_ms);
-        if (pc__g.ws->connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0) {
-            *out = s;
-            return 0;
-        }
-        rc = -pc_werr();
-        pc__g.ws->closesocket(s);
+        rc = connect_one(e, ai, deadline, out);
+        if (!rc || rc == -WSDX_WSAEINTR || rc == -WSDX_WSAETIMEDOUT)
+            break;
     }
     return rc;
 }
 
+/* Is e ready for a connect? 0 or -WSA. */
+static int connect_check(entry *e, const char *host, int port)
+{
+    int rc = e->listener ? -WSDX_WSAEINVAL : wsdx_check_peer(host, port);
+    AcquireSRWLockShared(&e->io);
+    if (!rc && e->s != INVALID_SOCKET)
+        rc = -WSDX_WSAEISCONN;
+    ReleaseSRWLockShared(&e->io);
+    return rc;
+}
+
+/* The name lookup and the connect run without e->io, so that calls meanwhile
+ * fail WSAENOTCONN at once and wsdx_close ends the connect within a slice;
+ * only the attach of the connected socket takes it exclusive. */
 int pc_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
 {
     entry *e = pc_lookup(h);
     if (!e)
         return -WSDX_WSAENOTSOCK;
-    AcquireSRWLockExclusive(&e->io); /* one connect at a time; no call meanwhile */
-    int rc = e->listener ? -WSDX_WSAEINVAL : wsdx_check_peer(host, port);
-    if (!rc && e->s != INVALID_SOCKET)
-        rc = -WSDX_WSAEISCONN;
+    if (InterlockedCompareExchange(&e->connecting, 1, 0)) {
+        pc_unref(e);
+        return -WSDX_WSAEINPROGRESS; /* one connect at a time, as the in-process backend */
+    }
+    ULONGLONG deadline = GetTickCount64() + (ULONGLONG)(timeout_ms > 0 ? timeout_ms : CONNECT_DEFAULT_MS);
+    int rc = connect_check(e, host, port);
     struct addrinfo *list = NULL;
     if (!rc)
         rc = wsdx_bsd_resolve(host, port, 0, &list);
     SOCKET s = INVALID_SOCKET;
     if (!rc)
-        rc = connect_any(e, list, timeout_ms > 0 ? (DWORD)timeout_ms : CONNECT_DEFAULT_MS, &s);
+        rc = e->closing ? -WSDX_WSAEINTR : connect_any(e, list, deadline, &s);
     if (list)
         freeaddrinfo(list);
-    if (!rc && e->closing)
-        rc = -WSDX_WSAEINTR;
-    if (!rc && (rc = pc_attach(e, s)) != 0)
-        pc__g.ws->closesocket(s);
-    else if (rc && s != INVALID_SOCKET)
-        pc__g.ws->closesocket(s);
-    ReleaseSRWLockExclusive(&e->io);
+    if (!rc) {
+        AcquireSRWLockExclusive(&e->io);
+        rc = e->closing ? -WSDX_WSAEINTR : pc_attach(e, s);
+        pc_release_exclusive(e);
+        if (rc)
+            pc__g.ws->closesocket(s);
+    }
+    InterlockedExchange(&e->connecting, 0);
     pc_unref(e);
     return rc;
 }
@@ -147,7 +213,7 @@ int pc_set_linger(wsdx_socket h, int onoff, int seconds)
         if (pc__g.ws->setsockopt(e->s, SOL_SOCKET, SO_LINGER, (const char *)&l, sizeof l) != 0)
             rc = -pc_werr();
     }
-    ReleaseSRWLockExclusive(&e->io);
+    pc_release_exclusive(e);
     pc_unref(e);
     return rc;
 }

@@ -16,13 +16,36 @@ static int disconnect_flags(SOCKET s)
     return len > 0 ? WSDX_CLOSE_DISCONNECT_DATA : 0;
 }
 
+/* A close event must not be lost while e->io is held exclusive (connect's
+ * attach, set_linger, close): FD_CLOSE is signalled once, and the group
+ * thread cannot read it then. Winsock keeps the recorded network events in
+ * the socket until WSAEnumNetworkEvents reads them, so only the wake-up
+ * needs carrying over, without a timer:
+ *   group thread:  ResetEvent(ev); X: repoll = 1; T: TryAcquireShared(io)
+ *   holder:        R: ReleaseExclusive(io); Y: if (exchange(repoll, 0)) SetEvent(ev)
+ * X, T, R and Y are interlocked (full barriers, one total order). If T
+ * fails, the lock was held when T read it, so R comes after T, and
+ * X < T < R < Y: Y sees repoll == 1 (or a later holder's Y took it and set
+ * ev itself) and sets ev after the reset, and the group thread polls again.
+ * If T succeeds, the group thread reads the events itself. A stale repoll
+ * costs one spurious poll, never a lost one. (TryAcquireSRWLockShared fails
+ * only while an exclusive owner holds or waits for the lock; a waiter ends
+ * through pc_release_exclusive too.) */
+void pc_release_exclusive(entry *e)
+{
+    ReleaseSRWLockExclusive(&e->io);
+    if (InterlockedExchange(&e->repoll, 0) && e->ev)
+        WSASetEvent(e->ev);
+}
+
 /* Group thread: what did e's event say? */
 static void poll_close(entry *e)
 {
-    if (!TryAcquireSRWLockShared(&e->io)) { /* being closed: its events no longer matter */
-        WSAResetEvent(e->ev);
-        return;
-    }
+    WSAResetEvent(e->ev); /* before X: a set by the holder's Y must survive */
+    InterlockedExchange(&e->repoll, 1);
+    if (!TryAcquireSRWLockShared(&e->io))
+        return; /* the holder's pc_release_exclusive sets ev again */
+    InterlockedExchange(&e->repoll, 0);
     WSANETWORKEVENTS ne;
     if (!e->closing && pc__g.ws->enum_network_events(e->s, e->ev, &ne) == 0 && (ne.lNetworkEvents & FD_CLOSE)) {
         int flags = disconnect_flags(e->s);
@@ -33,8 +56,6 @@ static void poll_close(entry *e)
             e->close_flags = flags;
         }
         LeaveCriticalSection(&pc__g.lock);
-    } else if (e->closing) {
-        WSAResetEvent(e->ev);
     }
     ReleaseSRWLockShared(&e->io);
 }

@@ -90,8 +90,69 @@ static int WSAAPI sh_select(int n, fd_set *r, fd_set *w, fd_set *x, const PTIMEV
 static int WSAAPI sh_shutdown(SOCKET s, int how) { CALL(T_stream.lpWSPShutdown(s, how, &err_)); }
 static int WSAAPI sh_senddisc(SOCKET s, LPWSABUF d) { CALL(T_stream.lpWSPSendDisconnect(s, d, &err_)); }
 static int WSAAPI sh_recvdisc(SOCKET s, LPWSABUF d) { CALL(T_stream.lpWSPRecvDisconnect(s, d, &err_)); }
+/* ---- test hook: a close event that arrives while a call holds the socket
+ * exclusively (wsdx_set_linger holds its entry's io lock around SO_LINGER) */
+static CRITICAL_SECTION sel_lock;
+static struct { SOCKET s; WSAEVENT ev; } sel[256]; /* the latest WSAEventSelect per socket */
+static volatile LONG gate_armed, gate_in;
+
+static void note_select(SOCKET s, WSAEVENT ev)
+{
+    EnterCriticalSection(&sel_lock);
+    int i = 0;
+    while (i < 255 && sel[i].s && sel[i].s != s)
+        i++;
+    sel[i].s = s;
+    sel[i].ev = ev;
+    LeaveCriticalSection(&sel_lock);
+}
+
+static WSAEVENT event_of(SOCKET s)
+{
+    WSAEVENT ev = NULL;
+    EnterCriticalSection(&sel_lock);
+    for (int i = 0; i < 256 && sel[i].s; i++)
+        if (sel[i].s == s)
+            ev = sel[i].ev;
+    LeaveCriticalSection(&sel_lock);
+    return ev;
+}
+
+/* The next SO_LINGER set holds until gate_hold is done. */
+void installed_shim_gate_linger(void) { InterlockedExchange(&gate_armed, 1); }
+/* 1 once the gated SO_LINGER is holding. */
+int installed_shim_gate_holding(void) { return InterlockedCompareExchange(&gate_in, 0, 0); }
+
+/* Inside the gated SO_LINGER: waits for the peer's close to reach s (s
+ * readable), then for the group thread to have taken the close event (seen
+ * set, then reset; or never seen set for 2 s: it was taken before we looked). */
+static void gate_hold(SOCKET s)
+{
+    WSAEVENT ev = event_of(s);
+    int err = 0, seen = 0;
+    InterlockedExchange(&gate_in, 1);
+    for (int i = 0; i < 5000; i++) {
+        fd_set r;
+        FD_ZERO(&r);
+        FD_SET(s, &r);
+        TIMEVAL tv = { 0, 1000 };
+        if (T_stream.lpWSPSelect(0, &r, NULL, NULL, &tv, &err) == 1)
+            break;
+    }
+    for (int i = 0; ev && i < 2000; i++) {
+        int set = WaitForSingleObject(ev, 0) == WAIT_OBJECT_0;
+        if (seen && !set)
+            break;
+        seen |= set;
+        Sleep(1);
+    }
+    InterlockedExchange(&gate_in, 0);
+}
+
 static int WSAAPI sh_setsockopt(SOCKET s, int lv, int o, const char *v, int n)
 {
+    if (lv == SOL_SOCKET && o == SO_LINGER && InterlockedExchange(&gate_armed, 0))
+        gate_hold(s);
     CALL(T_stream.lpWSPSetSockOpt(s, lv, o, v, n, &err_));
 }
 static int WSAAPI sh_getsockopt(SOCKET s, int lv, int o, char *v, int *n)
@@ -105,7 +166,12 @@ static int WSAAPI sh_ioctl(SOCKET s, __LONG32 cmd, u_long *arg)
     CALL(T_stream.lpWSPIoctl(s, (DWORD)cmd, arg, sizeof *arg, arg, sizeof *arg, &ret, NULL, NULL, &tid, &err_));
 }
 static int WSAAPI sh_close(SOCKET s) { CALL(T_stream.lpWSPCloseSocket(s, &err_)); }
-static int WSAAPI sh_eventselect(SOCKET s, WSAEVENT e, __LONG32 m) { CALL(T_stream.lpWSPEventSelect(s, e, m, &err_)); }
+static int WSAAPI sh_eventselect(SOCKET s, WSAEVENT e, __LONG32 m)
+{
+    if (e)
+        note_select(s, e);
+    CALL(T_stream.lpWSPEventSelect(s, e, m, &err_));
+}
 static int WSAAPI sh_enumevents(SOCKET s, WSAEVENT e, LPWSANETWORKEVENTS ne)
 {
     CALL(T_stream.lpWSPEnumNetworkEvents(s, e, ne, &err_));
@@ -120,6 +186,7 @@ static const wsdx_winsock shim = {
 
 __attribute__((constructor)) static void use_installed_backend(void)
 {
+    InitializeCriticalSection(&sel_lock);
     int rc = fake_ws2_start();
     wsdx_provider_client_use(&shim);
     int b = rc ? -rc : wsdx_use_backend(WSDX_BACKEND_INSTALLED);

@@ -112,10 +112,11 @@ public final class Wsdx {
         requireAvailable();
         int b = WsdxNative.wsdx_use_backend(backend.nativeValue());
         if (b < 0) throw notInstalled();
+        Chosen.settled = true; // a successful explicit choice supersedes the property
         return Backend.ofNative(b);
     }
 
-    /** Called before a socket or server is opened: applies {@value Backend#PROPERTY} once. */
+    /** Called before a socket or server is opened: applies {@value Backend#PROPERTY} until it succeeds. */
     static void ensureBackend() throws ProviderNotInstalledException {
         requireAvailable();
         Chosen.check();
@@ -149,23 +150,21 @@ public final class Wsdx {
                         + System.getProperty(Backend.PROPERTY, "auto") + ")");
     }
 
-    /** The system property, applied when first needed; its failure is kept and repeated. */
+    /**
+     * The system property, applied when first needed. A failure is not kept: each new socket tries again
+     * (the provider may have been installed since), until it succeeds or {@link #useBackend} is called.
+     */
     private static final class Chosen {
-        private static final ProviderNotInstalledException FAILURE = apply();
-
-        private static ProviderNotInstalledException apply() {
-            String p = System.getProperty(Backend.PROPERTY);
-            if (p == null || p.isBlank()) return null;
-            try {
-                useBackend(Backend.parse(p));
-                return null;
-            } catch (ProviderNotInstalledException e) {
-                return e;
-            }
-        }
+        static volatile boolean settled;
 
         static void check() throws ProviderNotInstalledException {
-            if (FAILURE != null) throw notInstalled();
+            if (!settled) apply();
+        }
+
+        private static synchronized void apply() throws ProviderNotInstalledException {
+            String p = System.getProperty(Backend.PROPERTY);
+            if (!settled && p != null && !p.isBlank()) useBackend(Backend.parse(p));
+            settled = true;
         }
     }
 }
