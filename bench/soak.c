@@ -2,7 +2,7 @@
  * process under every attack of docs/robustness.md "Limits" at once, while
  * legitimate clients check every byte and disconnect payload. Prints RSS and
  * descriptors each minute (and at the end) and a verdict. */
-#include "rawpeer.h"
+#include "raw_peer.h"
 #include "wsdx.h"
 
 #include <dirent.h>
@@ -121,42 +121,42 @@ static void *legit(void *p)
 static void attack_round(int kind)
 {
     uint8_t pre[8], hdr[5];
-    rp_preamble(pre, 1, WSDX_STREAM);
-    int fd = kind == 1 ? rp_connect(g_port) : rp_client(g_port, WSDX_STREAM);
+    preamble(pre, 1, WSDX_STREAM);
+    int fd = kind == 1 ? raw_connect(g_port) : raw_client(g_port, WSDX_STREAM);
     if (fd < 0)
         return;
     switch (kind) {
     case 0: /* slowloris: a frame header then one byte a second */
-        rp_header(hdr, 1, 1000);
-        rp_write(fd, hdr, 5);
+        put_header(hdr, 1, 1000);
+        write_all(fd, hdr, 5);
         for (int i = 0; i < 5 && !atomic_load(&g_stop); i++, sleep(1))
-            rp_write(fd, "x", 1);
+            write_all(fd, "x", 1);
         break;
     case 1: /* plain TCP: an HTTP request */
-        rp_write(fd, "GET / HTTP/1.0\r\n\r\n", 18);
+        write_all(fd, "GET / HTTP/1.0\r\n\r\n", 18);
         break;
     case 2: /* oversized frame */
-        rp_header(hdr, 1, 0xffffffffu);
-        rp_write(fd, hdr, 5);
+        put_header(hdr, 1, 0xffffffffu);
+        write_all(fd, hdr, 5);
         break;
     case 3: { /* never reads: the server's send timeout aborts it */
         static char junk[1 << 16];
-        rp_header(hdr, 1, sizeof junk);
-        for (int i = 0; i < 64 && rp_write(fd, hdr, 5) && rp_write(fd, junk, sizeof junk); i++)
+        put_header(hdr, 1, sizeof junk);
+        for (int i = 0; i < 64 && write_all(fd, hdr, 5) && write_all(fd, junk, sizeof junk); i++)
             ;
         break;
     }
     case 4: { /* empty-frame bursts */
         static uint8_t burst[5 * 1000];
         for (int i = 0; i < 1000; i++)
-            rp_header(burst + 5 * i, 1, 0);
+            put_header(burst + 5 * i, 1, 0);
         for (int i = 0; i < 50; i++)
-            rp_write(fd, burst, sizeof burst);
+            write_all(fd, burst, sizeof burst);
         break;
     }
     case 5: { /* descriptor pressure: 200 idle connections for a moment */
         int held[200], n = 0;
-        while (n < 200 && (held[n] = rp_connect(g_port)) >= 0)
+        while (n < 200 && (held[n] = raw_connect(g_port)) >= 0)
             n++;
         usleep(500000);
         while (n > 0)

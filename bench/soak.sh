@@ -11,6 +11,6 @@ out=native/target/soak
 mkdir -p "$out"
 gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -fvisibility=hidden \
     -Inative/include -Inative/src/core -Inative/src/bsd -Inative/src/posix -Inative/test \
-    -o "$out/soak" bench/soak.c native/test/rawpeer.c native/src/core/*.c native/src/bsd/*.c native/src/posix/*.c -lpthread
+    -o "$out/soak" bench/soak.c native/test/raw_peer.c native/src/core/*.c native/src/bsd/*.c native/src/posix/*.c -lpthread
 ulimit -n 4096 2>/dev/null || true
 exec "$out/soak" "${1:-30}"

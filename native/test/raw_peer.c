@@ -22,8 +22,21 @@ int raw_connect(int port)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int raw_client(int port, int mode)
+{
+    int fd = raw_connect(port);
+    uint8_t pre[8], theirs[8];
+    preamble(pre, 1, mode);
+    if (fd < 0 || !write_all(fd, pre, 8) || recv(fd, theirs, 8, MSG_WAITALL) != 8) {
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     return fd;
@@ -38,7 +51,7 @@ int raw_listen(int *port, int rcvbuf)
     struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof sa;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0 ||
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0 ||
         getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
         close(fd);
         return -1;
@@ -49,7 +62,15 @@ int raw_listen(int *port, int rcvbuf)
 
 int write_all(int fd, const void *p, size_t n)
 {
-    return send(fd, p, n, MSG_NOSIGNAL) == (ssize_t)n;
+    const uint8_t *b = p;
+    while (n > 0) { /* a blocking send may take part of a large buffer */
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return 0;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 1;
 }
 
 void put_header(uint8_t *out, uint8_t type, uint32_t len)

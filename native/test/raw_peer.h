@@ -1,6 +1,6 @@
 /* raw_peer.h - a raw BSD-socket peer that is not wsdx, for the C tests: it
  * writes the wire format of docs/protocol.md byte by byte (test_hostile.c,
- * test_protocol_rules.c). Linked into every test (run-tests.sh). */
+ * test_protocol_rules.c, test_limits.c, bench/soak.c). Linked into every test (run-tests.sh). */
 #ifndef WSDX_RAW_PEER_H
 #define WSDX_RAW_PEER_H
 
@@ -15,6 +15,8 @@
 long now_ms(void);
 /* A TCP connection to 127.0.0.1:port, or -1. */
 int raw_connect(int port);
+/* A raw client past the preamble exchange (version 1, mode), or -1. */
+int raw_client(int port, int mode);
 /* A raw listener on an ephemeral port; rcvbuf > 0 shrinks its receive buffer. */
 int raw_listen(int *port, int rcvbuf);
 /* 1 when all n bytes went out. */

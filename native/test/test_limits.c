@@ -4,7 +4,7 @@
  * empty-frame flood, close against a blocked connect or a blocked mid-frame
  * send, one terminal error per connection, and the send timeout. */
 #include "check.h"
-#include "rawpeer.h"
+#include "raw_peer.h"
 #include "wsdx.h"
 
 #include <dirent.h>
@@ -44,7 +44,7 @@ static int wait_events(int n)
 static int accepted_pair(int mode, wsdx_socket *l, wsdx_socket *a)
 {
     *l = wsdx_listen("127.0.0.1", 0, mode, 0);
-    int fd = rp_client(wsdx_local_port(*l), mode);
+    int fd = raw_client(wsdx_local_port(*l), mode);
     CHECK(fd >= 0);
     *a = wsdx_accept(*l, 5000);
     CHECK(*a > 0);
@@ -64,10 +64,10 @@ static void *deaf_main(void *p)
 {
     deaf_server *d = p;
     uint8_t pre[8];
-    rp_preamble(pre, 1, d->mode);
+    preamble(pre, 1, d->mode);
     d->fd = accept(d->lfd, NULL, NULL);
     if (d->fd >= 0)
-        rp_write(d->fd, pre, 8);
+        write_all(d->fd, pre, 8);
     return NULL;
 }
 
@@ -76,7 +76,7 @@ static void *deaf_main(void *p)
 static wsdx_socket client_to_deaf_peer(int mode, int *peer, int *lfd)
 {
     int port;
-    deaf_server d = {.lfd = rp_listen(&port, 4096), .fd = -1, .mode = mode};
+    deaf_server d = {.lfd = raw_listen(&port, 4096), .fd = -1, .mode = mode};
     pthread_create(&d.th, NULL, deaf_main, &d);
     wsdx_socket c = wsdx_socket_open(mode);
     CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 5000), 0);
@@ -122,7 +122,7 @@ static void sender_start(sender *x, wsdx_socket s, const void *buf, int len)
 /* Waits up to ms for a sender to end; 1 if it did. */
 static int sender_wait(sender *x, int ms)
 {
-    for (long t0 = rp_now_ms(); !atomic_load(&x->done) && rp_now_ms() - t0 < ms;)
+    for (long t0 = now_ms(); !atomic_load(&x->done) && now_ms() - t0 < ms;)
         usleep(5000);
     if (!atomic_load(&x->done))
         return 0;
@@ -148,11 +148,11 @@ static void *flood_main(void *p)
     flood *f = p;
     static uint8_t chunk[5 * 1000 + 6];
     for (int i = 0; i < 1000; i++)
-        rp_header(chunk + 5 * i, 0x01, 0);
-    rp_header(chunk + 5000, 0x01, 1);
+        put_header(chunk + 5 * i, 0x01, 0);
+    put_header(chunk + 5000, 0x01, 1);
     chunk[5005] = 'x';
     size_t n = f->burst ? sizeof chunk : 5000;
-    while (!atomic_load(&f->stop) && rp_write(f->fd, chunk, n))
+    while (!atomic_load(&f->stop) && write_all(f->fd, chunk, n))
         f->separators += f->burst ? 1 : 0;
     return NULL;
 }
@@ -178,9 +178,9 @@ static void L2_receiveTimeoutHoldsUnderEmptyFrameFlood(void)
     flood_start(&f, fd, 0);
     usleep(100000); /* the kernel buffer is full of empty frames */
     char buf[64];
-    long t0 = rp_now_ms();
+    long t0 = now_ms();
     int rc = wsdx_recv(a, buf, sizeof buf, 300);
-    long dt = rp_now_ms() - t0;
+    long dt = now_ms() - t0;
     CHECK(rc == -WSDX_WSAETIMEDOUT || rc == -WSDX_WSAEPROTONOSUPPORT);
     CHECK(dt < 1000);
     atomic_store(&f.stop, 1);
@@ -200,12 +200,12 @@ static void L2_receiveTimeoutHoldsUnderEmptyFrameBursts(void)
     flood f;
     flood_start(&f, fd, 1000);
     char buf[4096];
-    long got = 0, worst = 0, t_end = rp_now_ms() + 1000;
+    long got = 0, worst = 0, t_end = now_ms() + 1000;
     int rc = 0;
-    while (rp_now_ms() < t_end) {
-        long t0 = rp_now_ms();
+    while (now_ms() < t_end) {
+        long t0 = now_ms();
         rc = wsdx_recv(a, buf, sizeof buf, 300);
-        worst = rp_now_ms() - t0 > worst ? rp_now_ms() - t0 : worst;
+        worst = now_ms() - t0 > worst ? now_ms() - t0 : worst;
         if (rc < 0 && rc != -WSDX_WSAETIMEDOUT)
             break;
         got += rc > 0 ? rc : 0;
@@ -234,9 +234,9 @@ typedef struct {
 static void *connector_main(void *p)
 {
     connector *c = p;
-    long t0 = rp_now_ms();
+    long t0 = now_ms();
     c->rc = wsdx_connect(c->s, "127.0.0.1", c->port, 4000);
-    c->took = rp_now_ms() - t0;
+    c->took = now_ms() - t0;
     return NULL;
 }
 
@@ -244,7 +244,7 @@ static void *connector_main(void *p)
  * preamble: at once, WSAEINTR (the closed-socket rule of every blocked call). */
 static void L3_closeAbortsBlockedConnect(void)
 {
-    int port, lfd = rp_listen(&port, 0); /* the kernel accepts; nobody answers */
+    int port, lfd = raw_listen(&port, 0); /* the kernel accepts; nobody answers */
     connector c = {.s = wsdx_socket_open(WSDX_STREAM), .port = port};
     pthread_t th;
     pthread_create(&th, NULL, connector_main, &c);
@@ -270,8 +270,8 @@ static void L4_blockedSendAndCloseEventReportOneCode(void)
     usleep(200000);
     CHECK(!atomic_load(&x.done)); /* blocked: the peer never reads */
     uint8_t bad[5];
-    rp_header(bad, 0x7f, 0); /* no such frame type */
-    rp_write(peer, bad, sizeof bad);
+    put_header(bad, 0x7f, 0); /* no such frame type */
+    write_all(peer, bad, sizeof bad);
     shutdown(peer, SHUT_WR); /* the notifier reads on the FIN and finds the bad frame */
     CHECK(sender_wait(&x, 5000));
     CHECK_EQ(wait_events(1), 1);
@@ -296,16 +296,16 @@ static void L6_sendTimeoutAbortsConnection(void)
     CHECK_EQ(wsdx_set_send_timeout(c, -1), -WSDX_WSAEINVAL);
     CHECK_EQ(wsdx_set_send_timeout(c, 300), 0);
     sender x;
-    long t0 = rp_now_ms();
+    long t0 = now_ms();
     sender_start(&x, c, big, sizeof big);
     CHECK(sender_wait(&x, 5000));
-    long dt = rp_now_ms() - t0;
+    long dt = now_ms() - t0;
     CHECK_EQ(x.rc, -WSDX_WSAETIMEDOUT);
     CHECK(dt >= 250 && dt < 2000);
     CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAETIMEDOUT);
     CHECK_EQ(wait_events(1), 1);
     CHECK_EQ(atomic_load(&last_error), WSDX_WSAETIMEDOUT);
-    CHECK_EQ(rp_drain(peer, NULL, 5000), -ECONNRESET);
+    CHECK_EQ(drain(peer, NULL, 5000), -ECONNRESET);
     wsdx_close(c);
     close(peer);
     close(lfd);
@@ -328,7 +328,7 @@ static void L7_closeDuringMidFrameSendResets(void)
     CHECK(sender_wait(&x, 2000));
     CHECK_EQ(x.rc, -WSDX_WSAEINTR);
     long got = 0;
-    CHECK_EQ(rp_drain(peer, &got, 5000), -ECONNRESET);
+    CHECK_EQ(drain(peer, &got, 5000), -ECONNRESET);
     close(peer);
     close(lfd);
 }
@@ -438,10 +438,10 @@ static void L1_fdExhaustionReportedWithoutSpinning(void)
     CHECK(read(chan, &port, sizeof port) == sizeof port);
     int peers[3];
     for (int i = 0; i < 3; i++) {
-        peers[i] = rp_connect(port); /* the kernel completes it; wsdx cannot accept */
+        peers[i] = raw_connect(port); /* the kernel completes it; wsdx cannot accept */
         uint8_t pre[8];
-        rp_preamble(pre, 1, WSDX_STREAM);
-        rp_write(peers[i], pre, 8);
+        preamble(pre, 1, WSDX_STREAM);
+        write_all(peers[i], pre, 8);
     }
     char buf[64];
     int ok = 0;
@@ -516,10 +516,10 @@ static void *attacker_main(void *p)
     int fd = (int)(intptr_t)p;
     static char payload[1 << 20];
     uint8_t hdr[5];
-    rp_header(hdr, 0x01, WSDX_MAX_MESSAGE);
-    if (rp_write(fd, hdr, 5))
+    put_header(hdr, 0x01, WSDX_MAX_MESSAGE);
+    if (write_all(fd, hdr, 5))
         for (int i = 0; i < 16; i++) /* 16 MiB - 1 of the 16 MiB frame */
-            if (!rp_write(fd, payload, i < 15 ? sizeof payload : sizeof payload - 1))
+            if (!write_all(fd, payload, i < 15 ? sizeof payload : sizeof payload - 1))
                 break;
     return NULL;
 }
@@ -535,20 +535,20 @@ static void L5_memoryBudgetBoundsBufferedMessages(void)
     int fds[ATTACKERS];
     pthread_t th[ATTACKERS];
     for (int i = 0; i < ATTACKERS; i++) {
-        fds[i] = rp_client(port, WSDX_MESSAGE);
+        fds[i] = raw_client(port, WSDX_MESSAGE);
         struct timeval tv = {8, 0}; /* a blocked attacker gives up */
         setsockopt(fds[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         pthread_create(&th[i], NULL, attacker_main, (void *)(intptr_t)fds[i]);
     }
     usleep(3500000);
-    int legit = rp_client(port, WSDX_MESSAGE);
+    int legit = raw_client(port, WSDX_MESSAGE);
     uint8_t msg[5 + 1000], back[5 + 1000];
-    rp_header(msg, 0x01, 1000);
+    put_header(msg, 0x01, 1000);
     memset(msg + 5, 'L', 1000);
-    long t0 = rp_now_ms();
-    CHECK(rp_write(legit, msg, sizeof msg));
+    long t0 = now_ms();
+    CHECK(write_all(legit, msg, sizeof msg));
     CHECK_EQ(recv(legit, back, sizeof back, MSG_WAITALL), (long)sizeof back);
-    long rtt = rp_now_ms() - t0;
+    long rtt = now_ms() - t0;
     fprintf(stderr, "L5: legitimate round trip %ld ms under attack\n", rtt);
     CHECK(rtt < 1000);
     CHECK(memcmp(back, msg, sizeof msg) == 0);

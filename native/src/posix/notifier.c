@@ -122,6 +122,9 @@ int wsdx_notifier_start(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return -WSDX_WSAENOBUFS;
+    /* named here too, so that it carries its name before the start returns
+     * (tests find it in /proc/self/task right after the first listen) */
+    pthread_setname_np(g_thread, "wsdx-notifier");
     pthread_detach(g_thread);
     return 0;
 }
