@@ -107,7 +107,7 @@ void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
         w->pre_have += (size_t)k;
         int bad = -wsdx_preamble_verify_prefix(w->pre_in, w->pre_have, w->mode);
         if (bad) {
-            ws_connect_end(w, bad); /* each field judged as it arrives (protocol.md 1) */
+            wsk_connect_end(w, bad); /* each field judged as it arrives (protocol.md 1) */
             return;
         }
     }
