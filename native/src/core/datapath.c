@@ -358,21 +358,29 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
         return leave(s, -WSDX_WSAEFAULT);
     /* a non-blocking receive may read on while bytes flow, but not for ever */
     int64_t deadline = (s->flags & SF_BLOCKING) ? deadline_after(timeout_ms) : wsdx_now_ms();
+    int moved = 0;
     for (;;) {
         rc = wsdx_conn_recv(&s->core, buf, (size_t)len);
         if (rc != -WSDX_WSAEWOULDBLOCK)
             break;
+        /* only after the state machine was asked again: what the last read
+         * moved in (an end, a message) must be delivered, not left for a
+         * readiness event that will not come (the bytes left the kernel) */
+        if (moved && overdue(deadline)) {
+            rc = (s->flags & SF_BLOCKING) ? -WSDX_WSAETIMEDOUT : -WSDX_WSAEWOULDBLOCK;
+            break;
+        }
         size_t got = 0;
         int progress = pump_input_to(s, 0, buf, (size_t)len, &got);
         if (got > 0) {
             rc = (int)got; /* the fast path: straight from the read into buf */
             break;
         }
-        if (progress > 0 && !overdue(deadline))
+        if (progress > 0) {
+            moved = 1;
             continue;
-        if (progress > 0)
-            rc = (s->flags & SF_BLOCKING) ? -WSDX_WSAETIMEDOUT : -WSDX_WSAEWOULDBLOCK;
-        if (progress > 0 || !(s->flags & SF_BLOCKING))
+        }
+        if (!(s->flags & SF_BLOCKING))
             break;
         /* over budget the bytes wait in the kernel, so fd stays readable: sleep a slice instead */
         if ((rc = block(s, progress < 0 ? 0 : WSDX_IO_READ, deadline)) != 0)

@@ -62,6 +62,9 @@ public final class Connection implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean blocking = true;
     private volatile Linger linger = Linger.dontLinger();
+    private volatile PeerSink sink; // the close callback's, once registered
+    private volatile boolean waitedOn; // onClose or closeFuture was called: pin while the event is due
+    private volatile int sendTimeoutMs; // 0: none; else the library's blocking send enforces it (and aborts)
     private final AsyncOps async;
 
     private Connection(long handle, Mode mode, boolean connected) {
@@ -143,7 +146,10 @@ public final class Connection implements AutoCloseable {
     }
 
     private void registerCloseCallback(String op) throws IOException {
-        int rc = CloseDispatcher.register(handle, new PeerSink(this));
+        PeerSink ps = new PeerSink(this);
+        if (waitedOn) ps.pin(this);
+        sink = ps;
+        int rc = CloseDispatcher.register(handle, ps);
         if (rc < 0) {
             IOException e = WsdxException.of(rc, op + " (close callback)");
             if (rc != -WsaError.WSAENOTSOCK) {
@@ -159,20 +165,35 @@ public final class Connection implements AutoCloseable {
 
     /**
      * The close callback's sink. It reaches the connection only weakly, so that the dispatcher's table
-     * never keeps a dropped connection alive (its cleaner then releases the handle).
+     * never keeps a dropped connection alive (its cleaner then releases the handle), until somebody
+     * waits for the close event ({@link #onClose}, {@link #closeFuture()}): as a channel registered
+     * with a selector, the connection then stays reachable until its event came.
      */
     private static final class PeerSink implements CloseDispatcher.Sink {
         private final WeakReference<Connection> ref;
+        private volatile Connection pinned;
 
         PeerSink(Connection c) {
             ref = new WeakReference<>(c);
         }
 
+        void pin(Connection c) {
+            pinned = c;
+        }
+
         @Override
         public void closed(int error, int flags) {
             Connection c = ref.get();
+            pinned = null;
             if (c != null) c.onPeerClose(error, flags);
         }
+    }
+
+    /** Somebody waits for the close event: keep this connection reachable until it comes. */
+    private void waitedOn() {
+        waitedOn = true;
+        PeerSink ps = sink;
+        if (ps != null) ps.pin(this);
     }
 
     /**
@@ -292,7 +313,8 @@ public final class Connection implements AutoCloseable {
      */
     public int write(ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
-        int n = blocking && Readiness.supported(handle) ? writeParking(src)
+        // with a send timeout the library's own blocking send runs it (it aborts the connection on expiry)
+        int n = blocking && sendTimeoutMs == 0 && Readiness.supported(handle) ? writeParking(src)
                 : NativeIo.send(handle, src, mode == Mode.MESSAGE);
         if (n >= 0) return n;
         throw fail(n, "send");
@@ -496,7 +518,9 @@ public final class Connection implements AutoCloseable {
      * Send timeout ({@code SO_SNDTIMEO}): a send that cannot complete within {@code timeout}, for
      * a peer that does not read, fails {@link WsdxTimeoutException}. Part of a frame may be out by
      * then, so the connection is aborted: the peer gets a reset, and later calls and the close event
-     * report {@code WSAETIMEDOUT}. {@link Duration#ZERO} (the default) waits for ever.
+     * report {@code WSAETIMEDOUT}. {@link Duration#ZERO} (the default) waits for ever. While a send
+     * timeout is set, a blocking {@link #write(ByteBuffer)} waits in the library rather than by
+     * parking, so it is not ended by {@link Thread#interrupt()} and pins a virtual thread's carrier.
      *
      * @param timeout how long a send may wait; {@link Duration#ZERO} for ever
      * @throws IllegalArgumentException if negative
@@ -506,6 +530,7 @@ public final class Connection implements AutoCloseable {
         int ms = Timeouts.millis(timeout, "send timeout");
         int rc = WsdxNative.wsdx_set_send_timeout(handle, ms);
         if (rc < 0) throw WsdxException.of(rc, "setSendTimeout");
+        sendTimeoutMs = ms;
     }
 
     /**
@@ -597,6 +622,7 @@ public final class Connection implements AutoCloseable {
      * @return this
      */
     public Connection onClose(CloseListener listener, Executor executor) {
+        waitedOn();
         notifier.add(listener, executor);
         return this;
     }
@@ -610,6 +636,7 @@ public final class Connection implements AutoCloseable {
      * @return a new future of the close event
      */
     public CompletableFuture<CloseEvent> closeFuture() {
+        waitedOn();
         return notifier.future();
     }
 
@@ -702,6 +729,7 @@ public final class Connection implements AutoCloseable {
      * @return a future of the peer's disconnect data
      */
     public CompletableFuture<ByteBuffer> receiveDisconnectAsync() {
+        waitedOn(); // it may wait for the peer's close event: nothing else holds this connection then
         return async.receiveDisconnect();
     }
 
