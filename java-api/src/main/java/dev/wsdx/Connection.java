@@ -645,6 +645,12 @@ public final class Connection implements AutoCloseable {
     /**
      * Opens a socket and connects it to {@code remote} within {@code timeout}; the socket is closed
      * if that fails.
+     *
+     * @param remote the server's address
+     * @param mode stream or message; the server's must be the same
+     * @param timeout how long the connect and the preamble exchange may take
+     * @return the connected socket
+     * @throws IOException as {@link #connect(InetSocketAddress, Duration)}
      */
     public static Connection open(InetSocketAddress remote, Mode mode, Duration timeout) throws IOException {
         Objects.requireNonNull(remote, "remote");
@@ -756,6 +762,7 @@ public final class Connection implements AutoCloseable {
      * @param <T> the option's type
      * @return its value
      * @throws UnsupportedOperationException for an option not in {@link #supportedOptions()}
+     * @throws IOException if the library reports an error (for example the socket is closed)
      */
     public <T> T getOption(SocketOption<T> name) throws IOException {
         return SocketOptions.get(handle, name);
