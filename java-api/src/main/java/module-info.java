@@ -9,7 +9,7 @@
  */
 module dev.wsdx {
     requires com.sun.jna;
-    requires com.sun.jna.platform; // ProviderInstaller's elevation check on Windows
+    requires static com.sun.jna.platform; // only ProviderInstaller, on Windows, checks elevation with it
     requires org.slf4j;
 
     exports dev.wsdx;
