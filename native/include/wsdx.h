@@ -152,6 +152,14 @@ WSDX_API int wsdx_send(wsdx_socket s, const void *buf, int len);
  * (WSAEPROTONOSUPPORT, or WSAEMSGSIZE for a frame over WSDX_MAX_FRAME: unlike
  * a cut message it repeats, and the close event carries it). */
 WSDX_API int wsdx_recv(wsdx_socket s, void *buf, int len, int timeout_ms);
+/* Winsock's MSG_PARTIAL: wsdx_recv_ex stored only the first bytes of a message. */
+#define WSDX_MSG_PARTIAL 0x8000
+/* wsdx_recv, with a cut message reported as WSARecv reports it on a message
+ * socket: the count stored (len) and WSDX_MSG_PARTIAL in *flags; the rest of
+ * the message is dropped and the connection goes on. WSAEMSGSIZE from this
+ * call is therefore only the fatal one (a frame over WSDX_MAX_FRAME: the
+ * connection has failed). *flags is 0 otherwise; flags NULL fails WSAEFAULT. */
+WSDX_API int wsdx_recv_ex(wsdx_socket s, void *buf, int len, int timeout_ms, int *flags);
 
 /* WSPShutdown: how is WSDX_SD_RECEIVE, WSDX_SD_SEND or WSDX_SD_BOTH. */
 WSDX_API int wsdx_shutdown(wsdx_socket s, int how);

@@ -357,6 +357,41 @@ static void S3_resetDiscardsUnreadData(void)
     wsdx_close(l);
 }
 
+/* Point 8 (protocol.md §2.2): through wsdx_recv_ex a message cut to the
+ * buffer is a count flagged WSDX_MSG_PARTIAL and the connection goes on; a
+ * frame over the limit is the fatal WSAEMSGSIZE, never flagged, repeated, and
+ * the close event carries it. wsdx_recv reports both as WSAEMSGSIZE (recv()). */
+static void P8_cutMessageAndOversizedFrameAreDistinct(void)
+{
+    wsdx_socket l, a;
+    int fd = accepted(WSDX_MESSAGE, &l, &a);
+    uint8_t w[32];
+    put_header(w, 1, 5);
+    memcpy(w + 5, "hello", 5);
+    put_header(w + 10, 1, 3);
+    memcpy(w + 15, "abc", 3);
+    put_header(w + 18, 1, WSDX_MAX_FRAME + 1u);
+    CHECK(write_all(fd, w, 23));
+    char buf[8];
+    int flags = -1;
+    CHECK_EQ(wsdx_recv_ex(a, buf, 2, 5000, &flags), 2);
+    CHECK_EQ(flags, WSDX_MSG_PARTIAL);
+    CHECK(memcmp(buf, "he", 2) == 0);
+    CHECK_EQ(wsdx_recv(a, buf, 2, 5000), -WSDX_WSAEMSGSIZE); /* recv(): a cut message fails */
+    CHECK(memcmp(buf, "ab", 2) == 0);
+    for (int i = 0; i < 2; i++) {
+        flags = -1;
+        CHECK_EQ(wsdx_recv_ex(a, buf, sizeof buf, 5000, &flags), -WSDX_WSAEMSGSIZE);
+        CHECK_EQ(flags, 0);
+    }
+    CHECK_EQ(wait_close(), 1);
+    CHECK_EQ(atomic_load(&close_error), WSDX_WSAEMSGSIZE);
+    CHECK_EQ(wsdx_recv_ex(a, buf, sizeof buf, 0, NULL), -WSDX_WSAEFAULT);
+    wsdx_close(a);
+    wsdx_close(l);
+    close(fd);
+}
+
 /* Bytes that preceded a protocol error are readable first, every time: a
  * few threads race the peer's bad bytes against the receive, many times. */
 static const struct { const char *what; uint8_t w[16]; size_t n; int fin; int want; } bad_after[] = {
@@ -430,6 +465,7 @@ int main(void)
     S3_emptyDisconnectEqualsFin();
     S3_sendDisconnectNullSendsEmptyFrameThenFin();
     S3_resetDiscardsUnreadData();
+    P8_cutMessageAndOversizedFrameAreDistinct();
     S3_dataBeforeProtocolErrorReadableFirst_stress();
     for (int i = 0; i < 300 && wsdx_open_handles() > 0; i++)
         usleep(10000);

@@ -129,7 +129,21 @@ int wsdx_connect(wsdx_socket s, const char *host, int port, int timeout_ms) { DI
 int wsdx_local_port(wsdx_socket s) { DISPATCH(s, local_port(s)); }
 int wsdx_set_blocking(wsdx_socket s, int blocking) { DISPATCH(s, set_blocking(s, blocking)); }
 int wsdx_send(wsdx_socket s, const void *buf, int len) { DISPATCH(s, send(s, buf, len)); }
-int wsdx_recv(wsdx_socket s, void *buf, int len, int timeout_ms) { DISPATCH(s, recv(s, buf, len, timeout_ms)); }
+int wsdx_recv_ex(wsdx_socket s, void *buf, int len, int timeout_ms, int *flags)
+{
+    if (!flags)
+        return ret(-WSDX_WSAEFAULT);
+    *flags = 0;
+    DISPATCH(s, recv(s, buf, len, timeout_ms, flags));
+}
+
+/* The Winsock recv() form: a cut message fails WSAEMSGSIZE, its first len bytes in buf. */
+int wsdx_recv(wsdx_socket s, void *buf, int len, int timeout_ms)
+{
+    int flags = 0;
+    int rc = wsdx_recv_ex(s, buf, len, timeout_ms, &flags);
+    return rc >= 0 && (flags & WSDX_MSG_PARTIAL) ? ret(-WSDX_WSAEMSGSIZE) : rc;
+}
 int wsdx_shutdown(wsdx_socket s, int how) { DISPATCH(s, shutdown(s, how)); }
 int wsdx_send_disconnect(wsdx_socket s, const void *data, int len) { DISPATCH(s, send_disconnect(s, data, len)); }
 int wsdx_recv_disconnect(wsdx_socket s, void *buf, int cap) { DISPATCH(s, recv_disconnect(s, buf, cap)); }

@@ -23,7 +23,7 @@
     X(int64_t, listener_rejected, (wsdx_socket listener)) \
     X(int, set_blocking, (wsdx_socket s, int blocking)) \
     X(int, send, (wsdx_socket s, const void *buf, int len)) \
-    X(int, recv, (wsdx_socket s, void *buf, int len, int timeout_ms)) \
+    X(int, recv, (wsdx_socket s, void *buf, int len, int timeout_ms, int *flags)) \
     X(int, shutdown, (wsdx_socket s, int how)) \
     X(int, send_disconnect, (wsdx_socket s, const void *data, int len)) \
     X(int, recv_disconnect, (wsdx_socket s, void *buf, int cap)) \

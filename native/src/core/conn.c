@@ -142,16 +142,15 @@ void wsdx_conn_eof(wsdx_conn *c)
     c->peer_fin = 1;
 }
 
-int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len)
+int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len, int *partial)
 {
+    *partial = 0;
     if (!c->connected)
         return -WSDX_WSAENOTCONN;
     if (c->recv_shut)
         return -WSDX_WSAESHUTDOWN;
     if (wsdx_rxq_has_ready(&c->rx)) { /* what preceded a protocol error or the end comes first */
-        int truncated;
-        size_t n = wsdx_rxq_pop(&c->rx, buf, len, &truncated);
-        return truncated ? -WSDX_WSAEMSGSIZE : (int)n;
+        return (int)wsdx_rxq_pop(&c->rx, buf, len, partial);
     }
     if (c->peer_error)
         return -c->peer_error;

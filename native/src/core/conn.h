@@ -52,9 +52,11 @@ int wsdx_conn_wants_input(const wsdx_conn *c);
 
 /* --- local calls: 0 / a count, or a negative WSA code --- */
 /* Data for the application: count, 0 at a stream's end, -WSAEDISCON at a
- * message stream's end, -WSAEWOULDBLOCK when the host must read more,
- * -WSAEMSGSIZE when a message was cut to len (len bytes are in buf). */
-int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len);
+ * message stream's end, -WSAEWOULDBLOCK when the host must read more, or the
+ * connection's error. A message cut to len is a count (len) with *partial
+ * set: harmless, the rest is dropped. -WSAEMSGSIZE is only ever the fatal
+ * frame over the limit (protocol.md §2.2), so the two cannot be confused. */
+int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len, int *partial);
 /* May we send now? */
 int wsdx_conn_send_check(const wsdx_conn *c);
 /* WSPShutdown. *send_fin is set when the host must now send FIN. */

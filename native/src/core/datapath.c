@@ -348,8 +348,9 @@ static int send_data(wsdx_socket h, const void *buf, int len, int nowait)
     return leave_as(s, rc < 0 ? rc : (int)n, 1);
 }
 
-int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
+int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms, int *flags)
 {
+    int partial = 0;
     int rc;
     sock *s = enter(h, &rc);
     if (!s)
@@ -360,7 +361,7 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
     int64_t deadline = (s->flags & SF_BLOCKING) ? deadline_after(timeout_ms) : wsdx_now_ms();
     int moved = 0;
     for (;;) {
-        rc = wsdx_conn_recv(&s->core, buf, (size_t)len);
+        rc = wsdx_conn_recv(&s->core, buf, (size_t)len, &partial);
         if (rc != -WSDX_WSAEWOULDBLOCK)
             break;
         /* only after the state machine was asked again: what the last read
@@ -386,6 +387,7 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
         if ((rc = block(s, progress < 0 ? 0 : WSDX_IO_READ, deadline)) != 0)
             break;
     }
+    *flags = partial ? WSDX_MSG_PARTIAL : 0;
     return leave(s, rc);
 }
 

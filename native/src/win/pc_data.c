@@ -259,7 +259,24 @@ int pc_send(wsdx_socket h, const void *buf, int len)
     }
 }
 
-int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
+/* One WSARecv: the count, or -WSA code. A message cut to len is the count
+ * with WSDX_MSG_PARTIAL in *flags (WSARecv: WSAEMSGSIZE and MSG_PARTIAL set);
+ * a WSAEMSGSIZE without MSG_PARTIAL is the fatal one (a frame over the limit). */
+static int recv_once(SOCKET s, void *buf, int len, int *flags)
+{
+    WSABUF b = { (ULONG)len, (char *)buf };
+    DWORD got = 0, fl = 0;
+    if (pc__g.ws->recv(s, &b, 1, &got, &fl, NULL, NULL) == 0)
+        return (int)got;
+    int err = pc_werr();
+    if (err == WSAEMSGSIZE && (fl & MSG_PARTIAL)) {
+        *flags = WSDX_MSG_PARTIAL;
+        return len;
+    }
+    return -err;
+}
+
+int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms, int *flags)
 {
     entry *e;
     int rc = pc_enter(h, &e);
@@ -269,11 +286,10 @@ int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
         return pc_leave(e, -WSDX_WSAEFAULT);
     ULONGLONG deadline = pc_deadline_after(timeout_ms);
     for (;;) {
-        int n = pc__g.ws->recv(e->s, buf, len, 0);
+        int n = recv_once(e->s, buf, len, flags);
         if (n >= 0)
             return pc_leave(e, n);
-        int err = pc_werr();
-        rc = err == WSAEWOULDBLOCK ? pc_pause_for(e, 0, deadline) : -err;
+        rc = n == -WSAEWOULDBLOCK ? pc_pause_for(e, 0, deadline) : n;
         if (rc)
             return pc_leave(e, rc);
     }

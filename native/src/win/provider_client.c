@@ -24,7 +24,7 @@
 struct pc_globals pc__g = { .once = INIT_ONCE_STATIC_INIT };
 
 static const wsdx_winsock ws2_32 = {
-    WSAEnumProtocolsW, WSASocketW, connect, bind, listen, accept, send, recv, select, shutdown,
+    WSAEnumProtocolsW, WSASocketW, connect, bind, listen, accept, send, WSARecv, select, shutdown,
     WSASendDisconnect, WSARecvDisconnect, setsockopt, getsockopt, getsockname, ioctlsocket,
     closesocket, WSAEventSelect, WSAEnumNetworkEvents, WSAGetLastError,
 };

@@ -15,7 +15,9 @@ typedef struct wsdx_winsock {
     int (WSAAPI *listen)(SOCKET, int);
     SOCKET (WSAAPI *accept)(SOCKET, struct sockaddr *, int *);
     int (WSAAPI *send)(SOCKET, const char *, int, int);
-    int (WSAAPI *recv)(SOCKET, char *, int, int);
+    /* WSARecv, for its flags: a cut message is WSAEMSGSIZE with MSG_PARTIAL */
+    int (WSAAPI *recv)(SOCKET, LPWSABUF, DWORD, LPDWORD, LPDWORD, LPWSAOVERLAPPED,
+                       LPWSAOVERLAPPED_COMPLETION_ROUTINE);
     int (WSAAPI *select)(int, fd_set *, fd_set *, fd_set *, const PTIMEVAL);
     int (WSAAPI *shutdown)(SOCKET, int);
     int (WSAAPI *send_disconnect)(SOCKET, LPWSABUF);

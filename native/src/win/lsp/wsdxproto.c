@@ -152,7 +152,7 @@ static int recv_overlapped(wsock *w, const WSABUF *bufs, DWORD nbufs, LPWSAOVERL
     LeaveCriticalSection(&w->lock);
     if (rc == -WSAEWOULDBLOCK)
         return -WSA_IO_PENDING;
-    if (rc < 0 && rc != -WSAEMSGSIZE) {
+    if (rc < 0 && !(*fl & MSG_PARTIAL)) { /* a cut message completes, with its bytes */
         wsk_op_drop(o, (DWORD)-rc);
         return rc;
     }

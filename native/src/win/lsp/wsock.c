@@ -375,8 +375,10 @@ void wsk_op_append(ovl **list, ovl *o)
 }
 
 /* Under w->lock: one receive into the caller's buffers: bytes (>= 0) or
- * -WSA code, with *n and *flags as WSPRecv reports them (a message cut to
- * the buffers: -WSAEMSGSIZE, all of them filled, MSG_PARTIAL). */
+ * -WSA code, with *n and *flags as WSPRecv reports them. A message cut to the
+ * buffers is -WSAEMSGSIZE with all of them filled and MSG_PARTIAL (WSPRecv:
+ * "MSG_PARTIAL ... the data received is a portion of the message"); a fatal
+ * -WSAEMSGSIZE (a frame over the limit) stores nothing and has no MSG_PARTIAL. */
 int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
 {
     size_t cap = 0;
@@ -385,10 +387,11 @@ int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
     uint8_t *tmp = nbufs == 1 ? (uint8_t *)bufs[0].buf : (uint8_t *)malloc(cap ? cap : 1);
     if (!tmp)
         return -WSAENOBUFS;
-    int rc = wsdx_conn_recv(&w->conn, tmp, cap);
+    int partial = 0;
+    int rc = wsdx_conn_recv(&w->conn, tmp, cap, &partial);
     if (rc != -WSAEWOULDBLOCK)
         w->told &= ~FD_READ; /* a receive re-enables FD_READ */
-    size_t got = rc >= 0 ? (size_t)rc : rc == -WSAEMSGSIZE ? cap : 0;
+    size_t got = rc >= 0 ? (size_t)rc : 0;
     for (DWORD i = 0, off = 0; nbufs != 1 && i < nbufs && off < got; i++) {
         size_t c = bufs[i].len < got - off ? bufs[i].len : got - off;
         memcpy(bufs[i].buf, tmp + off, c);
@@ -397,8 +400,8 @@ int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags)
     if (nbufs != 1)
         free(tmp);
     *n = (DWORD)got;
-    *flags = rc == -WSAEMSGSIZE ? MSG_PARTIAL : 0;
-    return rc;
+    *flags = partial ? MSG_PARTIAL : 0;
+    return partial ? -WSAEMSGSIZE : rc;
 }
 
 /* Completes, oldest first, the pending requests that can complete now. */

@@ -73,14 +73,16 @@ static int WSAAPI sh_send(SOCKET s, const char *b, int n, int flags)
     return (int)sent;
 }
 
-static int WSAAPI sh_recv(SOCKET s, char *b, int n, int flags)
+/* ws2_32's WSARecv hands the provider's *lpNumberOfBytesRecvd and *lpFlags
+ * back as they are, error or not (WSPRecv: on WSAEMSGSIZE "MSG_PARTIAL is set
+ * in lpFlags"); a non-overlapped call passes no overlapped structure. */
+static int WSAAPI sh_recv(SOCKET s, LPWSABUF b, DWORD nb, LPDWORD got, LPDWORD fl,
+                          LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr)
 {
-    WSABUF wb = { (ULONG)n, b };
-    DWORD got = 0, fl = (DWORD)flags;
     int err = 0;
-    if (T_stream.lpWSPRecv(s, &wb, 1, &got, &fl, NULL, NULL, &tid, &err) == SOCKET_ERROR)
+    if (T_stream.lpWSPRecv(s, b, nb, got, fl, ov, cr, &tid, &err) == SOCKET_ERROR)
         return fail(err);
-    return (int)got;
+    return 0;
 }
 
 static int WSAAPI sh_select(int n, fd_set *r, fd_set *w, fd_set *x, const PTIMEVAL t)

@@ -327,7 +327,12 @@ public final class Connection implements AutoCloseable {
      *   <li>{@link Mode#STREAM}: returns -1 once the peer closed gracefully and all data was read (R1).
      *   <li>{@link Mode#MESSAGE}: reads one message; throws {@link DisconnectedException} after a
      *       graceful peer close (R2); throws {@link MessageTooLargeException} if the message did not
-     *       fit — its first {@code dst.remaining()} bytes were stored (position advanced), the rest dropped.
+     *       fit — its first {@code dst.remaining()} bytes were stored (position advanced), the rest dropped,
+     *       and the connection goes on.
+     *   <li>After a protocol error (the peer sent an unknown frame type, or a frame over the 16 MiB limit)
+     *       the bytes that preceded it are returned first; then this and every later read throws
+     *       {@link WsdxProtocolException} with the error's code ({@code WSAEMSGSIZE} for the oversized
+     *       frame), and the close event carries the same code.
      *   <li>Non-blocking and nothing to read: throws {@link WouldBlockException} (so that 0 is
      *       never ambiguous: it is an empty message, or a {@code dst} without room, which returns 0 at once).
      * </ul>
@@ -336,6 +341,7 @@ public final class Connection implements AutoCloseable {
      * @return bytes read, or -1 at the end of a stream
      * @throws ShutdownException after {@code shutdown(SD_RECEIVE)} (S2)
      * @throws ConnectionResetException after a peer reset (R3, S8)
+     * @throws WsdxProtocolException after a protocol error (a {@link java.net.ProtocolException})
      * @throws WouldBlockException non-blocking, and nothing to read now
      * @throws SocketClosedException if closed, before or during the call (S11)
      * @throws IllegalArgumentException if {@code dst} is read-only
@@ -371,6 +377,15 @@ public final class Connection implements AutoCloseable {
     /** A native receive result as {@link #read(ByteBuffer)} reports it. */
     int readResult(int n) throws IOException {
         if (n > 0) return n;
+        if (n == NativeIo.MESSAGE_CUT) {
+            throw new MessageTooLargeException("recv: the message was larger than the buffer; its first "
+                    + "bytes were stored and the rest dropped (WSAEMSGSIZE); the connection goes on");
+        }
+        if (n == -WsaError.WSAEMSGSIZE) { // only the fatal one reaches here (protocol.md section 2.2)
+            if (connected) peer.saw(WsaError.WSAEMSGSIZE);
+            throw new WsdxProtocolException(WsaError.WSAEMSGSIZE, "recv failed: the peer sent a frame over "
+                    + "the limit, WSAEMSGSIZE (10040); the connection was reset");
+        }
         if (n == 0) {
             if (mode == Mode.MESSAGE) return 0; // a message of length 0
             peer.saw(0);

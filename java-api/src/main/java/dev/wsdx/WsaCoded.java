@@ -2,9 +2,10 @@ package dev.wsdx;
 
 /**
  * An exception that carries the WSA error code it stands for. Every exception wsdx throws for a
- * failed call implements it: {@link WsdxException} and its subclasses, and the two that subclass
- * {@code java.net}'s own types instead, {@link WsdxTimeoutException} ({@code SocketTimeoutException})
- * and {@link ConnectionRefusedException} ({@code ConnectException}).
+ * failed call implements it: {@link WsdxException} and its subclasses, and those that subclass
+ * {@code java.net}'s own types instead, {@link WsdxTimeoutException} ({@code SocketTimeoutException}),
+ * {@link ConnectionRefusedException} ({@code ConnectException}) and {@link WsdxProtocolException}
+ * ({@code ProtocolException}).
  */
 public interface WsaCoded {
     /**

@@ -5,8 +5,9 @@ import java.io.IOException;
 /**
  * A wsdx call failed with a WSA error code. {@link #of(int, String)} is the one place that turns a
  * code into an exception: it picks the subclass for the code, codes without one give a plain
- * {@code WsdxException}. Two codes map to {@code java.net} types instead ({@link WsdxTimeoutException},
- * {@link ConnectionRefusedException}); every exception it returns implements {@link WsaCoded}.
+ * {@code WsdxException}. Some codes map to {@code java.net} types instead ({@link WsdxTimeoutException},
+ * {@link ConnectionRefusedException}, {@link WsdxProtocolException}); every exception it returns
+ * implements {@link WsaCoded}.
  */
 public class WsdxException extends IOException implements WsaCoded {
     private static final long serialVersionUID = 1L;

@@ -10,6 +10,7 @@ import dev.wsdx.Mode;
 import dev.wsdx.Server;
 import dev.wsdx.WsaError;
 import dev.wsdx.WsdxException;
+import dev.wsdx.WsdxProtocolException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -44,7 +45,7 @@ class ProtocolRulesTest {
                         }
                     });
                     t.start();
-                    WsdxException e = assertThrows(WsdxException.class,
+                    WsdxProtocolException e = assertThrows(WsdxProtocolException.class,
                             () -> Connection.open(new InetSocketAddress(HOST, ss.getLocalPort()), Mode.STREAM),
                             sent + " bytes then " + (reset ? "RST" : "FIN"));
                     assertEquals(WsaError.WSAEPROTONOSUPPORT, e.wsaError(), e.toString());
@@ -110,7 +111,7 @@ class ProtocolRulesTest {
                     try {
                         c.read(ByteBuffer.allocate(16), WAIT);
                         return mode + " case " + k + ": no error";
-                    } catch (WsdxException e) {
+                    } catch (WsdxException | WsdxProtocolException e) {
                         if (e.wsaError() != CODE[k]) return mode + " case " + k + ": " + e;
                     }
                 }

@@ -83,27 +83,37 @@ public final class NativeIo {
     }
 
     /**
+     * {@link #recv}'s result for a message that did not fit: its first {@code dst.remaining()} bytes
+     * were stored (position advanced) and the rest dropped; the connection goes on. Distinct from
+     * {@code -WSAEMSGSIZE}, which is only the fatal frame over the limit (protocol.md section 2.2).
+     */
+    public static final int MESSAGE_CUT = Integer.MIN_VALUE + 1;
+
+    /**
      * Receives into {@code dst} (which must have room) and advances its position by the count stored.
-     * On {@code -WSAEMSGSIZE} the position is advanced past the truncated message's first bytes too.
+     * Returns the count, {@link #MESSAGE_CUT}, or {@code -WSA code}.
      */
     public static int recv(long h, ByteBuffer dst, int timeoutMs, boolean message) {
         int pos = dst.position();
         int len = dst.limit() - pos;
+        int[] flags = new int[1];
         if (dst.isDirect()) {
-            int n = WsdxNative.wsdx_recv(h, address(dst, pos), len, timeoutMs);
+            int n = WsdxNative.wsdx_recv_ex(h, address(dst, pos), len, timeoutMs, flags);
             Reference.reachabilityFence(dst);
-            int got = n >= 0 ? n : n == -WSAEMSGSIZE ? len : 0;
-            dst.position(pos + got);
-            return n;
+            if (n > 0) dst.position(pos + n);
+            return cut(n, flags);
         }
         // a stream read may return less than asked; a message needs room for the whole message
         int want = message ? Math.min(len, WsdxNative.MAX_MESSAGE) : Math.min(len, STREAM_CHUNK);
         Staging st = staging(want);
-        int n = WsdxNative.wsdx_recv(h, st.ptr, want, timeoutMs);
-        int got = n >= 0 ? n : n == -WSAEMSGSIZE ? want : 0;
-        if (got > 0) st.drain(dst, got);
+        int n = WsdxNative.wsdx_recv_ex(h, st.ptr, want, timeoutMs, flags);
+        if (n > 0) st.drain(dst, n);
         st.done();
-        return n;
+        return cut(n, flags);
+    }
+
+    private static int cut(int n, int[] flags) {
+        return n >= 0 && (flags[0] & WsdxNative.MSG_PARTIAL) != 0 ? MESSAGE_CUT : n;
     }
 
     /** Sends {@code data}'s remaining bytes as disconnect data ({@code null} or empty: none). Position unchanged. */

@@ -105,6 +105,13 @@ public final class WsdxNative {
     public static native int wsdx_send(long s, Pointer buf, int len);
     /** Receives up to len bytes; 0 after a graceful close (stream); timeoutMs &lt; 0 waits for ever. */
     public static native int wsdx_recv(long s, Pointer buf, int len, int timeoutMs);
+    /** Winsock's MSG_PARTIAL, set in flags[0] by {@link #wsdx_recv_ex} when a message was cut. */
+    public static final int MSG_PARTIAL = 0x8000;
+    /**
+     * {@link #wsdx_recv} reporting a cut message as the count with {@link #MSG_PARTIAL} in flags[0];
+     * its WSAEMSGSIZE is then only the fatal frame over the limit.
+     */
+    public static native int wsdx_recv_ex(long s, Pointer buf, int len, int timeoutMs, int[] flags);
 
     /** WSPShutdown (S1-S4). */
     public static native int wsdx_shutdown(long s, int how);
