@@ -66,6 +66,7 @@ typedef int64_t wsdx_socket;
     X(WSAEMFILE, 10024) \
     X(WSAEWOULDBLOCK, 10035) \
     X(WSAEINPROGRESS, 10036) \
+    X(WSAEALREADY, 10037) \
     X(WSAENOTSOCK, 10038) \
     X(WSAEMSGSIZE, 10040) \
     X(WSAEPROTOTYPE, 10041) \
@@ -125,7 +126,11 @@ WSDX_API wsdx_socket wsdx_socket_open(int mode);
  * socket, WSAEPROTONOSUPPORT / WSAVERNOTSUPPORTED / WSAEPROTOTYPE as soon as
  * the server's preamble shows it is not a wsdx peer of the same version and
  * mode, WSAEPROTONOSUPPORT when the connection ends (FIN or RST) before its 8
- * preamble bytes (the socket stays unconnected). */
+ * preamble bytes (the socket stays unconnected). On a non-blocking socket it
+ * fails WSAEWOULDBLOCK at once and connects in the background (a few library
+ * threads run connects; the same timeout holds); FD_CONNECT reports the
+ * result, and a second call meanwhile fails WSAEALREADY. A close ends it
+ * (no FD_CONNECT after wsdx_close). The installed backend connects blocking. */
 WSDX_API int wsdx_connect(wsdx_socket s, const char *host, int port, int timeout_ms);
 /* Listens on host:port (port 0 picks one); backlog <= 0 uses the default. */
 WSDX_API wsdx_socket wsdx_listen(const char *host, int port, int mode, int backlog);
@@ -221,14 +226,18 @@ WSDX_API int wsdx_backend(void);
  * Winsock re-enables FD_READ by the recv that follows). FD_READ means "a
  * receive may make progress now" (data, the end, or an error: the core reads
  * nothing ahead for it); FD_WRITE "a send may make progress" (no frame rest
- * queued and the kernel takes bytes); FD_ACCEPT "a checked connection waits".
+ * queued and the kernel takes bytes); FD_ACCEPT "a checked connection waits";
+ * FD_CONNECT "a non-blocking wsdx_connect has ended", once per connect, with
+ * its result as the callback's error (0: connected and the preambles agreed).
  * A socket that is not connected reports FD_READ/FD_WRITE at once (the call
  * fails at once). */
 #define WSDX_FD_READ    0x01
 #define WSDX_FD_WRITE   0x02
 #define WSDX_FD_ACCEPT  0x08
+#define WSDX_FD_CONNECT 0x10
 /* Called on the notifier thread with the events now due (and disarmed); error
- * is 0 (reserved). Keep it short; it may call wsdx_select again.
+ * is FD_CONNECT's result when it is among them, else 0. Keep it short; it may
+ * call wsdx_select again.
  * No call for s starts once wsdx_close(s) has returned. */
 typedef void (*wsdx_event_fn)(wsdx_socket s, int events, int error, void *ctx);
 /* Arms events (added to those still armed) with fn/ctx (replacing earlier

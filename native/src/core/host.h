@@ -24,6 +24,8 @@ void wsdx_cond_broadcast(wsdx_cond *c);
 void wsdx_cond_wait(wsdx_cond *c, wsdx_mutex *m, int64_t deadline);
 int64_t wsdx_now_ms(void);
 void wsdx_sleep_ms(int ms);
+/* Runs fn(arg) on a new detached thread; 0 or -WSA (WSAENOBUFS). */
+int wsdx_thread_spawn(void (*fn)(void *), void *arg);
 
 /* --- sockets --- */
 #define WSDX_IO_READ 1

@@ -4,17 +4,18 @@
  * FD_READ only says that a receive may make progress. */
 #include "sock.h"
 
-#define SOCKET_EVENTS (WSDX_FD_READ | WSDX_FD_WRITE)
+#define SOCKET_EVENTS (WSDX_FD_READ | WSDX_FD_WRITE | WSDX_FD_CONNECT)
 
 /* Events due from the state alone (no kernel check). s->mu. */
 static int due_now(const sock *s)
 {
     if (s->kind == K_LISTENER)
         return s->lst->ready_head || s->closed ? WSDX_FD_ACCEPT : 0;
+    int connect = s->connect_due ? WSDX_FD_CONNECT : 0; /* a background connect ended */
     if (s->phase != P_OPEN)
-        return s->phase == P_CONNECTING ? 0 : WSDX_FD_READ | WSDX_FD_WRITE; /* calls fail at once */
+        return connect | (s->phase == P_CONNECTING ? 0 : WSDX_FD_READ | WSDX_FD_WRITE); /* calls fail at once */
     const wsdx_conn *c = &s->core;
-    int ev = 0;
+    int ev = connect;
     if (wsdx_rxq_has_ready(&c->rx) || c->peer_fin || c->peer_error || c->recv_shut)
         ev |= WSDX_FD_READ;
     if (c->send_shut || c->peer_error)
@@ -57,11 +58,16 @@ void sock_select_deliver(sock *s, int seen)
         return;
     }
     s->sel_armed &= (uint8_t)~due;
+    int error = 0;
+    if (due & WSDX_FD_CONNECT) { /* reported once, with its result (WSAGETSELECTERROR) */
+        error = -s->connect_rc;
+        s->connect_due = 0;
+    }
     rewatch(s);
     wsdx_event_fn fn = s->sel_fn;
     void *ctx = s->sel_ctx;
     sock_callback_begin(s); /* as for FD_CLOSE: wsdx_close waits until no callback for s runs */
-    fn(s->h.handle, due, 0, ctx);
+    fn(s->h.handle, due, error, ctx);
     sock_callback_end();
 }
 

@@ -99,6 +99,8 @@ struct sock {
     void *sel_ctx;
     uint8_t sel_armed;
     uint8_t nowait;     /* this send must not wait (wsdx_try_send); s->send_mu */
+    uint8_t connect_due;/* a background connect ended: FD_CONNECT is due (select.c) */
+    int connect_rc;     /* its result: 0 or -WSA (connector.c) */
 };
 
 /* The backend's globals. */
@@ -122,6 +124,19 @@ int sk_init(void);
 /* The handshake time in ms: HANDSHAKE_MS, or WSDX_HANDSHAKE_MS from the
  * environment (100..600000), read once. */
 int sk_handshake_ms(void);
+/* s->mu held, phase P_CONNECTING: connects and exchanges preambles without
+ * the lock, within timeout_ms (<= 0: 30 s); s is P_OPEN and watched on 0,
+ * P_NEW again on -WSA (-WSAEINTR when it was closed meanwhile). */
+int sock_connect_locked(sock *s, const char *host, int port, int timeout_ms);
+
+/* --- connector.c --- */
+/* Once, from sk_init. */
+void sock_connector_init(void);
+/* s->mu held, phase P_CONNECTING: queues a background connect (a connector
+ * thread runs sock_connect_locked, then FD_CONNECT is posted): -WSAEWOULDBLOCK,
+ * or -WSA if it could not be queued. */
+int sock_connect_start(sock *s, const char *host, int port, int timeout_ms);
+
 /* A new sock in the table (one reference: the table's), or NULL. */
 sock *sock_new(int kind, int mode, wsdx_fd fd);
 /* A counted reference to the application's socket behind h, or NULL (WSAENOTSOCK). */

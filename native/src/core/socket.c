@@ -19,6 +19,7 @@ int sk_init(void)
         wsdx_handles_init(&sk__g.table, 0);
         wsdx_mutex_init(&sk__g.post_mu);
         wsdx_mutex_init(&sk__g.lst_mu);
+        sock_connector_init();
         wsdx_mutex_init(&sk__g.cb_mu);
         wsdx_cond_init(&sk__g.cb_done);
         int rc = wsdx_notifier_start();
@@ -219,9 +220,7 @@ static int client_handshake(wsdx_fd fd, int mode, int64_t deadline, const uint8_
     return 0;
 }
 
-/* s->mu held, phase P_CONNECTING: connects and exchanges preambles without
- * the lock; s is P_OPEN and watched on 0, P_NEW again on -WSA. */
-static int connect_locked(sock *s, const char *host, int port, int timeout_ms)
+int sock_connect_locked(sock *s, const char *host, int port, int timeout_ms)
 {
     int64_t deadline = wsdx_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
     int mode = s->core.mode;
@@ -256,13 +255,18 @@ int sk_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
         return -WSDX_WSAENOTSOCK;
     int rc = s->kind == K_SOCKET ? wsdx_check_peer(host, port) : -WSDX_WSAEINVAL;
     wsdx_mutex_lock(&s->mu);
-    if (!rc && s->phase == P_CONNECTING)
-        rc = -WSDX_WSAEINPROGRESS; /* another thread is connecting it */
+    if (!rc && s->phase == P_CONNECTING) /* another thread, or the background, is connecting it */
+        rc = s->flags & SF_BLOCKING ? -WSDX_WSAEINPROGRESS : -WSDX_WSAEALREADY;
     else if (!rc && s->phase != P_NEW)
         rc = -WSDX_WSAEISCONN;
     if (!rc) {
         s->phase = P_CONNECTING;
-        rc = connect_locked(s, host, port, timeout_ms);
+        s->connect_due = 0;
+        if (s->flags & SF_BLOCKING) {
+            rc = sock_connect_locked(s, host, port, timeout_ms);
+        } else if ((rc = sock_connect_start(s, host, port, timeout_ms)) != -WSDX_WSAEWOULDBLOCK) {
+            s->phase = P_NEW; /* not started */
+        }
     }
     wsdx_mutex_unlock(&s->mu);
     sock_release(s);

@@ -1,7 +1,10 @@
 /* sync.c (POSIX) - mutexes, condition variables and the clock for the core. */
 #include "host.h"
+#include "wsdx.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
 
 void wsdx_mutex_init(wsdx_mutex *m) { pthread_mutex_init(m, NULL); }
@@ -52,4 +55,38 @@ void wsdx_sleep_ms(int ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
+}
+
+struct spawned {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *spawned_main(void *p)
+{
+    struct spawned sp = *(struct spawned *)p;
+    free(p);
+    sp.fn(sp.arg);
+    return NULL;
+}
+
+int wsdx_thread_spawn(void (*fn)(void *), void *arg)
+{
+    struct spawned *sp = malloc(sizeof *sp);
+    pthread_t t;
+    pthread_attr_t a;
+    if (!sp)
+        return -WSDX_WSAENOBUFS;
+    sp->fn = fn;
+    sp->arg = arg;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 256 * 1024); /* a connect and a preamble: little stack */
+    int rc = pthread_create(&t, &a, spawned_main, sp);
+    pthread_attr_destroy(&a);
+    if (rc) {
+        free(sp);
+        return -WSDX_WSAENOBUFS;
+    }
+    return 0;
 }

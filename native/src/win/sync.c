@@ -1,6 +1,9 @@
 /* sync.c (Windows) - locks, condition variables and the clock for the core.
  * SRW locks need no destruction and no allocation. */
 #include "host.h"
+#include "wsdx.h"
+
+#include <stdlib.h>
 
 void wsdx_mutex_init(wsdx_mutex *m) { InitializeSRWLock(m); }
 void wsdx_mutex_destroy(wsdx_mutex *m) { (void)m; }
@@ -37,4 +40,33 @@ int64_t wsdx_now_ms(void)
 void wsdx_sleep_ms(int ms)
 {
     Sleep((DWORD)ms);
+}
+
+struct spawned {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static DWORD WINAPI spawned_main(LPVOID p)
+{
+    struct spawned sp = *(struct spawned *)p;
+    free(p);
+    sp.fn(sp.arg);
+    return 0;
+}
+
+int wsdx_thread_spawn(void (*fn)(void *), void *arg)
+{
+    struct spawned *sp = malloc(sizeof *sp);
+    if (!sp)
+        return -WSDX_WSAENOBUFS;
+    sp->fn = fn;
+    sp->arg = arg;
+    HANDLE t = CreateThread(NULL, 256 * 1024, spawned_main, sp, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (!t) {
+        free(sp);
+        return -WSDX_WSAENOBUFS;
+    }
+    CloseHandle(t); /* detached: the thread runs on */
+    return 0;
 }
