@@ -1,11 +1,13 @@
 /* test_select.c - wsdx_select readiness events, wsdx_try_send backpressure,
  * socket options and addresses, through wsdx.h only. */
 #include "check.h"
+#include "raw_peer.h"
 #include "wsdx.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plat.h"
 
@@ -123,6 +125,34 @@ static void options_and_addresses(wsdx_socket c, wsdx_socket a)
     CHECK_EQ(wsdx_select(u, WSDX_FD_READ, on_event, NULL), -WSDX_WSAENOTSOCK);
 }
 
+/* A read that made progress may also have taken the peer's DISCONNECT frame,
+ * which ends its direction with no FIN after it (protocol.md 3; a raw peer
+ * sends none): FD_READ armed afterwards must report that end at once (the next
+ * receive returns it), not wait for a FIN that may never come (issue 10). */
+static void fd_read_reports_an_end_a_progressing_read_took(void)
+{
+    for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
+        wsdx_socket l, a;
+        int fd = raw_peer_accepted(mode, &l, &a);
+        CHECK(fd >= 0);
+        uint8_t w[5 + 2 + 5];
+        put_header(w, 1, 2); /* DATA "hi", then an empty DISCONNECT: one write, one read */
+        memcpy(w + 5, "hi", 2);
+        put_header(w + 7, 2, 0);
+        CHECK(write_all(fd, w, sizeof w));
+        char buf[8];
+        CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), 2);
+        reset_fired();
+        CHECK_EQ(wsdx_select(a, WSDX_FD_READ, on_event, NULL), 0);
+        CHECK_EQ(wait_fired(1), 1);
+        CHECK_EQ(atomic_load(&fired_events), WSDX_FD_READ);
+        CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), mode == WSDX_STREAM ? 0 : -WSDX_WSAEDISCON);
+        wsdx_close(a);
+        wsdx_close(l);
+        close(fd);
+    }
+}
+
 int main(void)
 {
     wsdx_use_backend(WSDX_BACKEND_IN_PROCESS);
@@ -134,6 +164,7 @@ int main(void)
     wsdx_close(c);
     wsdx_close(a);
     wsdx_close(l);
+    fd_read_reports_an_end_a_progressing_read_took();
     for (int i = 0; i < 300 && wsdx_open_handles() > 0; i++)
         test_sleep_ms(10); /* graceful closes finish in the background */
     CHECK_EQ(wsdx_open_handles(), 0);

@@ -159,6 +159,12 @@ int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len, int *partial)
     return -WSDX_WSAEWOULDBLOCK;
 }
 
+int wsdx_conn_recv_ready(const wsdx_conn *c)
+{
+    return !c->connected || c->recv_shut || wsdx_rxq_has_ready(&c->rx) || c->peer_error ||
+           ended_gracefully(c);
+}
+
 int wsdx_conn_send_check(const wsdx_conn *c)
 {
     if (!c->connected)

@@ -57,6 +57,9 @@ int wsdx_conn_wants_input(const wsdx_conn *c);
  * set: harmless, the rest is dropped. -WSAEMSGSIZE is only ever the fatal
  * frame over the limit (protocol.md §2.2), so the two cannot be confused. */
 int wsdx_conn_recv(wsdx_conn *c, uint8_t *buf, size_t len, int *partial);
+/* 1 when wsdx_conn_recv returns at once: data, the end (a FIN or the peer's
+ * DISCONNECT frame), an error, or reception shut. What FD_READ reports. */
+int wsdx_conn_recv_ready(const wsdx_conn *c);
 /* May we send now? */
 int wsdx_conn_send_check(const wsdx_conn *c);
 /* WSPShutdown. *send_fin is set when the host must now send FIN. */

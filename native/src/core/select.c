@@ -16,7 +16,7 @@ static int due_now(const sock *s)
         return connect | (s->phase == P_CONNECTING ? 0 : WSDX_FD_READ | WSDX_FD_WRITE); /* calls fail at once */
     const wsdx_conn *c = &s->core;
     int ev = connect;
-    if (wsdx_rxq_has_ready(&c->rx) || c->peer_fin || c->peer_error || c->recv_shut)
+    if (wsdx_conn_recv_ready(c)) /* a DISCONNECT frame ends the direction without FIN too */
         ev |= WSDX_FD_READ;
     if (c->send_shut || c->peer_error)
         ev |= WSDX_FD_WRITE; /* a send fails at once */

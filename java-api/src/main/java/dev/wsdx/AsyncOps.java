@@ -34,6 +34,8 @@ final class AsyncOps {
     private final AtomicBoolean reading = new AtomicBoolean();
     private final AtomicBoolean writing = new AtomicBoolean();
     private final Queue<Runnable> afterPeerClose = new ConcurrentLinkedQueue<>();
+    /** Set before {@link #afterPeerClose} is drained: a receive queued later drains it itself. */
+    private volatile boolean peerGone;
     private volatile Executor executor = DEFAULT_EXECUTOR;
 
     AsyncOps(Connection owner, long handle, boolean message) {
@@ -136,12 +138,19 @@ final class AsyncOps {
                 f.completeExceptionally(e);
             }
         }, f, null));
-        if (owner.peerClosed() || !owner.isOpen()) peerClosed();
+        // the flag, not the close event: the event is made later on an event thread, and a receive
+        // queued between the close callback's drain and that would wait for ever
+        if (peerGone || !owner.isOpen()) drainAfterPeerClose();
         return f;
     }
 
     /** The peer's close event arrived, or the connection was closed: pending disconnect receives go on. */
     void peerClosed() {
+        peerGone = true;
+        drainAfterPeerClose();
+    }
+
+    private void drainAfterPeerClose() {
         for (Runnable r; (r = afterPeerClose.poll()) != null; ) r.run();
     }
 

@@ -812,12 +812,6 @@ public final class Connection implements AutoCloseable {
         return SocketOptions.address(handle, true);
     }
 
-    /** The peer's close event has arrived. */
-    boolean peerClosed() {
-        CloseEvent ev = notifier.event();
-        return ev != null && ev.origin() == CloseEvent.Origin.PEER;
-    }
-
     /** A blocking receive that parks until FD_READ instead of waiting in native code. */
     private int readParking(ByteBuffer dst, int timeoutMs) throws IOException {
         long deadline = AsyncOps.deadline(timeoutMs);

@@ -1,6 +1,7 @@
 package dev.wsdx;
 
 import dev.wsdx.internal.CloseDispatcher;
+import dev.wsdx.internal.Readiness;
 import dev.wsdx.internal.WsdxNative;
 import java.lang.ref.Cleaner;
 import java.util.Locale;
@@ -103,6 +104,7 @@ final class LeakTracker {
             try {
                 CloseDispatcher.unregister(handle);
                 closeNative(handle);
+                Readiness.closed(handle); // its waiter entry (no task left: a task would have kept it reachable)
                 if (site != null) log.error(msg, site);
                 else log.error(msg);
                 Consumer<String> r = reports;

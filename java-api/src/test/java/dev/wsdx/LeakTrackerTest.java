@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.wsdx.internal.CloseDispatcher;
+import dev.wsdx.internal.Readiness;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -69,6 +70,37 @@ class LeakTrackerTest {
             Thread.sleep(20);
         }
         assertEquals(before, LeakTracker.leaks(), String.valueOf(reports));
+    }
+
+    @Test
+    void aDroppedConnectionThatWaitedForReadinessLeavesNoWaiterEntry() throws Exception {
+        LeakTracker.reports = r -> { };
+        try (Server server = Server.bind(new InetSocketAddress("127.0.0.1", 0), Mode.STREAM)) {
+            Connection[] kept = pair(server); // the server's own waiter entry (a parked accept) exists now
+            int handles = Wsdx.openHandles();
+            int waiters = Readiness.tracked();
+            readOnceAndDrop(server);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (Wsdx.openHandles() > handles && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertEquals(handles, Wsdx.openHandles(), "the cleaner released both handles");
+            assertEquals(waiters, Readiness.tracked(), "no waiter entry left for a released handle");
+            kept[0].close();
+            kept[1].close();
+        }
+    }
+
+    /** An asynchronous read that had to wait for FD_READ, then both ends dropped without close(). */
+    private static void readOnceAndDrop(Server server) throws Exception {
+        Connection[] c = pair(server);
+        int waiters = Readiness.tracked();
+        CompletableFuture<Integer> r = c[1].readAsync(java.nio.ByteBuffer.allocate(1));
+        for (int i = 0; i < 1000 && Readiness.tracked() == waiters; i++) Thread.sleep(5);
+        assertEquals(waiters + 1, Readiness.tracked(), "the read waits for FD_READ");
+        c[0].write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+        assertEquals(1, r.get(10, TimeUnit.SECONDS));
     }
 
     private static void openAndDrop(Server server) throws Exception {

@@ -1,0 +1,67 @@
+package dev.wsdx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Field;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Issue 10.1: the event-driven disconnect receive never misses the peer's close event. */
+class AsyncOpsTest {
+
+    /**
+     * The close callback drains the queued disconnect receives at once, but the close event itself is
+     * made later on an event thread. A receive queued in between must not wait for a drain that already
+     * happened (the stall of 10,000 seed sessions, issue 10): here the event threads are held so that
+     * "in between" lasts until the receive was queued.
+     */
+    @Test
+    void receiveDisconnectAsyncQueuedAfterTheCloseCallbackButBeforeTheEventCompletes() throws Exception {
+        CountDownLatch hold = new CountDownLatch(1);
+        CountDownLatch held = new CountDownLatch(CloseNotifier.EVENT_THREAD_LIMIT);
+        for (int i = 0; i < CloseNotifier.EVENT_THREAD_LIMIT; i++) { // every event thread busy
+            CloseNotifier.EVENT_THREADS.execute(() -> {
+                held.countDown();
+                try {
+                    hold.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try (Server server = Server.bind(new InetSocketAddress("127.0.0.1", 0), Mode.STREAM)) {
+            assertTrue(held.await(10, TimeUnit.SECONDS), "event threads held");
+            CompletableFuture<Connection> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.accept();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (Connection client = Connection.open(new InetSocketAddress("127.0.0.1", server.localPort()), Mode.STREAM);
+                 Connection srv = accepted.get(10, TimeUnit.SECONDS)) {
+                client.sendDisconnect(ByteBuffer.allocate(8).putLong(0, 42));
+                assertEquals(-1, srv.read(ByteBuffer.allocate(8)), "the DISCONNECT ends the input");
+                CloseNotifier n = notifier(srv);
+                for (int i = 0; i < 1000 && !n.isClaimed(); i++) Thread.sleep(10); // the close callback ran
+                assertTrue(n.isClaimed(), "close callback");
+                assertEquals(null, n.event(), "the event is not made yet (its thread is held)");
+                ByteBuffer d = srv.receiveDisconnectAsync().get(10, TimeUnit.SECONDS);
+                assertEquals(42, d.getLong(0));
+            }
+        } finally {
+            hold.countDown();
+        }
+    }
+
+    private static CloseNotifier notifier(Connection c) throws ReflectiveOperationException {
+        Field f = Connection.class.getDeclaredField("notifier");
+        f.setAccessible(true);
+        return (CloseNotifier) f.get(c);
+    }
+}
