@@ -127,8 +127,8 @@ WSDX_API wsdx_socket wsdx_socket_open(int mode);
  * the server's preamble shows it is not a wsdx peer of the same version and
  * mode, WSAEPROTONOSUPPORT when the connection ends (FIN or RST) before its 8
  * preamble bytes (the socket stays unconnected). On a non-blocking socket it
- * fails WSAEWOULDBLOCK at once and connects in the background (a few library
- * threads run connects; the same timeout holds); FD_CONNECT reports the
+ * fails WSAEWOULDBLOCK at once and connects in the background (up to 64
+ * library threads run connects, more wait their turn; the same timeout holds); FD_CONNECT reports the
  * result, and a second call meanwhile fails WSAEALREADY. A close ends it
  * (no FD_CONNECT after wsdx_close). The installed backend connects blocking. */
 WSDX_API int wsdx_connect(wsdx_socket s, const char *host, int port, int timeout_ms);

@@ -127,7 +127,7 @@ static void on_many(wsdx_socket s, int ev, int error, void *ctx)
 
 static void many_background_connects_all_finish(void)
 {
-    enum { N = 64 };
+    enum { N = 100 }; /* more than the connector threads */
     wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, N);
     wsdx_socket c[N];
     for (int i = 0; i < N; i++) {

@@ -5,14 +5,16 @@
  * and deadline as a blocking connect (socket.c, sock_connect_locked); the
  * result is posted to the notifier, which reports FD_CONNECT. Name lookup and
  * connect are blocking calls in every host, so they get threads of their own,
- * never the notifier; the threads are bounded (CONNECTORS_MAX) and leave when
- * the queue is empty. */
+ * never the notifier. The threads are bounded (CONNECTORS_MAX; more connects
+ * wait their turn in order) and leave when the queue is empty; a connect that
+ * waits for a slow server holds one, so the bound is generous (each reserves
+ * only a small stack). */
 #include "sock.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CONNECTORS_MAX 4
+#define CONNECTORS_MAX 64
 
 typedef struct job {
     sock *s; /* a counted reference */

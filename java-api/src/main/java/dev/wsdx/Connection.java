@@ -9,10 +9,12 @@ import java.lang.ref.WeakReference;
 import java.net.InetSocketAddress;
 import java.net.SocketOption;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +68,7 @@ public final class Connection implements AutoCloseable {
     private volatile boolean waitedOn; // onClose or closeFuture was called: pin while the event is due
     private volatile int sendTimeoutMs; // 0: none; else the library's blocking send enforces it (and aborts)
     private final AsyncOps async;
+    private final ConnectOps connector;
 
     private Connection(long handle, Mode mode, boolean connected) {
         this.handle = handle;
@@ -74,6 +77,7 @@ public final class Connection implements AutoCloseable {
         this.tracked = LeakTracker.track(this, handle, "Connection");
         this.peer = new PeerClose(handle, notifier);
         this.async = new AsyncOps(this, handle, mode == Mode.MESSAGE);
+        this.connector = new ConnectOps(handle);
     }
 
     /**
@@ -125,6 +129,12 @@ public final class Connection implements AutoCloseable {
     /**
      * Connects to {@code remote} and exchanges the wsdx preamble.
      *
+     * <p>A blocking socket returns once connected. On a virtual thread it parks meanwhile (the
+     * library connects on its own threads), so the carrier is free; an interrupt closes the socket
+     * and throws {@link java.nio.channels.ClosedByInterruptException}. A non-blocking socket returns
+     * at once with the connect in progress, as {@code SocketChannel.connect} does: see
+     * {@link #isConnectionPending()} and {@link #finishConnect()}, or use {@link #connectAsync}.
+     *
      * @param remote the server's address
      * @param timeout the longest wait (positive)
      * @return this
@@ -132,17 +142,149 @@ public final class Connection implements AutoCloseable {
      *     socket stays unconnected)
      * @throws WsdxTimeoutException if the timeout passes
      * @throws ConnectionRefusedException if nothing listens there
-     * @throws WsdxException {@code WSAEISCONN} if already connected
+     * @throws WsdxException {@code WSAEISCONN} if already connected, {@code WSAEALREADY} if a
+     *     non-blocking connect is in progress
      */
     public Connection connect(InetSocketAddress remote, Duration timeout) throws IOException {
         Objects.requireNonNull(remote, "remote");
         int ms = Timeouts.positiveMillis(timeout, "connect timeout");
         String host = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
-        int rc = WsdxNative.wsdx_connect(handle, host, remote.getPort(), ms);
-        if (rc < 0) throw fail(rc, "connect");
-        registerCloseCallback("connect");
-        connected = true;
+        boolean background = Readiness.supported(handle) && (!blocking || ConnectOps.onVirtualThread());
+        if (!background) {
+            int rc = WsdxNative.wsdx_connect(handle, host, remote.getPort(), ms);
+            if (rc < 0) throw fail(rc, "connect");
+            connectedNow("connect");
+            return this;
+        }
+        int[] refused = new int[1];
+        CompletableFuture<Integer> f = connector.start(host, remote.getPort(), ms, blocking, refused);
+        if (f == null) throw fail(refused[0], "connect");
+        if (!blocking) return this;
+        try {
+            f.get(); // a virtual thread parks here
+        } catch (InterruptedException e) {
+            ClosedByInterruptException x = new ClosedByInterruptException();
+            try {
+                close(Linger.abortive());
+            } catch (IOException s) {
+                x.addSuppressed(s);
+            }
+            Thread.currentThread().interrupt();
+            throw x;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause()); // the future only ever completes normally
+        }
+        finishConnect();
         return this;
+    }
+
+    /**
+     * Whether a non-blocking {@link #connect} is in progress, or ended and not yet
+     * {@linkplain #finishConnect() finished}.
+     *
+     * @return true while a connect waits to be finished
+     */
+    public boolean isConnectionPending() {
+        return connector.pending() != null && !connected;
+    }
+
+    /**
+     * Finishes a non-blocking {@link #connect}, as {@code SocketChannel.finishConnect} does: true once
+     * connected, false while the connect is still in progress; throws its failure once (the socket is
+     * then unconnected and may connect again).
+     *
+     * @return whether the socket is connected
+     * @throws NotConnectedException if no connect was started
+     * @throws IOException the connect's failure, as {@link #connect(InetSocketAddress, Duration)}
+     */
+    public boolean finishConnect() throws IOException {
+        if (connected) return true;
+        CompletableFuture<Integer> f = connector.pending();
+        if (f == null) throw new NotConnectedException("finishConnect: no connect was started");
+        if (!f.isDone()) return false;
+        int result = f.join();
+        connector.taken();
+        if (result != 0) throw result == Readiness.CLOSED ? ConnectOps.failure(result) : fail(-result, "connect");
+        connectedNow("connect");
+        return true;
+    }
+
+    /**
+     * Connects without a waiting thread: the library connects on its own threads and the future
+     * completes on this connection's {@linkplain #executor() executor}, with this connection or the
+     * exception {@link #connect(InetSocketAddress, Duration)} would throw. The blocking mode is kept.
+     *
+     * @param remote the server's address
+     * @param timeout the longest wait (positive)
+     * @return the connect's completion
+     */
+    public CompletableFuture<Connection> connectAsync(InetSocketAddress remote, Duration timeout) {
+        Objects.requireNonNull(remote, "remote");
+        CompletableFuture<Connection> out = new CompletableFuture<>();
+        Executor ex = async.executor();
+        if (!Readiness.supported(handle)) { // the installed backend connects blocking: on the executor
+            AsyncOps.run(ex, () -> completeWith(out, () -> connect(remote, timeout)), out, null);
+            return out;
+        }
+        try {
+            int ms = Timeouts.positiveMillis(timeout, "connect timeout");
+            String host = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
+            int[] refused = new int[1];
+            CompletableFuture<Integer> f = connector.start(host, remote.getPort(), ms, blocking, refused);
+            if (f == null) throw fail(refused[0], "connect");
+            f.whenComplete((r, t) -> AsyncOps.run(ex, () -> completeWith(out, () -> {
+                finishConnect();
+                return this;
+            }), out, null));
+        } catch (IOException | RuntimeException e) {
+            out.completeExceptionally(e);
+        }
+        return out;
+    }
+
+    /** A connect step that may throw. */
+    private interface ConnectStep {
+        Connection run() throws IOException;
+    }
+
+    private static void completeWith(CompletableFuture<Connection> out, ConnectStep step) {
+        try {
+            out.complete(step.run());
+        } catch (IOException | RuntimeException e) {
+            out.completeExceptionally(e);
+        }
+    }
+
+    /**
+     * Opens a socket and connects it without a waiting thread ({@link #connectAsync}); the socket is
+     * closed if that fails.
+     *
+     * @param remote the server's address
+     * @param mode stream or message; the server's must be the same
+     * @param timeout how long the connect and the preamble exchange may take
+     * @return the connected socket's completion, on the default executor
+     */
+    public static CompletableFuture<Connection> openAsync(InetSocketAddress remote, Mode mode, Duration timeout) {
+        Connection c;
+        try {
+            c = open(mode);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return c.connectAsync(remote, timeout).whenComplete((ok, t) -> {
+            if (t != null) {
+                try {
+                    c.close(Linger.abortive());
+                } catch (IOException | RuntimeException s) {
+                    t.addSuppressed(s);
+                }
+            }
+        });
+    }
+
+    private void connectedNow(String op) throws IOException {
+        registerCloseCallback(op);
+        connected = true;
     }
 
     private void registerCloseCallback(String op) throws IOException {

@@ -19,6 +19,8 @@ public final class WsaError {
     public static final int WSAEWOULDBLOCK = 10035;
     /** {@code WSAEINPROGRESS} (10036). */
     public static final int WSAEINPROGRESS = 10036;
+    /** {@code WSAEALREADY} (10037): a non-blocking connect is in progress. */
+    public static final int WSAEALREADY = 10037;
     /** {@code WSAENOTSOCK} (10038). */
     public static final int WSAENOTSOCK = 10038;
     /** {@code WSAEMSGSIZE} (10040). */
@@ -71,6 +73,7 @@ public final class WsaError {
         NAMES.put(WSAEMFILE, "WSAEMFILE");
         NAMES.put(WSAEWOULDBLOCK, "WSAEWOULDBLOCK");
         NAMES.put(WSAEINPROGRESS, "WSAEINPROGRESS");
+        NAMES.put(WSAEALREADY, "WSAEALREADY");
         NAMES.put(WSAENOTSOCK, "WSAENOTSOCK");
         NAMES.put(WSAEMSGSIZE, "WSAEMSGSIZE");
         NAMES.put(WSAEPROTOTYPE, "WSAEPROTOTYPE");

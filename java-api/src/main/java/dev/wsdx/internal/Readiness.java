@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +27,8 @@ public final class Readiness {
     public static final int TIMED_OUT = 1;
     /** {@link #park} result: the thread was interrupted (its status stays set). */
     public static final int INTERRUPTED = 2;
+    /** {@link #awaitConnect}'s result when the handle was closed before the connect ended. */
+    public static final int CLOSED = Integer.MIN_VALUE;
 
     private static final Logger log = LoggerFactory.getLogger(Readiness.class);
     private static final Map<Long, Waiters> WAITERS = new ConcurrentHashMap<>();
@@ -53,6 +56,17 @@ public final class Readiness {
             if (w.isEmpty()) WAITERS.remove(handle, w);
         }
         return rc;
+    }
+
+    /**
+     * Runs {@code task} once on the notifier thread with a non-blocking connect's result (FD_CONNECT's
+     * error: 0 connected, else the WSA code), or with {@link #CLOSED} when the handle is {@link #closed}.
+     *
+     * @return 0, or {@code -WSA code} from {@code wsdx_select} (the task will not run)
+     */
+    public static int awaitConnect(long handle, IntConsumer task) {
+        Waiters w = WAITERS.computeIfAbsent(handle, h -> new Waiters());
+        return await(handle, WsdxNative.FD_CONNECT, () -> task.accept(w.connectResult));
     }
 
     /**
@@ -91,7 +105,9 @@ public final class Readiness {
     /** {@code handle} was closed: runs its waiting tasks (they find it closed) and forgets it. */
     public static void closed(long handle) {
         Waiters w = WAITERS.remove(handle);
-        if (w != null) w.runAll(WsdxNative.FD_READ | WsdxNative.FD_WRITE | WsdxNative.FD_ACCEPT);
+        if (w == null) return;
+        w.connectResult = CLOSED;
+        w.runAll(WsdxNative.FD_READ | WsdxNative.FD_WRITE | WsdxNative.FD_ACCEPT | WsdxNative.FD_CONNECT);
     }
 
     /**
@@ -113,24 +129,29 @@ public final class Readiness {
         final Queue<Runnable> read = new ConcurrentLinkedQueue<>();
         final Queue<Runnable> write = new ConcurrentLinkedQueue<>();
         final Queue<Runnable> accept = new ConcurrentLinkedQueue<>();
+        final Queue<Runnable> connect = new ConcurrentLinkedQueue<>();
+        /** FD_CONNECT's error, set before the connect tasks run. */
+        volatile int connectResult = CLOSED;
 
         Queue<Runnable> queue(int event) {
             switch (event) {
                 case WsdxNative.FD_READ: return read;
                 case WsdxNative.FD_WRITE: return write;
                 case WsdxNative.FD_ACCEPT: return accept;
+                case WsdxNative.FD_CONNECT: return connect;
                 default: throw new IllegalArgumentException("event " + event);
             }
         }
 
         boolean isEmpty() {
-            return read.isEmpty() && write.isEmpty() && accept.isEmpty();
+            return read.isEmpty() && write.isEmpty() && accept.isEmpty() && connect.isEmpty();
         }
 
         void runAll(int events) {
             if ((events & WsdxNative.FD_READ) != 0) drain(read);
             if ((events & WsdxNative.FD_WRITE) != 0) drain(write);
             if ((events & WsdxNative.FD_ACCEPT) != 0) drain(accept);
+            if ((events & WsdxNative.FD_CONNECT) != 0) drain(connect);
         }
 
         private static void drain(Queue<Runnable> q) {
@@ -149,7 +170,9 @@ public final class Readiness {
         public void invoke(long s, int events, int error, Pointer ctx) {
             try {
                 Waiters w = WAITERS.get(s);
-                if (w != null) w.runAll(events);
+                if (w == null) return;
+                if ((events & WsdxNative.FD_CONNECT) != 0) w.connectResult = error;
+                w.runAll(events);
             } catch (Throwable t) {
                 try {
                     log.error("readiness event of socket {} could not be dispatched", s, t);

@@ -150,6 +150,8 @@ public final class WsdxNative {
     public static final int FD_WRITE = 0x02;
     /** {@code WSDX_FD_ACCEPT}: a checked connection waits. */
     public static final int FD_ACCEPT = 0x08;
+    /** {@code WSDX_FD_CONNECT}: a non-blocking connect ended; the event's error is its result. */
+    public static final int FD_CONNECT = 0x10;
     /** {@code WSDX_OPT_TCP_NODELAY}. */
     public static final int OPT_TCP_NODELAY = 1;
     /** {@code WSDX_OPT_KEEPALIVE}. */
