@@ -6,6 +6,7 @@ import dev.wsdx.Mode;
 import dev.wsdx.Server;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -148,26 +149,9 @@ final class CloseNotice {
         long[] lat = new long[n];
         AtomicLong seen = new AtomicLong();
         Bootstrap b = new Bootstrap().group(group).channel(EpollSocketChannel.class)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, !reset)
-                .handler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelInactive(ChannelHandlerContext ctx) {
-                        if (reset) seen.compareAndSet(0, System.nanoTime());
-                    }
-
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                        if (!reset && evt instanceof ChannelInputShutdownEvent) seen.compareAndSet(0, System.nanoTime());
-                    }
-
-                    @Override
-                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                        ctx.close(); // the reset: channelInactive follows
-                    }
-                });
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, !reset).handler(new Watcher(reset, seen));
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(LOOPBACK, 4096)) {
             for (int i = 0; i < n; i++) {
-                seen.set(-1);
                 Channel local = b.connect(server.getLocalAddress()).sync().channel();
                 SocketChannel peer = server.accept();
                 seen.set(0);
@@ -179,5 +163,32 @@ final class CloseNotice {
             }
         }
         return lat;
+    }
+
+    /** Stores the time Netty tells of the peer's close: channelInactive (reset), the input shutdown event (graceful). */
+    @ChannelHandler.Sharable
+    private static final class Watcher extends ChannelInboundHandlerAdapter {
+        private final boolean reset;
+        private final AtomicLong seen;
+
+        Watcher(boolean reset, AtomicLong seen) {
+            this.reset = reset;
+            this.seen = seen;
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (reset) seen.compareAndSet(0, System.nanoTime());
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (!reset && evt instanceof ChannelInputShutdownEvent) seen.compareAndSet(0, System.nanoTime());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close(); // the reset: channelInactive follows
+        }
     }
 }

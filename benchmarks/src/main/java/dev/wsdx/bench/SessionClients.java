@@ -68,12 +68,16 @@ public final class SessionClients {
 
     private static String wsdx(InetSocketAddress at, int n, ExecutorService io, long give) throws Exception {
         Connection[] cs = new Connection[n];
+        AtomicInteger opened = new AtomicInteger();
         CompletableFuture<?>[] fs = new CompletableFuture<?>[n];
         AtomicInteger done = new AtomicInteger();
         long t0 = System.nanoTime();
         try {
-            if (!opened(n, give, i -> cs[i] = Connection.open(at, Mode.STREAM, Duration.ofSeconds(10)).executor(io))) {
-                return "STALLED 0 of " + n + " (opening)";
+            if (!opened(n, give, i -> {
+                cs[i] = Connection.open(at, Mode.STREAM, Duration.ofSeconds(10)).executor(io);
+                opened.incrementAndGet();
+            })) {
+                return "STALLED 0 of " + n + ", " + opened.get() + " opened";
             }
             for (int i = 0; i < n; i++) fs[i] = session(cs[i], longs(i)).thenRun(done::incrementAndGet);
             return finish(fs, n, t0, give, done);
@@ -107,13 +111,15 @@ public final class SessionClients {
         NettyPeers.Client[] hs = new NettyPeers.Client[n];
         CompletableFuture<?>[] fs = new CompletableFuture<?>[n];
         AtomicInteger done = new AtomicInteger();
+        AtomicInteger opened = new AtomicInteger();
         long t0 = System.nanoTime();
         try {
             if (!opened(n, give, i -> {
                 hs[i] = new NettyPeers.Client(0, longs(i), false);
                 chs[i] = b.clone().handler(hs[i]).connect(at).sync().channel();
+                opened.incrementAndGet();
             })) {
-                return "STALLED 0 of " + n + " (opening)";
+                return "STALLED 0 of " + n + ", " + opened.get() + " opened";
             }
             for (int i = 0; i < n; i++) {
                 int k = i;
