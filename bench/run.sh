@@ -5,6 +5,7 @@
 #   BENCH_QUICK=1 bash bench/run.sh    small sizes, for checking that everything runs
 #   BENCH_ROUNDS=n (default 5)         rounds per figure
 #   BENCH_SESSIONS=n (default 10000)   sessions in the event-driven row; BENCH_SESSION_TIMEOUT=s per round
+#   BENCH_ONLY=1,6                     only these figures (numbers as in the table)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=benchmarks/target
@@ -28,6 +29,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "machine: $(nproc) cores, $(uname -sr), $(java -version 2>&1 | head -n 1); $rounds rounds"
 java -Xms512m -Xmx2g -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
     -Dbench.cbin="$out/bench_c" -Dbench.rounds="$rounds" -Dbench.closes="$closes" -Dbench.bytes="$bytes" \
-    -Dbench.churn="$churn" -Dbench.scale="$scale" -Dbench.sessions="$sessions" \
+    -Dbench.churn="$churn" -Dbench.scale="$scale" -Dbench.sessions="$sessions" -Dbench.only="${BENCH_ONLY:-}" \
     -Dbench.sessionTimeout="${BENCH_SESSION_TIMEOUT:-$timeout}" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     dev.wsdx.bench.Bench
