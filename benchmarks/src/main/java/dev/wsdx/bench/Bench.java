@@ -39,7 +39,7 @@ public final class Bench {
             churn(rounds, 64, churn);
         });
         figure(4, () -> scale(rounds, Integer.getInteger("bench.scale", 9000)));
-        figure(5, () -> calls(rounds, 100_000));
+        figure(5, () -> calls(rounds, Integer.getInteger("bench.calls", 100_000)));
         figure(6, () -> sessions(rounds, Integer.getInteger("bench.sessions", 10_000),
                 Integer.getInteger("bench.sessionTimeout", 60)));
         T.print();

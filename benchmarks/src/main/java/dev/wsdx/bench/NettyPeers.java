@@ -56,6 +56,13 @@ final class NettyPeers {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000);
     }
 
+    /** Consumes up to {@code left} bytes of the echo phase from {@code in}; returns how many are still to come. */
+    private static int skipEcho(ByteBuf in, int left) {
+        int n = Math.min(left, in.readableBytes());
+        in.skipBytes(n);
+        return left - n;
+    }
+
     /** The server's side: echo, then sum the longs up to the client's half-close, answer the sum, close. */
     static final class Server extends ChannelInboundHandlerAdapter {
         private int echoLeft;
@@ -71,11 +78,8 @@ final class NettyPeers {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ByteBuf in = (ByteBuf) msg;
             try {
-                if (echoLeft > 0) {
-                    int n = Math.min(echoLeft, in.readableBytes());
-                    in.skipBytes(n);
-                    echoLeft -= n;
-                    if (echoLeft == 0) ctx.writeAndFlush(ctx.alloc().buffer(8).writeLong(1));
+                if (echoLeft > 0 && (echoLeft = skipEcho(in, echoLeft)) == 0) {
+                    ctx.writeAndFlush(ctx.alloc().buffer(8).writeLong(1));
                 }
                 while (in.isReadable()) {
                     partial[have++] = in.readByte();
@@ -141,12 +145,7 @@ final class NettyPeers {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ByteBuf in = (ByteBuf) msg;
             try {
-                if (echoLeft > 0) {
-                    int n = Math.min(echoLeft, in.readableBytes());
-                    in.skipBytes(n);
-                    echoLeft -= n;
-                    if (echoLeft == 0) sendLongs(ctx.channel());
-                }
+                if (echoLeft > 0 && (echoLeft = skipEcho(in, echoLeft)) == 0) sendLongs(ctx.channel());
                 int n = Math.min(in.readableBytes(), 8 - have);
                 in.readBytes(reply, have, n);
                 have += n;
