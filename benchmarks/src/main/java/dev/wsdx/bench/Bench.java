@@ -41,7 +41,7 @@ public final class Bench {
         figure(4, () -> scale(rounds, Integer.getInteger("bench.scale", 9000)));
         figure(5, () -> calls(rounds, Integer.getInteger("bench.calls", 100_000)));
         figure(6, () -> sessions(rounds, Integer.getInteger("bench.sessions", 10_000),
-                Integer.getInteger("bench.sessionTimeout", 60)));
+                Integer.getInteger("bench.sessionTimeout", 120)));
         T.print();
     }
 

@@ -23,12 +23,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * 20,000-descriptor limit only in a process of its own). Reads commands "wsdx|netty PORT N
  * TIMEOUT_S" from stdin; per command: 4 threads open all N connections, then all N sessions run at
  * once on 4 threads (each sends 4 records, ends with their total, and expects twice the total as
- * the server's summary). Answers "DONE N NANOS" (first open to last session done) or
- * "STALLED DONE_COUNT of N" when TIMEOUT_S passed first.
+ * the server's summary). Answers "DONE N NANOS" (first open to last session done), or
+ * "STALLED DONE_COUNT of N, why" when 10 s passed without a session finishing or TIMEOUT_S passed.
  */
 public final class SessionClients {
     static final int RECORDS = 4;
     private static final int THREADS = 4;
+    private static final long IDLE_NS = TimeUnit.SECONDS.toNanos(10);
 
     private SessionClients() {}
 
@@ -162,15 +163,31 @@ public final class SessionClients {
         }
     }
 
+    /**
+     * Waits for every session: a stall is {@link #IDLE_NS} without one finishing (a slow machine
+     * still makes progress), or the round's time limit passing.
+     */
     private static String finish(CompletableFuture<?>[] fs, int n, long t0, long give, AtomicInteger done)
             throws Exception {
-        try {
-            CompletableFuture.allOf(fs).get(Math.max(1, give - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            return "STALLED " + done.get() + " of " + n;
-        } catch (java.util.concurrent.ExecutionException e) {
-            return "FAILED " + done.get() + " of " + n + ": " + e.getCause();
+        CompletableFuture<Void> all = CompletableFuture.allOf(fs);
+        int last = -1;
+        long lastAt = System.nanoTime();
+        while (true) {
+            try {
+                all.get(200, TimeUnit.MILLISECONDS);
+                return "DONE " + n + " " + (System.nanoTime() - t0);
+            } catch (TimeoutException e) {
+                long now = System.nanoTime();
+                int d = done.get();
+                if (d != last) {
+                    last = d;
+                    lastAt = now;
+                }
+                if (now - lastAt > IDLE_NS) return "STALLED " + d + " of " + n + ", none for 10 s";
+                if (now > give) return "STALLED " + d + " of " + n + ", over the round's time limit";
+            } catch (java.util.concurrent.ExecutionException e) {
+                return "FAILED " + done.get() + " of " + n + ": " + e.getCause();
+            }
         }
-        return "DONE " + n + " " + (System.nanoTime() - t0);
     }
 }
