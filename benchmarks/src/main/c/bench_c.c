@@ -2,6 +2,7 @@
  *   close N     raw epoll: peer close() -> EPOLLRDHUP seen by a watcher thread,
  *               graceful and reset, median/p99 in ns (the floor for figure 1)
  *   calls N     wsdx_send + wsdx_recv of 16 bytes from C: ns per pair (figure 5)
+ *   churn N     the seed scenario per connection through wsdx.h, one client (figure 3)
  *   memory N    native heap per idle wsdx connection, by mallinfo2 (figure 4)
  * Prints key=value lines. */
 #define _GNU_SOURCE

@@ -1,178 +1,123 @@
 package dev.wsdx.bench;
 
 import dev.wsdx.Connection;
-import dev.wsdx.Linger;
 import dev.wsdx.Mode;
 import dev.wsdx.Server;
-import java.io.FileReader;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
-import java.io.Reader;
+import java.io.StringReader;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The benchmark table of BENCHMARKS.md: each figure measured for wsdx and for its baseline in this
- * one process (the raw-C figures come from bench_c in the same script run), printed with the ratio.
- * Started by {@code bash bench/run.sh}.
+ * The benchmark table of BENCHMARKS.md. Every figure is taken in {@code bench.rounds} rounds; a
+ * round measures wsdx and then each baseline (the raw-C ones by running bench_c), so that wsdx and
+ * its baselines alternate and a slow phase of the machine hits both. Started by {@code bash bench/run.sh}.
  */
 public final class Bench {
     private static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
-    private static final List<String[]> ROWS = new ArrayList<>();
+    private static final Table T = new Table();
 
     private Bench() {}
 
     public static void main(String[] args) throws Exception {
+        int rounds = Integer.getInteger("bench.rounds", 5);
+        int churn = Integer.getInteger("bench.churn", 1000);
+        figure(1, () -> closeNotice(rounds, Integer.getInteger("bench.closes", 2000)));
+        figure(2, () -> throughput(rounds, Long.getLong("bench.bytes", 256L << 20)));
+        figure(3, () -> {
+            churn(rounds, 1, churn);
+            churn(rounds, 64, churn);
+        });
+        figure(4, () -> scale(rounds, Integer.getInteger("bench.scale", 9000)));
+        figure(5, () -> calls(rounds, Integer.getInteger("bench.calls", 100_000)));
+        figure(6, () -> sessions(rounds, Integer.getInteger("bench.sessions", 10_000),
+                Integer.getInteger("bench.sessionTimeout", 120)));
+        T.print();
+    }
+
+    interface Figure {
+        void run() throws Exception;
+    }
+
+    /** Runs figure {@code n} unless bench.only (e.g. "1,6") leaves it out; says on stderr how long it took. */
+    private static void figure(int n, Figure f) throws Exception {
+        String only = System.getProperty("bench.only", "");
+        if (!only.isEmpty() && !Arrays.asList(only.split(",")).contains(String.valueOf(n))) return;
+        long t0 = System.nanoTime();
+        f.run();
+        System.err.printf("figure %d: %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** One run of bench_c (built by bench/run.sh) as key=value figures. */
+    private static Properties benchC(String what, int n) throws Exception {
+        Process p = new ProcessBuilder(System.getProperty("bench.cbin"), what, String.valueOf(n))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        if (p.waitFor() != 0) throw new IOException("bench_c " + what + " failed: " + p.exitValue());
         Properties c = new Properties();
-        try (Reader r = new FileReader(System.getProperty("bench.c"))) {
-            c.load(r);
-        }
-        int closes = Integer.getInteger("bench.closes", 10_000);
-        closeNotice(closes, false, c);
-        closeNotice(closes, true, c);
-        throughput(Long.getLong("bench.bytes", 1L << 30));
-        churn(1, Integer.getInteger("bench.churn", 3000), c);
-        churn(64, Integer.getInteger("bench.churn", 3000), null);
-        scale(Integer.getInteger("bench.scale", 9000), c);
-        calls(200_000, c);
-        print();
+        c.load(new StringReader(out));
+        return c;
     }
 
     // ------------------------------------------------------------ 1. close notice
 
-    private static void closeNotice(int n, boolean reset, Properties c) throws Exception {
-        String kind = reset ? "reset" : "graceful";
-        long[] wsdx = wsdxCloseLatencies(n, reset, 0);
-        long[] jdk = jdkCloseLatencies(n, reset);
-        long cMedian = Long.parseLong(c.getProperty("close.epoll." + kind + ".median"));
-        long cP99 = Long.parseLong(c.getProperty("close.epoll." + kind + ".p99"));
-        row("1", "close notice, " + kind + ", median", us(median(wsdx)), "JDK Selector", us(median(jdk)),
-                median(wsdx) / (double) median(jdk), "<= 1.2");
-        row("1", "close notice, " + kind + ", median", us(median(wsdx)), "raw C epoll", us(cMedian),
-                median(wsdx) / (double) cMedian, "<= 2.0");
-        row("1", "close notice, " + kind + ", p99", us(p99(wsdx)), "JDK Selector", us(p99(jdk)),
-                p99(wsdx) / (double) p99(jdk), "-");
-        row("1", "close notice, " + kind + ", p99", us(p99(wsdx)), "raw C epoll", us(cP99),
-                p99(wsdx) / (double) cP99, "-");
-    }
-
-    /** Peer closes at t0; the local close listener records t1. {@code idle} more connections stay open meanwhile. */
-    static long[] wsdxCloseLatencies(int n, boolean reset, int idle) throws Exception {
-        long[] lat = new long[n];
-        AtomicLong seen = new AtomicLong();
-        try (Server server = Server.bind(LOOPBACK, Mode.STREAM, 4096)) {
-            InetSocketAddress at = new InetSocketAddress("127.0.0.1", server.localPort());
-            List<Connection> held = new ArrayList<>();
-            for (int i = 0; i < idle; i++) {
-                held.add(Connection.open(at, Mode.STREAM));
-                held.add(server.accept());
-            }
-            int batch = 500;
-            for (int done = 0; done < n; done += batch) {
-                int m = Math.min(batch, n - done);
-                Connection[] local = new Connection[m];
-                Connection[] peer = new Connection[m];
-                for (int i = 0; i < m; i++) {
-                    local[i] = Connection.open(at, Mode.STREAM)
-                            .onClose((conn, e) -> seen.set(System.nanoTime()), Runnable::run);
-                    peer[i] = server.accept();
-                }
-                for (int i = 0; i < m; i++) {
-                    seen.set(0);
-                    if (reset) peer[i].setLinger(Linger.abortive()); // set before t0, as the JDK side does
-                    long t0 = System.nanoTime();
-                    peer[i].close();
-                    long t1;
-                    while ((t1 = seen.get()) == 0) Thread.onSpinWait();
-                    lat[done + i] = t1 - t0;
-                    local[i].close();
-                }
-            }
-            for (Connection h : held) h.close();
-        }
-        return lat;
-    }
-
-    private static long[] jdkCloseLatencies(int n, boolean reset) throws Exception {
-        long[] lat = new long[n];
-        AtomicLong seen = new AtomicLong();
-        ConcurrentLinkedQueue<SocketChannel> toRegister = new ConcurrentLinkedQueue<>();
-        try (ServerSocketChannel server = ServerSocketChannel.open().bind(LOOPBACK, 4096);
-                Selector selector = Selector.open()) {
-            Thread loop = new Thread(() -> selectLoop(selector, toRegister, seen), "jdk-selector");
-            loop.setDaemon(true);
-            loop.start();
-            for (int i = 0; i < n; i++) {
-                SocketChannel local = SocketChannel.open(server.getLocalAddress());
-                SocketChannel peer = server.accept();
-                local.configureBlocking(false);
-                seen.set(-1);
-                toRegister.add(local);
-                selector.wakeup();
-                while (seen.get() == -1) Thread.onSpinWait(); // registered
-                if (reset) peer.setOption(StandardSocketOptions.SO_LINGER, 0);
-                long t0 = System.nanoTime();
-                peer.close();
-                long t1;
-                while ((t1 = seen.get()) == 0) Thread.onSpinWait();
-                lat[i] = t1 - t0;
-                local.close();
-            }
-            loop.interrupt();
-            selector.wakeup();
-        }
-        return lat;
-    }
-
-    private static void selectLoop(Selector selector, ConcurrentLinkedQueue<SocketChannel> toRegister, AtomicLong seen) {
-        ByteBuffer buf = ByteBuffer.allocateDirect(4096);
+    private static void closeNotice(int rounds, int n) throws Exception {
+        EventLoopGroup loop = NettyPeers.group(1);
         try {
-            while (!Thread.currentThread().isInterrupted()) {
-                selector.select();
-                for (SocketChannel ch; (ch = toRegister.poll()) != null; ) {
-                    ch.register(selector, SelectionKey.OP_READ);
-                    seen.set(0);
+            for (int r = 0; r < rounds; r++) {
+                for (String kind : new String[] {"graceful", "reset"}) {
+                    boolean reset = kind.equals("reset");
+                    latencies("close." + kind + ".wsdx", CloseNotice.wsdx(n, reset, 0));
+                    latencies("close." + kind + ".jdk", CloseNotice.jdk(n, reset));
+                    latencies("close." + kind + ".netty", CloseNotice.netty(n, reset, loop));
                 }
-                for (SelectionKey k : selector.selectedKeys()) {
-                    int r;
-                    try {
-                        buf.clear();
-                        r = ((SocketChannel) k.channel()).read(buf);
-                    } catch (IOException e) {
-                        r = -1; // reset
-                    }
-                    if (r < 0) {
-                        seen.set(System.nanoTime());
-                        k.cancel();
-                    }
+                Properties c = benchC("close", n);
+                for (String kind : new String[] {"graceful", "reset"}) {
+                    T.add("close." + kind + ".c.median", Double.parseDouble(c.getProperty("close.epoll." + kind + ".median")));
+                    T.add("close." + kind + ".c.p99", Double.parseDouble(c.getProperty("close.epoll." + kind + ".p99")));
                 }
-                selector.selectedKeys().clear();
             }
-        } catch (IOException | java.nio.channels.ClosedSelectorException e) {
-            // the benchmark is over
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+        for (String kind : new String[] {"graceful", "reset"}) {
+            String k = "close." + kind;
+            String what = "close notice, " + kind;
+            String netty = kind.equals("reset") ? "Netty epoll (channelInactive)" : "Netty epoll (input shutdown event)";
+            T.row("1", what + ", median", k + ".wsdx.median", "JDK Selector", k + ".jdk.median", Table::us, "<= 1.0");
+            T.row("1", what + ", median", k + ".wsdx.median", netty, k + ".netty.median", Table::us, "<= 1.0");
+            T.row("1", what + ", median", k + ".wsdx.median", "raw C epoll", k + ".c.median", Table::us, "<= 1.5");
+            T.row("1", what + ", p99", k + ".wsdx.p99", "JDK Selector", k + ".jdk.p99", Table::us, "<= 1.5");
+            T.row("1", what + ", p99", k + ".wsdx.p99", netty, k + ".netty.p99", Table::us, "-");
+        }
+    }
+
+    private static void latencies(String key, long[] ns) {
+        long[] s = ns.clone();
+        Arrays.sort(s);
+        T.add(key + ".median", s[s.length / 2]);
+        T.add(key + ".p99", s[s.length * 99 / 100]);
     }
 
     // ------------------------------------------------------------ 2. throughput
 
-    private static void throughput(long total) throws Exception {
-        double wsdx = wsdxThroughput(total);
-        double jdk = jdkThroughput(total);
-        row("2", "stream throughput, 64 KiB writes, " + (total >> 20) + " MiB", mibs(wsdx), "JDK SocketChannel",
-                mibs(jdk), wsdx / jdk, ">= 0.9");
+    private static void throughput(int rounds, long total) throws Exception {
+        for (int r = 0; r < rounds; r++) {
+            T.add("throughput.wsdx", wsdxThroughput(total));
+            T.add("throughput.jdk", jdkThroughput(total));
+        }
+        T.row("2", "stream throughput, 64 KiB writes, " + (total >> 20) + " MiB", "throughput.wsdx",
+                "JDK SocketChannel", "throughput.jdk", Table::mibs, ">= 1.0");
     }
 
     private static double wsdxThroughput(long total) throws Exception {
@@ -225,154 +170,45 @@ public final class Bench {
 
     // ------------------------------------------------------------ 3. churn
 
-    private static void churn(int clients, int total, Properties c) throws Exception {
-        double wsdx = wsdxChurn(clients, total);
-        double jdk = jdkChurn(clients, total, false);
-        double jdkSame = jdkChurn(clients, total, true);
+    private static void churn(int rounds, int clients, int total) throws Exception {
+        String k = "churn." + clients;
+        for (int r = 0; r < rounds; r++) {
+            T.add(k + ".wsdx", Churn.wsdx(clients, total));
+            T.add(k + ".jdk", Churn.jdk(clients, total));
+            T.add(k + ".netty", Churn.netty(clients, total));
+            if (clients == 1) T.add(k + ".c", Double.parseDouble(benchC("churn", total).getProperty("churn.c.per_s")));
+        }
         String what = "churn, seed scenario per connection, " + clients + " client" + (clients > 1 ? "s" : "");
-        row("3", what, String.format("%.0f conn/s", wsdx), "JDK connect/write/close", String.format("%.0f conn/s", jdk),
-                wsdx / jdk, ">= 0.7");
-        row("3", what, String.format("%.0f conn/s", wsdx), "JDK, the same exchanges in plain TCP",
-                String.format("%.0f conn/s", jdkSame), wsdx / jdkSame, "-");
-        if (c != null) { // where the time goes: the same scenario through wsdx.h from C
-            double fromC = Double.parseDouble(c.getProperty("churn.c.per_s"));
-            row("3", what, String.format("%.0f conn/s", wsdx), "wsdx from C, same scenario",
-                    String.format("%.0f conn/s", fromC), wsdx / fromC, "-");
-        }
-    }
-
-    private static double wsdxChurn(int clients, int total) throws Exception {
-        ExecutorService pool = Executors.newCachedThreadPool();
-        try (Server server = Server.bind(LOOPBACK, Mode.STREAM, 4096)) {
-            InetSocketAddress at = new InetSocketAddress("127.0.0.1", server.localPort());
-            pool.submit(() -> {
-                while (true) {
-                    Connection conn = server.accept();
-                    pool.submit(() -> serveSeed(conn));
-                }
-            });
-            return timed(clients, total, pool, () -> {
-                try (Connection conn = Connection.open(at, Mode.STREAM)) {
-                    ByteBuffer b = ByteBuffer.allocate(8).putLong(0, 1);
-                    conn.write(b);
-                    readFully(conn, ByteBuffer.allocate(8));
-                    conn.sendDisconnect(ByteBuffer.allocate(8).putLong(0, 1));
-                    if (conn.read(ByteBuffer.allocate(1)) != -1) throw new IllegalStateException("data after close");
-                    if (conn.receiveDisconnect().remaining() != 8) throw new IllegalStateException("no total");
-                }
-                return null;
-            });
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    private static Object serveSeed(Connection conn) throws IOException {
-        try (conn) {
-            ByteBuffer b = ByteBuffer.allocate(8);
-            readFully(conn, b);
-            conn.write(b.flip());
-            if (conn.read(ByteBuffer.allocate(1)) != -1) throw new IllegalStateException("data after close");
-            long total = conn.receiveDisconnect().getLong();
-            conn.sendDisconnect(ByteBuffer.allocate(8).putLong(0, total));
-        }
-        return null;
-    }
-
-    private static void readFully(SocketChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            if (ch.read(b) < 0) throw new IllegalStateException("closed early");
-        }
-    }
-
-    private static void readFully(Connection conn, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            if (conn.read(b) < 0) throw new IllegalStateException("closed early");
-        }
-    }
-
-    /**
-     * The JDK baselines: a plain connect/write/close loop (the issue's), or, with {@code same}, the
-     * seed's exchanges in plain TCP: 8 bytes each way, then 8 "disconnect" bytes each way, each
-     * followed by a half-close, as wsdx does them.
-     */
-    private static double jdkChurn(int clients, int total, boolean same) throws Exception {
-        ExecutorService pool = Executors.newCachedThreadPool();
-        try (ServerSocketChannel server = ServerSocketChannel.open().bind(LOOPBACK, 4096)) {
-            pool.submit(() -> {
-                while (true) {
-                    SocketChannel ch = server.accept();
-                    pool.submit(() -> {
-                        try (ch) {
-                            ByteBuffer b = ByteBuffer.allocate(64);
-                            if (same) {
-                                readFully(ch, ByteBuffer.allocate(8));
-                                ch.write(ByteBuffer.allocate(8));
-                                readFully(ch, ByteBuffer.allocate(8));
-                            }
-                            while (ch.read(b) >= 0) b.clear();
-                            if (same) ch.write(ByteBuffer.allocate(8));
-                        }
-                        return null;
-                    });
-                }
-            });
-            return timed(clients, total, pool, () -> {
-                try (SocketChannel ch = SocketChannel.open(server.getLocalAddress())) {
-                    ch.write(ByteBuffer.allocate(8).putLong(0, 1));
-                    if (same) {
-                        readFully(ch, ByteBuffer.allocate(8));
-                        ch.write(ByteBuffer.allocate(8));
-                        ch.shutdownOutput();
-                        readFully(ch, ByteBuffer.allocate(8));
-                        if (ch.read(ByteBuffer.allocate(1)) != -1) throw new IllegalStateException("data after close");
-                    }
-                }
-                return null;
-            });
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    /** Connections per second: total runs of one, spread over {@code clients} threads. */
-    private static double timed(int clients, int total, ExecutorService pool, java.util.concurrent.Callable<?> one)
-            throws Exception {
-        for (int i = 0; i < Math.min(200, total); i++) one.call(); // warm-up
-        List<Future<?>> fs = new ArrayList<>();
-        long t0 = System.nanoTime();
-        int each = total / clients;
-        for (int c = 0; c < clients; c++) {
-            fs.add(pool.submit(() -> {
-                for (int i = 0; i < each; i++) one.call();
-                return null;
-            }));
-        }
-        for (Future<?> f : fs) f.get();
-        return each * clients / ((System.nanoTime() - t0) / 1e9);
+        T.row("3", what, k + ".wsdx", "JDK, the same exchanges in plain TCP", k + ".jdk", Table::perS, ">= 0.8");
+        T.row("3", what, k + ".wsdx", "Netty epoll, the same exchanges in plain TCP", k + ".netty", Table::perS, "-");
+        if (clients == 1) T.row("3", what, k + ".wsdx", "wsdx from C, same scenario", k + ".c", Table::perS, "-");
     }
 
     // ------------------------------------------------------------ 4. scale
 
-    private static void scale(int connections, Properties c) throws Exception {
-        long[] small = wsdxCloseLatencies(1000, false, 100);
-        long[] big = wsdxCloseLatencies(1000, false, connections);
-        row("4", "close notice median with " + connections + " connections open (both ends in-process)",
-                us(median(big)), "same, 100 open", us(median(small)), median(big) / (double) median(small), "<= 2.0");
-        long perSocket = Long.parseLong(c.getProperty("memory.bytes_per_socket"));
-        row("4", "native heap per idle connection (" + c.getProperty("memory.connections") + " sockets, mallinfo2)",
-                perSocket + " B", "target", "512 B", perSocket / 512.0, "<= 1.0");
+    private static void scale(int rounds, int connections) throws Exception {
+        int n = Math.max(200, Integer.getInteger("bench.closes", 2000) / 2);
+        for (int r = 0; r < rounds; r++) {
+            T.add("scale.big", Table.median(Arrays.stream(CloseNotice.wsdx(n, false, connections)).asDoubleStream().toArray()));
+            T.add("scale.small", Table.median(Arrays.stream(CloseNotice.wsdx(n, false, 100)).asDoubleStream().toArray()));
+            Properties c = benchC("memory", 4000);
+            T.add("memory", Double.parseDouble(c.getProperty("memory.bytes_per_socket")));
+        }
+        T.row("4", "close notice median with " + connections + " connections open (both ends in-process)",
+                "scale.big", "same, 100 open", "scale.small", Table::us, "<= 1.2");
+        T.rowFixed("4", "native heap per idle connection (8000 sockets, mallinfo2)", "memory", "target", 512,
+                Table::bytes, "<= 1.0");
     }
 
     // ------------------------------------------------------------ 5. JNA boundary
 
-    private static void calls(int n, Properties c) throws Exception {
+    private static void calls(int rounds, int n) throws Exception {
         try (Server server = Server.bind(LOOPBACK, Mode.STREAM);
                 Connection out = Connection.open(new InetSocketAddress("127.0.0.1", server.localPort()), Mode.STREAM);
                 Connection in = server.accept()) {
             ByteBuffer w = ByteBuffer.allocateDirect(16);
             ByteBuffer r = ByteBuffer.allocateDirect(16);
-            for (int round = 0; round < 2; round++) { // the first round warms the JIT
+            for (int round = -1; round < rounds; round++) { // round -1 warms the JIT
                 long t0 = System.nanoTime();
                 for (int i = 0; i < n; i++) {
                     w.clear();
@@ -380,49 +216,46 @@ public final class Bench {
                     r.clear();
                     while (r.hasRemaining()) in.read(r);
                 }
-                long ns = (System.nanoTime() - t0) / n;
-                if (round == 1) {
-                    long cNs = Long.parseLong(c.getProperty("calls.c.ns"));
-                    row("5", "send + recv of 16 bytes through the Java API", ns + " ns", "same calls from C",
-                            cNs + " ns", ns / (double) cNs, "-");
-                }
+                if (round < 0) continue;
+                T.add("calls.java", (System.nanoTime() - t0) / (double) n);
+                T.add("calls.c", Double.parseDouble(benchC("calls", n).getProperty("calls.c.ns")));
             }
         }
+        T.row("5", "send + recv of 16 bytes through the Java API", "calls.java", "same calls from C", "calls.c",
+                Table::ns, "<= 1.2");
     }
 
-    // ------------------------------------------------------------ table
+    // ------------------------------------------------------------ 6. event-driven sessions
 
-    private static void row(String fig, String what, String wsdx, String base, String baseValue, double ratio,
-            String target) {
-        String met = "-";
-        if (target.startsWith("<=")) met = ratio <= Double.parseDouble(target.substring(3)) ? "yes" : "NO";
-        if (target.startsWith(">=")) met = ratio >= Double.parseDouble(target.substring(3)) ? "yes" : "NO";
-        ROWS.add(new String[] {fig, what, wsdx, base + ": " + baseValue, String.format("%.2f", ratio), target, met});
+    /** A stall or failure ends the row after that round, which the row names with how far it got. */
+    private static void sessions(int rounds, int n, int timeoutS) throws Exception {
+        try (Sessions s = new Sessions()) {
+            int warm = Math.min(n, 200); // class loading and JIT of both stacks in both JVMs, untimed
+            s.wsdx(warm, Math.min(timeoutS, 10));
+            s.netty(warm, Math.min(timeoutS, 10));
+            for (int r = 0; r < rounds; r++) {
+                String w = s.wsdx(n, timeoutS);
+                String b = s.netty(n, timeoutS);
+                if (w.startsWith("DONE")) T.add("sessions.wsdx", sessionsPerS(w));
+                else T.note("sessions.wsdx", failure(w, r));
+                if (b.startsWith("DONE")) T.add("sessions.netty", sessionsPerS(b));
+                else T.note("sessions.netty", failure(b, r));
+                if (!w.startsWith("DONE") || !b.startsWith("DONE")) break;
+            }
+        }
+        T.row("6", n + " concurrent seed sessions, server event-driven on 4 threads", "sessions.wsdx",
+                "Netty epoll, the same exchanges in plain TCP", "sessions.netty", Table::perS, ">= 0.8");
     }
 
-    private static void print() {
-        System.out.println("| # | figure | wsdx | baseline | ratio | target | met |");
-        System.out.println("|---|--------|------|----------|-------|--------|-----|");
-        for (String[] r : ROWS) System.out.println("| " + String.join(" | ", r) + " |");
+    /** "STALLED 5234 of 10000" as "stalled (5234 of 10000 done) in round 2"; other failures as they are. */
+    private static String failure(String answer, int round) {
+        String why = answer.startsWith("STALLED ")
+                ? "stalled (" + answer.substring(8).replaceFirst("^(\\d+ of \\d+)", "$1 done") + ")" : answer;
+        return why + " in round " + (round + 1);
     }
 
-    private static long median(long[] v) {
-        long[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
-    }
-
-    private static long p99(long[] v) {
-        long[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length * 99 / 100];
-    }
-
-    private static String us(long ns) {
-        return String.format("%.1f µs", ns / 1000.0);
-    }
-
-    private static String mibs(double bytesPerSecond) {
-        return String.format("%.0f MiB/s", bytesPerSecond / (1 << 20));
+    private static double sessionsPerS(String done) {
+        String[] a = done.split(" ");
+        return Integer.parseInt(a[1]) / (Long.parseLong(a[2]) / 1e9);
     }
 }
