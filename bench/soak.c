@@ -232,7 +232,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < 7; k++)
         pthread_create(&th[n++], NULL, attacker, (void *)(intptr_t)k);
     long first_rss = 0, last_rss = 0, first_heap = 0, last_heap = 0;
-    int first_fds = 0, last_fds = 0;
+    int first_fds = 0, last_fds = 0, early_max_fds = 0;
     long total_s = (long)(minutes * 60);
     printf("minute  rss_kib  heap_kib  handles  fds  exchanges  bytes  attacks  failed(reported)  bad(lost/corrupted)\n");
     for (long s = 1; s <= total_s; s++) {
@@ -241,6 +241,8 @@ int main(int argc, char **argv)
             last_rss = rss_kib();
             last_heap = heap_kib();
             last_fds = fds();
+            if (s <= total_s / 2 && last_fds > early_max_fds)
+                early_max_fds = last_fds; /* the descriptor attack swings the count: its early range */
             if (s == 20) { /* after warm-up: the baseline */
                 first_rss = last_rss;
                 first_heap = last_heap;
@@ -256,13 +258,15 @@ int main(int argc, char **argv)
     atomic_store(&g_stop, 1); /* the verdict now: attackers may be blocked on a peer for ever */
     (void)th;
     /* the heap in use is the leak test (a connection's buffers come and go, so
-     * a margin of 4 MiB); RSS may drift with the allocator's arenas, within bounds */
+     * a margin of 4 MiB); RSS may drift with the allocator's arenas, within
+     * bounds. The descriptor attack holds and frees hundreds of descriptors at
+     * a time, so a leak shows as the count leaving the range of the first half */
     int flat = last_heap <= first_heap + 4096 && last_rss <= first_rss + first_rss / 2 + 20480 &&
-               last_fds <= first_fds + 64;
+               last_fds <= early_max_fds + 64;
     int ok = atomic_load(&g_bad) == 0 && atomic_load(&g_exchanges) > 0 && flat;
     printf("verdict: %s (lost/corrupted exchanges %ld, heap in use %ld -> %ld KiB, RSS %ld -> %ld KiB, "
-           "descriptors %d -> %d)\n", ok ? "PASS" : "FAIL", atomic_load(&g_bad), first_heap, last_heap,
-           first_rss, last_rss, first_fds, last_fds);
+           "descriptors %d -> %d, first half at most %d)\n", ok ? "PASS" : "FAIL", atomic_load(&g_bad),
+           first_heap, last_heap, first_rss, last_rss, first_fds, last_fds, early_max_fds);
     fflush(stdout);
     _exit(ok ? 0 : 1);
 }
