@@ -1,5 +1,6 @@
 /* raw_peer.c - a raw BSD-socket peer for the C tests (see raw_peer.h). */
 #include "raw_peer.h"
+#include "close_events.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,5 +163,13 @@ int raw_peer_accepted(int mode, wsdx_socket *l, wsdx_socket *a)
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int raw_peer_watched(int mode, wsdx_socket *l, wsdx_socket *a)
+{
+    int fd = raw_peer_accepted(mode, l, a);
+    if (fd >= 0)
+        watch_close(*a);
     return fd;
 }

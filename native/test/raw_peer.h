@@ -47,5 +47,7 @@ int drain(int fd, long *got, int timeout_ms);
 /* A wsdx listener (*l) and a raw client past the preamble exchange; *a is
  * the accepted wsdx socket. Returns the raw client's fd, or -1. */
 int raw_peer_accepted(int mode, wsdx_socket *l, wsdx_socket *a);
+/* raw_peer_accepted, with *a's close events recorded (watch_close, close_events.h). */
+int raw_peer_watched(int mode, wsdx_socket *l, wsdx_socket *a);
 
 #endif

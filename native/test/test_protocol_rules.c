@@ -3,6 +3,7 @@
  * (S1 preamble, S2 frames, S3 ending). The handshake time is shortened to
  * HS_MS through WSDX_HANDSHAKE_MS so that its rows run quickly. */
 #include "check.h"
+#include "close_events.h"
 #include "raw_peer.h"
 #include "wsdx.h"
 
@@ -16,35 +17,6 @@
 #include <unistd.h>
 
 #define HS_MS 800
-
-static atomic_int close_error, close_flags, close_count;
-
-static void on_close(wsdx_socket s, int error, int flags, void *ctx)
-{
-    (void)s;
-    (void)ctx;
-    atomic_store(&close_error, error);
-    atomic_store(&close_flags, flags);
-    atomic_fetch_add(&close_count, 1);
-}
-
-static int accepted(int mode, wsdx_socket *l, wsdx_socket *a)
-{
-    int fd = raw_peer_accepted(mode, l, a);
-    CHECK(fd >= 0);
-    atomic_store(&close_count, 0);
-    atomic_store(&close_error, -1);
-    atomic_store(&close_flags, -1);
-    wsdx_on_close(*a, on_close, NULL);
-    return fd;
-}
-
-static int wait_close(void)
-{
-    for (int i = 0; i < 500 && atomic_load(&close_count) == 0; i++)
-        usleep(10000);
-    return atomic_load(&close_count);
-}
 
 static void rst(int fd)
 {
@@ -169,7 +141,8 @@ static void S2_dataFrameAtTheLimitAccepted(void)
         big[i] = (uint8_t)(i * 7);
     for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
         wsdx_socket l, a;
-        int fd = accepted(mode, &l, &a);
+        int fd = raw_peer_watched(mode, &l, &a);
+        CHECK(fd >= 0);
         uint8_t h[5];
         put_header(h, 1, (uint32_t)n);
         CHECK(write_all(fd, h, 5));
@@ -202,7 +175,8 @@ static void S2_dataFrameAtTheLimitAccepted(void)
 static void S2_emptyStreamFramesBounded(void)
 {
     wsdx_socket l, a;
-    int fd = accepted(WSDX_STREAM, &l, &a);
+    int fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
     uint8_t *w = calloc(1025 * 5 + 6, 1);
     for (int i = 0; i < 1025; i++)
         put_header(w + i * 5, 1, 0);
@@ -216,7 +190,7 @@ static void S2_emptyStreamFramesBounded(void)
     CHECK(write_all(fd, w, 5)); /* the 1,025th in a row */
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), -WSDX_WSAEPROTONOSUPPORT);
     CHECK_EQ(drain(fd, NULL, 5000), -ECONNRESET);
-    CHECK_EQ(wait_close(), 1);
+    CHECK_EQ(wait_closes(1), 1);
     CHECK_EQ(atomic_load(&close_error), WSDX_WSAEPROTONOSUPPORT);
     free(w);
     wsdx_close(a);
@@ -245,7 +219,8 @@ static void *trickle_main(void *arg)
 static void S2_receiveTimeoutHoldsWhilePeerTrickles(void)
 {
     wsdx_socket l, a;
-    int fd = accepted(WSDX_MESSAGE, &l, &a);
+    int fd = raw_peer_watched(WSDX_MESSAGE, &l, &a);
+    CHECK(fd >= 0);
     uint8_t h[5];
     put_header(h, 1, 1u << 20);
     CHECK(write_all(fd, h, 5));
@@ -272,7 +247,8 @@ static void S3_disconnectEndsDirectionWithoutFin(void)
 {
     for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
         wsdx_socket l, a;
-        int fd = accepted(mode, &l, &a);
+        int fd = raw_peer_watched(mode, &l, &a);
+        CHECK(fd >= 0);
         uint8_t w[5 + 2 + 5 + 3];
         put_header(w, 1, 2);
         memcpy(w + 5, "hi", 2);
@@ -282,7 +258,7 @@ static void S3_disconnectEndsDirectionWithoutFin(void)
         char buf[8];
         CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), 2);
         CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), mode == WSDX_STREAM ? 0 : -WSDX_WSAEDISCON);
-        CHECK_EQ(wait_close(), 1);
+        CHECK_EQ(wait_closes(1), 1);
         CHECK_EQ(atomic_load(&close_error), 0);
         CHECK_EQ(atomic_load(&close_flags), WSDX_CLOSE_DISCONNECT_DATA);
         CHECK_EQ(wsdx_recv_disconnect(a, buf, sizeof buf), 3);
@@ -301,7 +277,8 @@ static void S3_emptyDisconnectEqualsFin(void)
 {
     for (int fin_only = 0; fin_only <= 1; fin_only++) {
         wsdx_socket l, a;
-        int fd = accepted(WSDX_STREAM, &l, &a);
+        int fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+        CHECK(fd >= 0);
         uint8_t h[5];
         put_header(h, 2, 0);
         if (!fin_only)
@@ -309,7 +286,7 @@ static void S3_emptyDisconnectEqualsFin(void)
         shutdown(fd, SHUT_WR);
         char buf[8];
         CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), 0);
-        CHECK_EQ(wait_close(), 1);
+        CHECK_EQ(wait_closes(1), 1);
         CHECK_EQ(atomic_load(&close_error), 0);
         CHECK_EQ(atomic_load(&close_flags), 0);
         CHECK_EQ(wsdx_recv_disconnect(a, buf, sizeof buf), 0);
@@ -323,7 +300,8 @@ static void S3_emptyDisconnectEqualsFin(void)
 static void S3_sendDisconnectNullSendsEmptyFrameThenFin(void)
 {
     wsdx_socket l, a;
-    int fd = accepted(WSDX_MESSAGE, &l, &a);
+    int fd = raw_peer_watched(WSDX_MESSAGE, &l, &a);
+    CHECK(fd >= 0);
     CHECK_EQ(wsdx_send_disconnect(a, NULL, 0), 0);
     uint8_t got[16];
     long n = 0;
@@ -342,14 +320,15 @@ static void S3_sendDisconnectNullSendsEmptyFrameThenFin(void)
 static void S3_resetDiscardsUnreadData(void)
 {
     wsdx_socket l, a;
-    int fd = accepted(WSDX_MESSAGE, &l, &a);
+    int fd = raw_peer_watched(WSDX_MESSAGE, &l, &a);
+    CHECK(fd >= 0);
     uint8_t w[8];
     put_header(w, 1, 3);
     memcpy(w + 5, "abc", 3);
     CHECK(write_all(fd, w, 8));
     usleep(50000);
     rst(fd);
-    CHECK_EQ(wait_close(), 1);
+    CHECK_EQ(wait_closes(1), 1);
     char buf[8];
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), -WSDX_WSAECONNRESET);
     CHECK_EQ(atomic_load(&close_error), WSDX_WSAECONNRESET);

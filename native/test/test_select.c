@@ -1,6 +1,7 @@
 /* test_select.c - wsdx_select readiness events, wsdx_try_send backpressure,
  * socket options and addresses, through wsdx.h only. */
 #include "check.h"
+#include "close_events.h"
 #include "wsdx.h"
 
 #include <stdatomic.h>
@@ -20,14 +21,6 @@ static void on_event(wsdx_socket s, int ev, int error, void *ctx)
     atomic_fetch_add(&fired, 1);
 }
 
-/* Waits until n callbacks came (bounded: a missing event fails the check). */
-static int wait_fired(int n)
-{
-    for (int i = 0; i < 500 && atomic_load(&fired) < n; i++)
-        test_sleep_ms(10);
-    return atomic_load(&fired);
-}
-
 static void reset_fired(void)
 {
     atomic_store(&fired, 0);
@@ -44,7 +37,7 @@ static void fd_accept_reports_a_checked_connection(wsdx_socket *l, wsdx_socket *
     CHECK_EQ(atomic_load(&fired), 0); /* nothing waits yet */
     *c = wsdx_socket_open(WSDX_STREAM);
     CHECK_EQ(wsdx_connect(*c, "127.0.0.1", wsdx_local_port(*l), 5000), 0);
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_events), WSDX_FD_ACCEPT);
     *a = wsdx_accept(*l, 0);
     CHECK(*a > 0);
@@ -57,7 +50,7 @@ static void fd_read_reports_data_without_reading_ahead(wsdx_socket c, wsdx_socke
     test_sleep_ms(50);
     CHECK_EQ(atomic_load(&fired), 0);
     CHECK_EQ(wsdx_send(c, "hello", 5), 5);
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_events), WSDX_FD_READ);
     test_sleep_ms(30);
     CHECK_EQ(atomic_load(&fired), 1); /* one-shot: not again until re-armed */
@@ -67,7 +60,7 @@ static void fd_read_reports_data_without_reading_ahead(wsdx_socket c, wsdx_socke
     reset_fired();
     CHECK_EQ(wsdx_select(a, WSDX_FD_READ, on_event, NULL), 0);
     CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), 0);
 }
 
@@ -75,7 +68,7 @@ static void fd_write_waits_until_the_peer_takes_bytes(wsdx_socket c, wsdx_socket
 {
     reset_fired();
     CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
-    CHECK_EQ(wait_fired(1), 1); /* writable now */
+    CHECK_EQ(wait_count(&fired, 1), 1); /* writable now */
     static char chunk[65536];
     long sent = 0;
     int rc;
@@ -95,7 +88,7 @@ static void fd_write_waits_until_the_peer_takes_bytes(wsdx_socket c, wsdx_socket
         got += n;
     }
     CHECK_EQ(got, sent);
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_events), WSDX_FD_WRITE);
 }
 

@@ -4,6 +4,7 @@
  * has one, and its comment names the hand mutation that made it fail.
  * POSIX only (the raw peer uses BSD sockets, CPU time comes from clock_gettime). */
 #include "check.h"
+#include "close_events.h"
 #include "wsdx.h"
 
 #include <dirent.h>
@@ -14,30 +15,7 @@
 
 #include "plat.h"
 
-static atomic_int events, last_error, cb_on_closed;
-static atomic_llong cb_socket;
-
-static void on_close(wsdx_socket s, int error, int flags, void *ctx)
-{
-    (void)flags;
-    (void)ctx;
-    atomic_store(&cb_socket, s);
-    atomic_store(&last_error, error);
-    atomic_fetch_add(&events, 1);
-}
-
-static int wait_events(int n)
-{
-    for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
-        test_sleep_ms(10);
-    return atomic_load(&events);
-}
-
-static void reset_events(void)
-{
-    atomic_store(&events, 0);
-    atomic_store(&last_error, -1);
-}
+static atomic_int cb_on_closed;
 
 static void pair(int mode, wsdx_socket *l, wsdx_socket *c, wsdx_socket *a)
 {
@@ -128,14 +106,13 @@ static void R3_resetDiscardsUnreadData(void)
     wsdx_socket l, c, a;
     char b[8];
     pair(WSDX_STREAM, &l, &c, &a);
-    reset_events();
-    wsdx_on_close(a, on_close, NULL);
+    watch_close(a);
     CHECK_EQ(wsdx_send(c, "hello", 5), 5);
     CHECK_EQ(wsdx_recv(a, b, 1, 5000), 1); /* "ello" stays queued in wsdx */
     CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
     CHECK_EQ(wsdx_close(c), 0);
-    CHECK_EQ(wait_events(1), 1);
-    CHECK_EQ(last_error, WSDX_WSAECONNRESET);
+    CHECK_EQ(wait_closes(1), 1);
+    CHECK_EQ(close_error, WSDX_WSAECONNRESET);
     CHECK_EQ(wsdx_recv(a, b, sizeof b, 1000), -WSDX_WSAECONNRESET);
     CHECK_EQ(wsdx_close(a), 0);
     CHECK_EQ(wsdx_close(l), 0);
@@ -240,17 +217,16 @@ static void R5_apiCallThatSeesTheEndPostsOneClose(void)
     uint8_t w[16];
     char b[8];
     raw_fd fd = raw_client(WSDX_MESSAGE, &l, &a);
-    reset_events();
-    wsdx_on_close(a, on_close, NULL);
+    watch_close(a);
     w[0] = 9; /* no such frame type */
     memset(w + 1, 0, 4);
     CHECK_EQ(raw_write(fd, w, 5), 5);
     CHECK_EQ(wsdx_recv(a, b, sizeof b, 5000), -WSDX_WSAEPROTONOSUPPORT);
-    CHECK_EQ(wait_events(1), 1);
-    CHECK_EQ(last_error, WSDX_WSAEPROTONOSUPPORT);
+    CHECK_EQ(wait_closes(1), 1);
+    CHECK_EQ(close_error, WSDX_WSAEPROTONOSUPPORT);
     CHECK_EQ(wsdx_recv(a, b, sizeof b, 0), -WSDX_WSAEPROTONOSUPPORT);
     test_sleep_ms(100);
-    CHECK_EQ(atomic_load(&events), 1);
+    CHECK_EQ(atomic_load(&close_count), 1);
     raw_close(fd);
     CHECK_EQ(wsdx_close(a), 0);
     CHECK_EQ(wsdx_close(l), 0);
@@ -264,16 +240,15 @@ static void R5_registrationAfterTheEndIsDelivered(void)
 {
     wsdx_socket l, c, a;
     pair(WSDX_STREAM, &l, &c, &a);
-    reset_events();
-    CHECK_EQ(wsdx_on_close(a, on_close, NULL), 0);
+    CHECK_EQ(watch_close(a), 0);
     test_sleep_ms(50); /* that post was handled: nothing had happened yet */
     CHECK_EQ(wsdx_on_close(a, NULL, NULL), 0);
     CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
     test_sleep_ms(200); /* the FIN came; nobody was registered */
-    CHECK_EQ(atomic_load(&events), 0);
+    CHECK_EQ(atomic_load(&close_count), 0);
     CHECK_EQ(wsdx_on_close(a, on_close, NULL), 0);
-    CHECK_EQ(wait_events(1), 1);
-    CHECK_EQ(last_error, 0);
+    CHECK_EQ(wait_closes(1), 1);
+    CHECK_EQ(close_error, 0);
     CHECK_EQ(wsdx_close(c), 0);
     CHECK_EQ(wsdx_close(a), 0);
     CHECK_EQ(wsdx_close(l), 0);
@@ -306,17 +281,15 @@ static void S11_noCloseEventAfterClose(void)
     a2 = wsdx_accept(l, 5000);
     wsdx_on_close(a1, blocker, NULL);
     CHECK_EQ(wsdx_shutdown(c1, WSDX_SD_SEND), 0);
-    for (int i = 0; i < 500 && !atomic_load(&blocker_in); i++)
-        test_sleep_ms(10);
-    CHECK(atomic_load(&blocker_in)); /* the notifier is busy from here on */
-    reset_events();
+    CHECK_EQ(wait_count(&blocker_in, 1), 1); /* the notifier is busy from here on */
+    close_events_reset();
     CHECK_EQ(wsdx_shutdown(c2, WSDX_SD_SEND), 0);
     CHECK_EQ(wsdx_on_close(a2, on_close, NULL), 0); /* a delivery is posted */
     test_sleep_ms(50);
     CHECK_EQ(wsdx_close(a2), 0); /* reads the FIN: the end is known */
     atomic_store(&blocker_go, 1);
     test_sleep_ms(300);
-    CHECK_EQ(atomic_load(&events), 0);
+    CHECK_EQ(atomic_load(&close_count), 0);
     CHECK_EQ(wsdx_close(a1), 0);
     CHECK_EQ(wsdx_close(c1), 0);
     CHECK_EQ(wsdx_close(c2), 0);
@@ -389,9 +362,8 @@ static void limitsAtExactValueAndOnePast(void)
     CHECK_EQ(wsdx_send_disconnect(c, d, WSDX_MAX_DISCONNECT_DATA + 1), -WSDX_WSAEINVAL);
     CHECK_EQ(wsdx_send_disconnect(c, d, WSDX_MAX_DISCONNECT_DATA), 0);
     char got[WSDX_MAX_DISCONNECT_DATA];
-    reset_events();
-    wsdx_on_close(a, on_close, NULL);
-    CHECK_EQ(wait_events(1), 1);
+    watch_close(a);
+    CHECK_EQ(wait_closes(1), 1);
     CHECK_EQ(wsdx_recv_disconnect(a, got, WSDX_MAX_DISCONNECT_DATA - 1), -WSDX_WSAEFAULT);
     CHECK_EQ(wsdx_recv_disconnect(a, got, WSDX_MAX_DISCONNECT_DATA), WSDX_MAX_DISCONNECT_DATA);
     CHECK(memcmp(got, d, sizeof got) == 0);
@@ -515,9 +487,7 @@ static void R1_closeInsideOwnCallback(void)
     pair(WSDX_STREAM, &l, &c, &a);
     wsdx_on_close(a, close_self, NULL);
     CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
-    for (int i = 0; i < 500 && atomic_load(&cb_on_closed) == 0; i++)
-        test_sleep_ms(10);
-    CHECK_EQ(atomic_load(&cb_on_closed), 1);
+    CHECK_EQ(wait_count(&cb_on_closed, 1), 1); /* 2: the close failed */
     CHECK_EQ(wsdx_close(a), -WSDX_WSAENOTSOCK);
     CHECK_EQ(wsdx_close(c), 0);
     CHECK_EQ(wsdx_close(l), 0);
