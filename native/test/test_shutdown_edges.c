@@ -340,6 +340,12 @@ static void limitsAtExactValueAndOnePast(void)
      * -> `len > -1 && !buf`. */
     CHECK(wsdx_recv(a, NULL, 0, 0) != -WSDX_WSAEFAULT);
     CHECK_EQ(wsdx_recv(a, NULL, -1, 0), -WSDX_WSAEFAULT);
+    /* so is a send of length 0 (here an empty message). Mutation (a mutate.py
+     * survivor): datapath.c send_data `len > 0 && !buf` -> `len > -1 && !buf`. */
+    CHECK_EQ(wsdx_send(c, NULL, 0), 0);
+    char one[1];
+    CHECK_EQ(wsdx_recv(a, one, sizeof one, 5000), 0);
+    CHECK_EQ(wsdx_send(c, NULL, -1), -WSDX_WSAEFAULT);
     char *big = calloc(1, WSDX_MAX_MESSAGE + 1);
     CHECK_EQ(wsdx_send(c, big, WSDX_MAX_MESSAGE + 1), -WSDX_WSAEMSGSIZE);
     sender w = {.s = c, .p = big};
@@ -356,6 +362,12 @@ static void limitsAtExactValueAndOnePast(void)
     CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
     CHECK_EQ(wsdx_set_linger(c, 1, -1), -WSDX_WSAEINVAL);
     CHECK_EQ(wsdx_set_linger(c, 0, -1), 0); /* SO_DONTLINGER ignores the time */
+    /* 0 is a timeout's "none" / "system default" (wsdx.h), -1 is refused. Mutation
+     * (a mutate.py survivor): datapath.c sk_set_send_timeout `ms < 0` -> `ms < 1`. */
+    CHECK_EQ(wsdx_set_send_timeout(c, 0), 0);
+    CHECK_EQ(wsdx_set_send_timeout(c, -1), -WSDX_WSAEINVAL);
+    CHECK_EQ(wsdx_set_abort_timeout(c, 0), 0);
+    CHECK_EQ(wsdx_set_abort_timeout(c, -1), -WSDX_WSAEINVAL);
 
     char d[WSDX_MAX_DISCONNECT_DATA + 1];
     memset(d, 'd', sizeof d);
