@@ -119,7 +119,7 @@ static void R3_resetDiscardsUnreadData(void)
 }
 
 /* Full duplex: a successful send leaves the data queued for receiving alone.
- * Mutation (a survivor of native/mutate/mutate.py): socket.c sk_send,
+ * Mutation (a survivor of native/mutate/mutate.py): datapath.c send_data,
  * `if (rc < 0) send_failed(s, -rc)` -> `if (rc >= 0)` (every good send then
  * "fails" with code 0, which cleared the receive queue). */
 static void sendLeavesQueuedReceiveDataAlone(void)
@@ -141,7 +141,7 @@ static void sendLeavesQueuedReceiveDataAlone(void)
 /* S1: a FIN deferred behind a queued frame rest (SD_SEND on a non-blocking
  * socket that could not send everything) is sent by the notifier once the
  * queue drains: the peer gets every byte, then the graceful end.
- * Mutation: socket.c wsdx__ready, delete `if (s->fin_pending) shutdown_send`
+ * Mutation: notify.c wsdx__ready, delete `if (s->fin_pending) shutdown_send`
  * (the peer's recv times out instead of returning 0). */
 static void S1_deferredFinFollowsQueuedData(void)
 {
@@ -164,9 +164,9 @@ typedef struct {
     atomic_int done;
 } reader;
 
-/* A thread that received must outlive the test: its 64 KiB receive scratch
- * buffer (socket.c scratch(), thread-local) is never freed when a thread
- * exits, which LeakSanitizer reports (docs/robustness.md, finding F6). */
+/* A thread that received, kept until the end of the test: the old socket.c
+ * kept a 64 KiB receive buffer per thread that was never freed when a thread
+ * exited (docs/robustness.md, finding F6, fixed: the buffer is per call now). */
 static void *read_later(void *arg)
 {
     reader *r = arg;
@@ -180,7 +180,7 @@ static void *read_later(void *arg)
 
 /* S9: a linger-wait close of a socket whose FIN was deferred (SD_SEND behind
  * queued data) sends that FIN and waits for delivery, so the close is
- * graceful and returns once the peer has everything. Mutation: socket.c
+ * graceful and returns once the peer has everything. Mutation: closing.c
  * close_connection, the deadline `linger_s * 1000` -> `linger_s * 10` (the
  * wait runs out, the peer gets a reset). Deleting the FIN in wait_delivered
  * is not seen on Linux: the notifier's flush or close_connection sends it
@@ -208,7 +208,7 @@ static void S9_lingerWaitWithDeferredFinIsGraceful(void)
 
 /* R5: an API call (here recv, which meets a protocol error the notifier
  * never sees as a socket event) that discovers the end first still gets
- * exactly one FD_CLOSE out. Mutations: socket.c leave_as, `report = ended &&
+ * exactly one FD_CLOSE out. Mutations: datapath.c leave_as, `report = ended &&
  * !close_reported && cb` -> 0 (no event); conn.c take_close, delete the
  * close_reported test (two events). */
 static void R5_apiCallThatSeesTheEndPostsOneClose(void)
@@ -234,7 +234,7 @@ static void R5_apiCallThatSeesTheEndPostsOneClose(void)
 
 /* R5: a callback registered after the close happened gets it at once, also
  * when an earlier registration was withdrawn (fn NULL) before the end came.
- * Mutation (a survivor of native/mutate/mutate.py): socket.c wsdx__posted,
+ * Mutation (a survivor of native/mutate/mutate.py): notify.c wsdx__posted,
  * `s->posted = 0` deleted (the socket's first post blocked every later one). */
 static void R5_registrationAfterTheEndIsDelivered(void)
 {
@@ -270,7 +270,7 @@ static void blocker(wsdx_socket s, int error, int flags, void *ctx)
 /* No FD_CLOSE runs for a socket the application already closed, even when
  * the notifier still holds work for it: while the notifier is busy in another
  * socket's callback, a's end is known (the peer's FIN, read by the close) and
- * a delivery is posted (on_close), then a is closed. Mutation: socket.c
+ * a delivery is posted (on_close), then a is closed. Mutation: notify.c
  * deliver, delete `s->closed ||` (the callback runs for the closed a). */
 static void S11_noCloseEventAfterClose(void)
 {
@@ -298,7 +298,7 @@ static void S11_noCloseEventAfterClose(void)
 
 /* S5: wsdx_recv_disconnect pulls a DISCONNECT frame still sitting in the
  * kernel (no FIN yet, so the notifier had no reason to read it).
- * Mutation: socket.c sk_recv_disconnect, delete the pump_input call (0 bytes). */
+ * Mutation: datapath.c sk_recv_disconnect, delete the sock_pump_input call (0 bytes). */
 static void S5_recvDisconnectReadsTheKernel(void)
 {
     wsdx_socket l, a;
@@ -327,7 +327,7 @@ static void *send_message(void *arg)
 }
 
 /* Every limit at its exact value and one past it: message size, linger
- * seconds, disconnect data. Mutations: socket.c sk_send `n > MAX_MESSAGE`
+ * seconds, disconnect data. Mutations: datapath.c send_data `n > MAX_MESSAGE`
  * -> `n >= MAX_MESSAGE`; sk_set_linger `seconds > 65535` -> `> 65536`;
  * conn.c send_disconnect `len > MAX_DISCONNECT_DATA` -> `>=`. */
 static void limitsAtExactValueAndOnePast(void)
@@ -336,7 +336,7 @@ static void limitsAtExactValueAndOnePast(void)
     test_thread t;
     pair(WSDX_MESSAGE, &l, &c, &a);
     /* length 0 is a legal receive (Winsock's recv with len 0): no buffer needed, not WSAEFAULT.
-     * Mutation (a survivor of native/mutate/mutate.py): socket.c sk_recv `len > 0 && !buf`
+     * Mutation (a survivor of native/mutate/mutate.py): datapath.c sk_recv `len > 0 && !buf`
      * -> `len > -1 && !buf`. */
     CHECK(wsdx_recv(a, NULL, 0, 0) != -WSDX_WSAEFAULT);
     CHECK_EQ(wsdx_recv(a, NULL, -1, 0), -WSDX_WSAEFAULT);
@@ -385,8 +385,8 @@ static void limitsAtExactValueAndOnePast(void)
 }
 
 /* A handshake that fails with a socket error (the client resets) is dropped
- * at once, not when its 10 s deadline passes. Mutation: socket.c
- * handshake_step, delete `err = WSAEPROTONOSUPPORT` for an ended preamble
+ * at once, not when its 10 s deadline passes. Mutation: listener.c
+ * sock_handshake_step, delete `err = WSAEPROTONOSUPPORT` for an ended preamble
  * (rejected only at the deadline). `n == 0 || n != -WSAEWOULDBLOCK` -> `n == 0`
  * is not seen on Linux: it reports the reset once, then EOF (n == 0). */
 static void handshakeErrorIsDroppedAtOnce(void)
@@ -491,7 +491,7 @@ static void close_self(wsdx_socket s, int error, int flags, void *ctx)
 
 /* Closing a socket inside its own close callback returns (it does not wait
  * for the callback it is in). Last: a failure hangs the notifier.
- * Mutation: socket.c wait_callback_done, delete the notifier-thread test
+ * Mutation: notify.c sock_wait_callback_done, delete the notifier-thread test
  * (the notifier waits for itself; the flag never comes). */
 static void R1_closeInsideOwnCallback(void)
 {
