@@ -481,6 +481,37 @@ static void lastErrorSurvivesSuccess(void)
     CHECK_EQ(wsdx_last_error(), WSDX_WSAENOTSOCK);
 }
 
+/* A close callback that takes 300 ms; slow_out says it has returned. */
+static atomic_int slow_in, slow_out;
+
+static void slow_callback(wsdx_socket s, int error, int flags, void *ctx)
+{
+    (void)s;
+    (void)error;
+    (void)flags;
+    (void)ctx;
+    atomic_store(&slow_in, 1);
+    test_sleep_ms(300);
+    atomic_store(&slow_out, 1);
+}
+
+/* wsdx_close from another thread while the socket's close callback runs
+ * returns only after the callback has (wsdx.h: "no close callback follows").
+ * Mutation (a mutate.py survivor): notify.c sock_callback_begin,
+ * `in_callback = s` deleted (the close returned mid-callback). */
+static void S11_closeWaitsForARunningCallback(void)
+{
+    wsdx_socket l, c, a;
+    pair(WSDX_STREAM, &l, &c, &a);
+    CHECK_EQ(wsdx_on_close(a, slow_callback, NULL), 0);
+    CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
+    CHECK_EQ(wait_count(&slow_in, 1), 1);
+    CHECK_EQ(wsdx_close(a), 0);
+    CHECK_EQ(atomic_load(&slow_out), 1);
+    CHECK_EQ(wsdx_close(c), 0);
+    CHECK_EQ(wsdx_close(l), 0);
+}
+
 static void close_self(wsdx_socket s, int error, int flags, void *ctx)
 {
     (void)error;
@@ -514,6 +545,7 @@ int main(void)
     S9_lingerWaitWithDeferredFinIsGraceful();
     R5_apiCallThatSeesTheEndPostsOneClose();
     S11_noCloseEventAfterClose();
+    S11_closeWaitsForARunningCallback();
     R5_registrationAfterTheEndIsDelivered();
     S5_recvDisconnectReadsTheKernel();
     limitsAtExactValueAndOnePast();
