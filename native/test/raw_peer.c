@@ -95,7 +95,11 @@ static void *raw_server_main(void *arg)
 {
     raw_server *r = arg;
     int s = accept(r->lfd, NULL, NULL);
-    if (s >= 0 && r->n)
+    for (size_t i = 0; s >= 0 && r->trickle && i < r->n; i++) {
+        write_all(s, (const uint8_t *)r->reply + i, 1);
+        usleep(20000); /* each byte its own segment */
+    }
+    if (s >= 0 && r->n && !r->trickle)
         write_all(s, r->reply, r->n);
     if (s >= 0 && r->fin == 2) { /* reset */
         struct linger lg = {1, 0};
@@ -115,6 +119,18 @@ void raw_server_start(raw_server *r, int lfd, const void *reply, size_t n, int f
     r->reply = reply;
     r->n = n;
     r->fin = fin;
+    r->trickle = 0;
+    atomic_store(&r->fd, -1);
+    pthread_create(&r->th, NULL, raw_server_main, r);
+}
+
+void raw_server_trickle(raw_server *r, int lfd, const void *reply, size_t n)
+{
+    r->lfd = lfd;
+    r->reply = reply;
+    r->n = n;
+    r->fin = 0;
+    r->trickle = 1;
     atomic_store(&r->fd, -1);
     pthread_create(&r->th, NULL, raw_server_main, r);
 }

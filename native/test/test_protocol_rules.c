@@ -73,6 +73,25 @@ static void S1_fieldsCheckedAsTheyArrive_client(void)
     }
 }
 
+/* A server preamble that arrives one byte per segment is read on until it is
+ * whole: the connect succeeds. Mutation (a mutate.py survivor): socket.c
+ * client_handshake `if (n > 0)` -> `if (n > 1)` (a 1-byte read ended the handshake). */
+static void S1_preambleInPiecesAccepted_client(void)
+{
+    for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
+        uint8_t pre[8];
+        preamble(pre, WSDX_PROTOCOL_VERSION, mode);
+        int port, lfd = raw_listen(&port, 0);
+        raw_server r;
+        raw_server_trickle(&r, lfd, pre, sizeof pre);
+        wsdx_socket c = wsdx_socket_open(mode);
+        CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 5000), 0);
+        close(raw_server_join(&r));
+        wsdx_close(c);
+        close(lfd);
+    }
+}
+
 /* FIN or RST before 8 bytes, 0 or 4 of them: WSAEPROTONOSUPPORT on the client too. */
 static void S1_endBeforePreamble_client(void)
 {
@@ -401,6 +420,7 @@ int main(void)
     S1_fieldsCheckedAsTheyArrive_listener();
     S1_fieldsCheckedAsTheyArrive_client();
     S1_endBeforePreamble_client();
+    S1_preambleInPiecesAccepted_client();
     S1_handshakeTimeBoundsBothSides();
     S2_dataFrameAtTheLimitAccepted();
     S2_emptyStreamFramesBounded();
