@@ -254,7 +254,9 @@ static void R5_registrationAfterTheEndIsDelivered(void)
     CHECK_EQ(wsdx_close(l), 0);
 }
 
-static atomic_int blocker_in, blocker_go;
+/* A close callback that holds the notifier until blocker_go (at most
+ * blocker_slices * 10 ms); blocker_out says it has returned. */
+static atomic_int blocker_in, blocker_go, blocker_out, blocker_slices = 500;
 
 static void blocker(wsdx_socket s, int error, int flags, void *ctx)
 {
@@ -263,8 +265,9 @@ static void blocker(wsdx_socket s, int error, int flags, void *ctx)
     (void)flags;
     (void)ctx;
     atomic_store(&blocker_in, 1);
-    for (int i = 0; i < 500 && !atomic_load(&blocker_go); i++)
+    for (int i = 0; i < atomic_load(&blocker_slices) && !atomic_load(&blocker_go); i++)
         test_sleep_ms(10);
+    atomic_store(&blocker_out, 1);
 }
 
 /* No FD_CLOSE runs for a socket the application already closed, even when
@@ -481,20 +484,6 @@ static void lastErrorSurvivesSuccess(void)
     CHECK_EQ(wsdx_last_error(), WSDX_WSAENOTSOCK);
 }
 
-/* A close callback that takes 300 ms; slow_out says it has returned. */
-static atomic_int slow_in, slow_out;
-
-static void slow_callback(wsdx_socket s, int error, int flags, void *ctx)
-{
-    (void)s;
-    (void)error;
-    (void)flags;
-    (void)ctx;
-    atomic_store(&slow_in, 1);
-    test_sleep_ms(300);
-    atomic_store(&slow_out, 1);
-}
-
 /* wsdx_close from another thread while the socket's close callback runs
  * returns only after the callback has (wsdx.h: "no close callback follows").
  * Mutation (a mutate.py survivor): notify.c sock_callback_begin,
@@ -503,11 +492,15 @@ static void S11_closeWaitsForARunningCallback(void)
 {
     wsdx_socket l, c, a;
     pair(WSDX_STREAM, &l, &c, &a);
-    CHECK_EQ(wsdx_on_close(a, slow_callback, NULL), 0);
+    atomic_store(&blocker_in, 0);
+    atomic_store(&blocker_go, 0);
+    atomic_store(&blocker_out, 0);
+    atomic_store(&blocker_slices, 30); /* the callback takes 300 ms */
+    CHECK_EQ(wsdx_on_close(a, blocker, NULL), 0);
     CHECK_EQ(wsdx_shutdown(c, WSDX_SD_SEND), 0);
-    CHECK_EQ(wait_count(&slow_in, 1), 1);
+    CHECK_EQ(wait_count(&blocker_in, 1), 1);
     CHECK_EQ(wsdx_close(a), 0);
-    CHECK_EQ(atomic_load(&slow_out), 1);
+    CHECK_EQ(atomic_load(&blocker_out), 1);
     CHECK_EQ(wsdx_close(c), 0);
     CHECK_EQ(wsdx_close(l), 0);
 }
