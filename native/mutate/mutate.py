@@ -20,6 +20,12 @@ first failing program). A mutant that does not compile is not counted. Survivors
 into libwsdx.so and run against the integration tests (integration-tests/, JUnit, the library
 given by -Dwsdx.library.path). Prints the score and every survivor (file:line, operator, the
 changed line); the worktree itself is never modified.
+
+Survivors judged equivalent (no test can tell them from the original) are listed, with the reason,
+in native/mutate/equivalent.txt; they are matched by file, operator and the changed line's text
+(not its number), marked in the output, and counted apart: the score is printed both over all
+mutants and over those that are not listed as equivalent. A listed mutant that a test kills is
+reported (the list is wrong about it).
 """
 import argparse
 import concurrent.futures as cf
@@ -229,6 +235,35 @@ def run_it(site, work, cp, select, exclude):
         shutil.rmtree(tree, ignore_errors=True)
 
 
+def load_equivalent():
+    """{(file, operator, was, now): why} from equivalent.txt: blocks of 'file:', 'op:', 'was:',
+    'now:' and 'why:' lines (the changed line's text, stripped), separated by blank lines."""
+    table, entry = {}, {}
+    path = os.path.join(HERE, "equivalent.txt")
+    lines = open(path).read().split("\n") if os.path.exists(path) else []
+    for line in lines + [""]:
+        key, _, val = line.partition(":")
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if entry:
+                table[(entry["file"], entry["op"], entry["was"], entry["now"])] = entry["why"]
+            entry = {}
+        elif key in ("file", "op", "was", "now", "why"):
+            entry[key] = val.strip()
+        elif "why" in entry:
+            entry["why"] += " " + line.strip()  # a reason may go on over several lines
+    return table
+
+
+def equivalent_reason(site, table):
+    rel, i, kind, new, old = site
+    if kind == "early-return":  # its line is a bare "{": the function's header names it
+        with open(os.path.join(NATIVE, rel)) as f:
+            old = f.readlines()[i - 1]
+    return table.get((rel, kind, old.strip(), "(deleted)" if kind == "del-assign" else new.strip()))
+
+
 def describe(site):
     rel, i, kind, new, old = site
     if kind == "del-assign":
@@ -297,8 +332,17 @@ def main():
           "%d did not compile; %.0f s" % (by_c + by_it, len(valid), 100.0 * (by_c + by_it) / n, by_c, by_it,
                                            len(chosen) - len(valid), time.time() - t0))
     print("== C tests alone: %.1f%%" % (100.0 * by_c / n))
+    equiv = load_equivalent()
+    listed = [s for s in valid if equivalent_reason(s, equiv)]
+    m = len(valid) - sum(1 for s in listed if results[s] == "survived")
+    print("== over the %d mutants not listed as equivalent (equivalent.txt): %d killed (%.1f%%)" %
+          (m, by_c + by_it, 100.0 * (by_c + by_it) / (m or 1)))
     for s in left:
-        print("   survived: " + describe(s))
+        why = equivalent_reason(s, equiv)
+        print("   survived: " + describe(s) + ("\n             equivalent: " + why if why else ""))
+    for s in listed:
+        if results[s] != "survived":
+            print("   listed as equivalent but %s: %s" % (results[s], describe(s)))
     return 0
 
 

@@ -1,5 +1,6 @@
 /* raw_peer.c - a raw BSD-socket peer for the C tests (see raw_peer.h). */
 #include "raw_peer.h"
+#include "close_events.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,7 +95,11 @@ static void *raw_server_main(void *arg)
 {
     raw_server *r = arg;
     int s = accept(r->lfd, NULL, NULL);
-    if (s >= 0 && r->n)
+    for (size_t i = 0; s >= 0 && r->trickle && i < r->n; i++) {
+        write_all(s, (const uint8_t *)r->reply + i, 1);
+        usleep(20000); /* each byte its own segment */
+    }
+    if (s >= 0 && r->n && !r->trickle)
         write_all(s, r->reply, r->n);
     if (s >= 0 && r->fin == 2) { /* reset */
         struct linger lg = {1, 0};
@@ -114,6 +119,18 @@ void raw_server_start(raw_server *r, int lfd, const void *reply, size_t n, int f
     r->reply = reply;
     r->n = n;
     r->fin = fin;
+    r->trickle = 0;
+    atomic_store(&r->fd, -1);
+    pthread_create(&r->th, NULL, raw_server_main, r);
+}
+
+void raw_server_trickle(raw_server *r, int lfd, const void *reply, size_t n)
+{
+    r->lfd = lfd;
+    r->reply = reply;
+    r->n = n;
+    r->fin = 0;
+    r->trickle = 1;
     atomic_store(&r->fd, -1);
     pthread_create(&r->th, NULL, raw_server_main, r);
 }
@@ -162,5 +179,13 @@ int raw_peer_accepted(int mode, wsdx_socket *l, wsdx_socket *a)
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int raw_peer_watched(int mode, wsdx_socket *l, wsdx_socket *a)
+{
+    int fd = raw_peer_accepted(mode, l, a);
+    if (fd >= 0)
+        watch_close(*a);
     return fd;
 }

@@ -34,11 +34,14 @@ typedef struct {
     const void *reply;
     size_t n;
     int fin;
+    int trickle; /* 1: reply one byte every 20 ms (raw_server_trickle) */
     atomic_int fd; /* the accepted socket, -1 until then */
     pthread_t th;
 } raw_server;
 
 void raw_server_start(raw_server *r, int lfd, const void *reply, size_t n, int fin);
+/* The same server, sending reply[0..n) one byte every 20 ms, no FIN. */
+void raw_server_trickle(raw_server *r, int lfd, const void *reply, size_t n);
 /* Joins the server thread; returns the accepted socket. */
 int raw_server_join(raw_server *r);
 /* Reads until EOF or error: 0 at a clean EOF, -errno at a reset, -ETIMEDOUT;
@@ -47,5 +50,7 @@ int drain(int fd, long *got, int timeout_ms);
 /* A wsdx listener (*l) and a raw client past the preamble exchange; *a is
  * the accepted wsdx socket. Returns the raw client's fd, or -1. */
 int raw_peer_accepted(int mode, wsdx_socket *l, wsdx_socket *a);
+/* raw_peer_accepted, with *a's close events recorded (watch_close, close_events.h). */
+int raw_peer_watched(int mode, wsdx_socket *l, wsdx_socket *a);
 
 #endif

@@ -3,6 +3,7 @@
  * with the result as the event's error; a close ends it without an event.
  * Through wsdx.h only. */
 #include "check.h"
+#include "close_events.h"
 #include "wsdx.h"
 
 #include <stdatomic.h>
@@ -29,14 +30,6 @@ static void reset_fired(void)
     atomic_store(&fired_error, -1);
 }
 
-/* Waits until n callbacks came (bounded: a missing event fails the check). */
-static int wait_fired(int n)
-{
-    for (int i = 0; i < 1000 && atomic_load(&fired) < n; i++)
-        test_sleep_ms(10);
-    return atomic_load(&fired);
-}
-
 /* A non-blocking socket armed for FD_CONNECT. */
 static wsdx_socket nonblocking(void)
 {
@@ -56,7 +49,7 @@ static void fd_connect_reports_success_once(void)
     CHECK_EQ(wsdx_connect(c, "127.0.0.1", wsdx_local_port(l), 5000), -WSDX_WSAEWOULDBLOCK);
     int again = wsdx_connect(c, "127.0.0.1", wsdx_local_port(l), 5000);
     CHECK(again == -WSDX_WSAEALREADY || again == -WSDX_WSAEISCONN); /* it may be done already */
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_events), WSDX_FD_CONNECT);
     CHECK_EQ(atomic_load(&fired_error), 0);
     CHECK_EQ(wsdx_connect(c, "127.0.0.1", wsdx_local_port(l), 5000), -WSDX_WSAEISCONN);
@@ -82,7 +75,7 @@ static void fd_connect_reports_a_refusal_and_the_socket_may_connect_again(void)
     raw_close(r); /* nothing listens there now */
     wsdx_socket c = nonblocking();
     CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 5000), -WSDX_WSAEWOULDBLOCK);
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_events), WSDX_FD_CONNECT);
     CHECK_EQ(atomic_load(&fired_error), WSDX_WSAECONNREFUSED);
     CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAENOTCONN); /* unconnected, as before */
@@ -90,7 +83,7 @@ static void fd_connect_reports_a_refusal_and_the_socket_may_connect_again(void)
     reset_fired();
     CHECK_EQ(wsdx_select(c, WSDX_FD_CONNECT, on_event, NULL), 0);
     CHECK_EQ(wsdx_connect(c, "127.0.0.1", wsdx_local_port(l), 5000), -WSDX_WSAEWOULDBLOCK);
-    CHECK_EQ(wait_fired(1), 1);
+    CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_error), 0);
     wsdx_close(c);
     wsdx_close(l);

@@ -5,6 +5,7 @@
  * under each linger policy, or half-closes while we keep sending.
  * docs/robustness.md maps each case to the test below. */
 #include "check.h"
+#include "close_events.h"
 #include "raw_peer.h"
 #include "wsdx.h"
 
@@ -20,36 +21,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static atomic_int events, last_error;
-
-static void on_close(wsdx_socket s, int error, int flags, void *ctx)
-{
-    (void)s;
-    (void)flags;
-    (void)ctx;
-    atomic_store(&last_error, error);
-    atomic_fetch_add(&events, 1);
-}
-
-static int wait_events(int n)
-{
-    for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
-        usleep(10000);
-    return atomic_load(&events);
-}
-
-/* A wsdx listener and a raw client past the handshake (raw_peer.h), with
- * on_close registered and the event counters reset. */
-static int raw_client_accepted(int mode, wsdx_socket *l, wsdx_socket *a)
-{
-    int fd = raw_peer_accepted(mode, l, a);
-    CHECK(fd >= 0);
-    atomic_store(&events, 0);
-    atomic_store(&last_error, -1);
-    wsdx_on_close(*a, on_close, NULL);
-    return fd;
-}
 
 /* ------------------------------------------------------------------ preamble */
 
@@ -116,7 +87,7 @@ static void hostile_server_preamble(void)
 }
 
 /* A client that sends 4 preamble bytes and then nothing: rejected after the
- * 10 s handshake time (socket.c HANDSHAKE_MS). */
+ * 10 s handshake time (sock.h HANDSHAKE_MS). */
 static void slow_preamble(void)
 {
     wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
@@ -161,7 +132,8 @@ static void hostile_frames(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int mode = WSDX_STREAM; mode <= WSDX_MESSAGE; mode++) {
             wsdx_socket l, a;
-            int fd = raw_client_accepted(mode, &l, &a);
+            int fd = raw_peer_watched(mode, &l, &a);
+            CHECK(fd >= 0);
             uint8_t w[64];
             size_t n = 5 + cases[i].body;
             put_header(w, cases[i].type, cases[i].len);
@@ -196,8 +168,8 @@ static void hostile_frames(void)
                 fprintf(stderr, "hostile_frames: %s (mode %d): recv %d\n", cases[i].what, mode, rc);
             CHECK_EQ(rc, want_recv);
             CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), want_recv); /* it stays so */
-            CHECK_EQ(wait_events(1), 1);
-            CHECK_EQ(atomic_load(&last_error), cases[i].want);
+            CHECK_EQ(wait_closes(1), 1);
+            CHECK_EQ(atomic_load(&close_error), cases[i].want);
             CHECK_EQ(wsdx_send(a, "x", 1), cases[i].want ? -cases[i].want : -WSDX_WSAECONNRESET);
             if (fd >= 0) {
                 if (cases[i].peer_reset)
@@ -205,7 +177,7 @@ static void hostile_frames(void)
                 close(fd);
             }
             usleep(20000);
-            CHECK_EQ(atomic_load(&events), 1); /* FD_CLOSE once */
+            CHECK_EQ(atomic_load(&close_count), 1); /* FD_CLOSE once */
             CHECK_EQ(wsdx_close(a), 0);
             wsdx_close(l);
         }
@@ -294,7 +266,8 @@ static void close_while_peer_never_reads(void)
 static void half_close_then_keep_sending(void)
 {
     wsdx_socket l, a;
-    int fd = raw_client_accepted(WSDX_STREAM, &l, &a);
+    int fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
     char buf[64];
     /* we half-close: our sends fail, receiving goes on */
     CHECK_EQ(wsdx_send(a, "abc", 3), 3);
@@ -312,14 +285,15 @@ static void half_close_then_keep_sending(void)
     /* the peer half-closes: we may go on sending, recv returns 0 */
     shutdown(fd, SHUT_WR);
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 5000), 0);
-    CHECK_EQ(wait_events(1), 1);
-    CHECK_EQ(atomic_load(&last_error), 0);
+    CHECK_EQ(wait_closes(1), 1);
+    CHECK_EQ(atomic_load(&close_error), 0);
     CHECK_EQ(wsdx_close(a), 0);
     close(fd);
     wsdx_close(l);
 
     /* SD_RECEIVE then the peer keeps sending: the data is dropped, not queued */
-    fd = raw_client_accepted(WSDX_STREAM, &l, &a);
+    fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
     CHECK_EQ(wsdx_shutdown(a, WSDX_SD_RECEIVE), 0);
     for (int i = 0; i < 50; i++)
         CHECK(write_all(fd, w, 10));

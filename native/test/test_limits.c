@@ -4,6 +4,7 @@
  * empty-frame flood, close against a blocked connect or a blocked mid-frame
  * send, one terminal error per connection, and the send timeout. */
 #include "check.h"
+#include "close_events.h"
 #include "raw_peer.h"
 #include "wsdx.h"
 
@@ -21,38 +22,6 @@
 #include <sys/wait.h>
 #include <stdio.h>
 #include <unistd.h>
-
-static atomic_int events, last_error;
-
-static void on_close(wsdx_socket s, int error, int flags, void *ctx)
-{
-    (void)s;
-    (void)flags;
-    (void)ctx;
-    atomic_store(&last_error, error);
-    atomic_fetch_add(&events, 1);
-}
-
-static int wait_events(int n)
-{
-    for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
-        usleep(10000);
-    return atomic_load(&events);
-}
-
-/* A wsdx listener and a raw client past the preamble; *a is accepted, with on_close. */
-static int accepted_pair(int mode, wsdx_socket *l, wsdx_socket *a)
-{
-    *l = wsdx_listen("127.0.0.1", 0, mode, 0);
-    int fd = raw_client(wsdx_local_port(*l), mode);
-    CHECK(fd >= 0);
-    *a = wsdx_accept(*l, 5000);
-    CHECK(*a > 0);
-    atomic_store(&events, 0);
-    atomic_store(&last_error, -1);
-    wsdx_on_close(*a, on_close, NULL);
-    return fd;
-}
 
 /* A raw server thread: accepts one connection and sends the server preamble. */
 typedef struct {
@@ -83,9 +52,7 @@ static wsdx_socket client_to_deaf_peer(int mode, int *peer, int *lfd)
     pthread_join(d.th, NULL);
     *peer = d.fd;
     *lfd = d.lfd;
-    atomic_store(&events, 0);
-    atomic_store(&last_error, -1);
-    wsdx_on_close(c, on_close, NULL);
+    watch_close(c);
     return c;
 }
 
@@ -173,7 +140,8 @@ static void flood_start(flood *f, int fd, int burst)
 static void L2_receiveTimeoutHoldsUnderEmptyFrameFlood(void)
 {
     wsdx_socket l, a;
-    int fd = accepted_pair(WSDX_STREAM, &l, &a);
+    int fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
     flood f;
     flood_start(&f, fd, 0);
     usleep(100000); /* the kernel buffer is full of empty frames */
@@ -196,7 +164,8 @@ static void L2_receiveTimeoutHoldsUnderEmptyFrameFlood(void)
 static void L2_receiveTimeoutHoldsUnderEmptyFrameBursts(void)
 {
     wsdx_socket l, a;
-    int fd = accepted_pair(WSDX_STREAM, &l, &a);
+    int fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
     flood f;
     flood_start(&f, fd, 1000);
     char buf[4096];
@@ -274,8 +243,8 @@ static void L4_blockedSendAndCloseEventReportOneCode(void)
     write_all(peer, bad, sizeof bad);
     shutdown(peer, SHUT_WR); /* the notifier reads on the FIN and finds the bad frame */
     CHECK(sender_wait(&x, 5000));
-    CHECK_EQ(wait_events(1), 1);
-    int ev = atomic_load(&last_error);
+    CHECK_EQ(wait_closes(1), 1);
+    int ev = atomic_load(&close_error);
     CHECK(ev > 0);
     CHECK_EQ(x.rc, -ev);
     CHECK_EQ(wsdx_send(c, "x", 1), -ev); /* and every later call */
@@ -303,8 +272,8 @@ static void L6_sendTimeoutAbortsConnection(void)
     CHECK_EQ(x.rc, -WSDX_WSAETIMEDOUT);
     CHECK(dt >= 250 && dt < 2000);
     CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAETIMEDOUT);
-    CHECK_EQ(wait_events(1), 1);
-    CHECK_EQ(atomic_load(&last_error), WSDX_WSAETIMEDOUT);
+    CHECK_EQ(wait_closes(1), 1);
+    CHECK_EQ(atomic_load(&close_error), WSDX_WSAETIMEDOUT);
     CHECK_EQ(drain(peer, NULL, 5000), -ECONNRESET);
     wsdx_close(c);
     close(peer);

@@ -12,7 +12,7 @@ static int t_partial;
 
 #include <string.h>
 
-/* F1: wsdx_recv(s, NULL, 0) is accepted by socket.c (only len > 0 && !buf is
+/* F1: wsdx_recv(s, NULL, 0) is accepted by datapath.c sk_recv (only len > 0 && !buf is
  * refused), but when data is ready rxqueue.c:112 / :118 call
  * memcpy(NULL, src, 0): undefined behaviour (UBSan: nonnull-attribute). */
 static void f1_recv_null_buffer_len_0(void)

@@ -1,5 +1,6 @@
 /* test_socket.c - the socket API over loopback on this host, through wsdx.h only. */
 #include "check.h"
+#include "close_events.h"
 #include "wsdx.h"
 
 #include <stdatomic.h>
@@ -7,24 +8,6 @@
 #include <string.h>
 
 #include "plat.h"
-
-static atomic_int events, last_error, last_flags;
-
-static void on_close(wsdx_socket s, int error, int flags, void *ctx)
-{
-    (void)s;
-    (void)ctx;
-    last_error = error;
-    last_flags = flags;
-    atomic_fetch_add(&events, 1);
-}
-
-static int wait_events(int n)
-{
-    for (int i = 0; i < 500 && atomic_load(&events) < n; i++)
-        test_sleep_ms(10);
-    return atomic_load(&events);
-}
 
 /* A listener on backend lb and a client on backend cb (WSDX_BACKEND_*), connected. */
 static void pair_on(int mode, int lb, int cb, wsdx_socket *l, wsdx_socket *c, wsdx_socket *a)
@@ -50,13 +33,12 @@ static void seed_scenario_on(int lb, int cb)
 {
     wsdx_socket l, c, a;
     pair_on(WSDX_MESSAGE, lb, cb, &l, &c, &a);
-    atomic_store(&events, 0);
-    wsdx_on_close(a, on_close, NULL);
+    watch_close(a);
     CHECK_EQ(wsdx_send(c, "tx", 2), 2);
     CHECK_EQ(wsdx_send_disconnect(c, "\0\0\0\x07", 4), 0);      /* (1) */
-    CHECK_EQ(wait_events(1), 1);                               /* (2) FD_CLOSE */
-    CHECK_EQ(last_error, 0);
-    CHECK_EQ(last_flags, WSDX_CLOSE_DISCONNECT_DATA);
+    CHECK_EQ(wait_closes(1), 1);                               /* (2) FD_CLOSE */
+    CHECK_EQ(close_error, 0);
+    CHECK_EQ(close_flags, WSDX_CLOSE_DISCONNECT_DATA);
     char buf[16];
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), 2);
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), -WSDX_WSAEDISCON);
@@ -65,8 +47,8 @@ static void seed_scenario_on(int lb, int cb)
     wsdx_on_close(c, on_close, NULL);
     CHECK_EQ(wsdx_send_disconnect(a, "\0\0\0\x2a", 4), 0);     /* (5) */
     CHECK_EQ(wsdx_close(a), 0);                                /* (5') */
-    CHECK_EQ(wait_events(2), 2);                               /* (6) */
-    CHECK_EQ(last_error, 0);
+    CHECK_EQ(wait_closes(2), 2);                               /* (6) */
+    CHECK_EQ(close_error, 0);
     CHECK_EQ(wsdx_recv_disconnect(c, buf, sizeof buf), 4);     /* (7) */
     CHECK_EQ(buf[3], 0x2a);
     CHECK_EQ(wsdx_close(c), 0);                                /* (8) */
@@ -106,17 +88,16 @@ static void abortive_close(void)
 {
     wsdx_socket l, c, a;
     pair(WSDX_STREAM, &l, &c, &a);
-    atomic_store(&events, 0);
-    wsdx_on_close(a, on_close, NULL);
+    watch_close(a);
     CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
     CHECK_EQ(wsdx_send(c, "abc", 3), 3);
     CHECK_EQ(wsdx_close(c), 0);                                /* S8 */
-    CHECK_EQ(wait_events(1), 1);
+    CHECK_EQ(wait_closes(1), 1);
     char buf[8];
     if (test_under_wine()) { /* the spec's last section: Wine reports the reset as a FIN */
         printf("SKIP S8/R3 reset checks: known Wine deviation (abortive close seen as graceful)\n");
     } else {
-        CHECK_EQ(last_error, WSDX_WSAECONNRESET);              /* R3 */
+        CHECK_EQ(close_error, WSDX_WSAECONNRESET);              /* R3 */
         CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 1000), -WSDX_WSAECONNRESET);
     }
     wsdx_close(a);
@@ -254,8 +235,7 @@ static void R3_closeEventDuringExclusiveCallIsDelivered(void)
 {
     wsdx_socket l, c, a;
     pair(WSDX_STREAM, &l, &c, &a);
-    atomic_store(&events, 0);
-    wsdx_on_close(a, on_close, NULL);
+    watch_close(a);
     CHECK_EQ(wsdx_set_linger(c, 1, 0), 0); /* the peer's close is abortive, as in S8 */
     installed_shim_gate_linger(); /* a's SO_LINGER holds until the event thread has seen FD_CLOSE */
     test_thread t;
@@ -266,7 +246,7 @@ static void R3_closeEventDuringExclusiveCallIsDelivered(void)
     CHECK_EQ(wsdx_close(c), 0);
     test_thread_join(t);
     CHECK_EQ(lingered, 0);
-    CHECK_EQ(wait_events(1), 1);
+    CHECK_EQ(wait_closes(1), 1);
     wsdx_close(a);
     wsdx_close(l);
 }

@@ -7,7 +7,7 @@
 #   3. wsdx-lsp.dll (x86-64, i686): the provider alone, the DLL the catalog
 #      names: no in-process notifier, so no USER32 import;
 #   4. every DLL's imports checked against an allowed list;
-#   5. the portable C tests and the socket test against wsdx.dll, the socket
+#   5. the portable C tests and the socket and select tests against wsdx.dll, the socket
 #      test again on the installed backend, the notifier's test and the
 #      installer's own tests (catalog model, checks), under Wine.
 # Output: native/target/win/{wsdx.dll,wsdx-lsp.dll,wsdx-install.exe},
@@ -128,14 +128,17 @@ for t in test_frame test_conn test_regressions; do # the portable ones, on the c
     "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -o "$OUT/$t.exe" "test/$t.c" src/core/*.c src/bsd/*.c src/win/*.c -lws2_32
     TESTS+=("$t")
 done
-"$CC64" "${W[@]}" -Iinclude -Itest -o "$OUT/test_socket.exe" test/test_socket.c "$OUT/libwsdx.dll.a" -lws2_32
-TESTS+=(test_socket)
+# The socket tests through wsdx.h only, against wsdx.dll (close_events.c: their shared close-event recorder).
+for t in test_socket test_select test_connect_async; do
+    "$CC64" "${W[@]}" -Iinclude -Itest -o "$OUT/$t.exe" "test/$t.c" test/close_events.c "$OUT/libwsdx.dll.a" -lws2_32
+    TESTS+=("$t")
+done
 # The same socket test on the installed backend (src/win/provider_client.c):
 # its Winsock calls reach the provider's WSP table through installed_shim.c,
 # as ws2_32 would route them to an installed wsdx entry; includes the seed
 # scenario between the two backends in both directions.
 "$CC64" "${W[@]}" -DWSDX_BUILDING -DWSDX_TEST_INSTALLED_SHIM "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
-    test/test_socket.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c \
+    test/test_socket.c test/close_events.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c \
     src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c \
     src/win/lsp/listen.c src/win/lsp/extensions.c -lws2_32
 TESTS+=(test_socket_installed)
