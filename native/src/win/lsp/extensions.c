@@ -2,7 +2,7 @@
  * know wsdx handles (the lower provider's would be handed ours and fail):
  * DisconnectEx, AcceptEx, GetAcceptExSockaddrs, ConnectEx, given out by
  * WSPIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER). Their completions are the
- * socket machinery's (wsdxproto.c: finish_accepts, finish_connect). */
+ * socket machinery's (listen.c wsk_finish_accepts, connect.c wsk_finish_connect). */
 #include "wsock.h"
 
 #include <string.h>

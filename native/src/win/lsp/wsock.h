@@ -1,5 +1,5 @@
 /* wsock.h - a wsdx protocol entry's socket (wsock), shared by the WSP
- * entry points (wsdxproto.c) and the extension functions (extensions.c):
+ * entry points (proto_*.c) and the extension functions (extensions.c):
  * its state, its pending overlapped requests, and the few operations the
  * extension functions need. Internal to the provider. */
 #ifndef WSDX_WSOCK_H
@@ -105,10 +105,11 @@ typedef struct pending {
 } pending;
 
 /* wsock.c: handles and references (wsk_get: NULL and WSAENOTSOCK for a closed
- * or foreign handle), the lower socket, the receive pump (wait: PUMP_TRY never
- * waits nor blocks on another reader), what is due and told, overlapped
- * requests, WSPSelect's wake-ups (wsk_moves/wsk_moved/wsk_await_move), the send
- * queue (caller holds txio), arming the lower events, creation. */
+ * or foreign handle), arming the lower events, creation; lower_io.c: the lower
+ * socket; recv.c: the receive pump (wait: PUMP_TRY never waits nor blocks on
+ * another reader) and wsk_take; notify.c: what is due and told, WSPSelect's
+ * wake-ups (wsk_moves/wsk_moved/wsk_await_move); ovl.c: overlapped requests;
+ * sendq.c: the send queue (caller holds txio). */
 #define PUMP_TRY (-1)
 wsock *wsk_get(SOCKET s, LPINT err);
 void wsk_put(wsock *w);
@@ -128,6 +129,7 @@ void wsk_op_drop(ovl *o, DWORD err);
 void wsk_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags);
 void wsk_op_append(ovl **list, ovl *o);
 int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags);
+void wsk_finish_ops(wsock *w);
 void wsk_abort_ops(wsock *w);
 LONG wsk_moves(void);
 void wsk_moved(void);
