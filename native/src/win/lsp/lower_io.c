@@ -14,7 +14,7 @@ int wsk_lower_nbio(wsdx_lsp_provider *p, SOCKET low, u_long on)
     DWORD got = 0;
     int e = 0;
     WSATHREADID t;
-    return p->next.lpWSPIoctl(low, FIONBIO, &on, sizeof on, NULL, 0, &got, NULL, NULL, tid(&t), &e) ? e : 0;
+    return p->next.lpWSPIoctl(low, FIONBIO, &on, sizeof on, NULL, 0, &got, NULL, NULL, tid(&t), &e) ? -e : 0;
 }
 
 /* Bytes sent (>= 0), or -WSA code (-WSAEWOULDBLOCK when full). */

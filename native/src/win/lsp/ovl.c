@@ -35,8 +35,9 @@ ovl *wsk_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE
  * another thread (WSAOVERLAPPED, Windows Sockets SPI: "the SAN service
  * provider exclusively controls only the Offset and OffsetHigh members";
  * WPUCompleteOverlappedRequest remarks). */
-void wsk_op_result(ovl *o, DWORD err, DWORD n, DWORD flags)
+static void op_result(ovl *o, int rc, DWORD n, DWORD flags)
 {
+    DWORD err = (DWORD)-rc; /* the Windows code, for the application */
     o->err = err;
     o->n = n;
     o->flags = flags;
@@ -55,11 +56,11 @@ static void op_done(ovl *o)
     o->ov->Internal = o->err ? (ULONG_PTR)0xC0000001L /* STATUS_UNSUCCESSFUL */ : 0 /* STATUS_SUCCESS */;
 }
 
-/* A request that failed before it was pending: no completion is notified. */
-void wsk_op_drop(ovl *o, DWORD err)
+/* A request that failed (rc: -WSA code) before it was pending: no completion is notified. */
+void wsk_op_drop(ovl *o, int rc)
 {
     wsock *w = o->w, *into = o->into;
-    wsk_op_result(o, err, 0, 0);
+    op_result(o, rc, 0, 0);
     op_done(o);
     free(o);
     if (into)
@@ -76,15 +77,16 @@ static void CALLBACK run_routine(DWORD_PTR arg)
 
 /* Notifies completion as the application asked: its completion routine as
  * an APC in the thread that made the request, else the event and the
- * completion port (WPUCompleteOverlappedRequest; our handles are not IFS). */
-void wsk_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
+ * completion port (WPUCompleteOverlappedRequest; our handles are not IFS).
+ * rc: 0 or -WSA code. */
+void wsk_op_complete(ovl *o, int rc, DWORD n, DWORD flags)
 {
     wsock *w = o->w, *into = o->into;
     SOCKET app = o->target;
     int e = 0;
     if (into)
         wsk_put(into);
-    wsk_op_result(o, err, n, flags);
+    op_result(o, rc, n, flags);
     if (o->cr) {
         op_done(o); /* just before the APC is queued: nobody else writes them */
         if (wsdx_lsp_up.lpWPUQueueApc(&o->thread, run_routine, (DWORD_PTR)o, &e) != 0)
@@ -92,7 +94,7 @@ void wsk_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags)
     } else {
         LPWSAOVERLAPPED ov = o->ov;
         free(o);
-        wsdx_lsp_complete_request(app, ov, err, n, &e);
+        wsdx_lsp_complete_request(app, ov, (DWORD)-rc, n, &e);
     }
     wsk_put(w);
 }
@@ -122,7 +124,7 @@ void wsk_finish_ops(wsock *w)
         LeaveCriticalSection(&w->lock);
         if (!o)
             break;
-        wsk_op_complete(o, rc < 0 ? (DWORD)-rc : 0, n, fl);
+        wsk_op_complete(o, rc < 0 ? rc : 0, n, fl);
     }
     for (;;) {
         EnterCriticalSection(&w->lock);
@@ -135,7 +137,7 @@ void wsk_finish_ops(wsock *w)
         LeaveCriticalSection(&w->lock);
         if (!o)
             break;
-        wsk_op_complete(o, (DWORD)err, err ? 0 : o->n, 0);
+        wsk_op_complete(o, err, err ? 0 : o->n, 0);
     }
 }
 
@@ -149,7 +151,7 @@ void wsk_abort_ops(wsock *w)
     for (ovl **l = lists; l < lists + 4; l++)
         while (*l) {
             ovl *next = (*l)->next;
-            wsk_op_complete(*l, WSA_OPERATION_ABORTED, 0, 0);
+            wsk_op_complete(*l, -WSA_OPERATION_ABORTED, 0, 0);
             *l = next;
         }
 }

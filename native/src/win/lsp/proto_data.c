@@ -44,10 +44,10 @@ static int recv_overlapped(wsock *w, const WSABUF *bufs, DWORD nbufs, LPWSAOVERL
     if (rc == -WSAEWOULDBLOCK)
         return -WSA_IO_PENDING;
     if (rc < 0 && rc != -WSAEMSGSIZE) {
-        wsk_op_drop(o, (DWORD)-rc);
+        wsk_op_drop(o, rc);
         return rc;
     }
-    wsk_op_complete(o, rc < 0 ? (DWORD)-rc : 0, *n, *fl); /* an immediate success is notified too */
+    wsk_op_complete(o, rc < 0 ? rc : 0, *n, *fl); /* an immediate success is notified too */
     return rc < 0 ? rc : 0;
 }
 
@@ -125,8 +125,8 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
         return -WSAENOBUFS;
     int rc = wsk_txq_frame(w, b, n);
     if (rc) {
-        wsk_op_drop(o, (DWORD)rc);
-        return -rc;
+        wsk_op_drop(o, rc);
+        return rc;
     }
     o->n = (DWORD)n;
     EnterCriticalSection(&w->lock);
@@ -141,22 +141,23 @@ static int send_overlapped(wsock *w, const uint8_t *b, size_t n, LPWSAOVERLAPPED
     return 0;
 }
 
-/* A send that waits (blocking socket) or queues what does not fit now. */
+/* A send that waits (blocking socket) or queues what does not fit now.
+ * 0 or -WSA code. */
 static int send_now(wsock *w, const uint8_t *b, size_t n)
 {
     int rc = wsk_flush(w, !w->nonblocking);
     if (rc == 0 && (n > 0 || w->mode == WSDX_MESSAGE)) {
         if (w->nonblocking && w->txlen + n > TXQ_MAX)
-            rc = WSAEWOULDBLOCK;
+            rc = -WSAEWOULDBLOCK;
         else
             rc = wsk_send_frame(w, WSDX_FRAME_DATA, b, n);
     }
-    if (rc == WSAEWOULDBLOCK) {
+    if (rc == -WSAEWOULDBLOCK) {
         EnterCriticalSection(&w->lock);
         w->told &= ~FD_WRITE; /* FD_WRITE again once there is room */
         LeaveCriticalSection(&w->lock);
     }
-    return -rc;
+    return rc;
 }
 
 int WSPAPI wp_Send(SOCKET s, LPWSABUF bufs, DWORD nbufs, LPDWORD sent, DWORD flags,
@@ -241,7 +242,7 @@ WINBOOL WSPAPI wp_GetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD n, W
             SwitchToThread();
     }
     MemoryBarrier(); /* InternalHigh is set before Internal leaves WSS_OPERATION_IN_PROGRESS */
-    /* the count is WPUCompleteOverlappedRequest's; flags and code are wsk_op_result's */
+    /* the count is WPUCompleteOverlappedRequest's; flags and code are ovl.c op_result's */
     *n = (DWORD)ov->InternalHigh;
     if (flags)
         *flags = ov->Offset;

@@ -77,7 +77,7 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
     wsk_settle(w);
     wsk_put(w);
     if (rc) {
-        *lpErrno = rc;
+        *lpErrno = -rc;
         return SOCKET_ERROR;
     }
     return 0;
@@ -152,10 +152,10 @@ static int WSPAPI wp_SendDisconnect(SOCKET s, LPWSABUF data, LPINT lpErrno)
     LeaveCriticalSection(&w->lock);
     if (rc == 0) {
         int f = wsk_flush(w, !w->nonblocking);
-        if (f && f != WSAEWOULDBLOCK)
-            rc = -f;
+        if (f && f != -WSAEWOULDBLOCK)
+            rc = f;
         else
-            rc = -wsk_send_frame(w, WSDX_FRAME_DISCONNECT, (const uint8_t *)b, (size_t)n);
+            rc = wsk_send_frame(w, WSDX_FRAME_DISCONNECT, (const uint8_t *)b, (size_t)n);
         if (rc == 0)
             wsk_send_fin(w);
     }

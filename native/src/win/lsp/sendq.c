@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Appends to the send queue; caller holds txio. 0 or WSAENOBUFS. */
+/* Appends to the send queue; caller holds txio. 0 or -WSAENOBUFS. */
 int wsk_txq_put(wsock *w, const uint8_t *b, size_t n)
 {
     uint8_t *q = (uint8_t *)realloc(w->txq, w->txlen + n);
     if (!q)
-        return WSAENOBUFS;
+        return -WSAENOBUFS;
     memcpy(q + w->txlen, b, n);
     w->txq = q;
     w->txlen += n;
@@ -25,23 +25,23 @@ int wsk_txq_put(wsock *w, const uint8_t *b, size_t n)
 
 /* Moves the queue to the lower socket; caller holds txio. wait: while the
  * lower socket is full, wait in slices until deadline (0: none, but a close
- * from another thread ends the wait). 0 once empty, else WSAEWOULDBLOCK
- * (not waiting, or waited out) or the lower provider's code. */
+ * from another thread ends the wait). 0 once empty, else -WSAEWOULDBLOCK
+ * (not waiting, or waited out) or the lower provider's -WSA code. */
 int wsk_txq_push(wsock *w, int wait, DWORD deadline)
 {
     while (w->txlen) {
         long k = wsk_lower_send(w->p, w->low, w->txq, w->txlen);
         if (k == -WSAEWOULDBLOCK) {
             if (!wait || (deadline ? (LONG)(GetTickCount() - deadline) >= 0 : wsk_is_closed(w)))
-                return WSAEWOULDBLOCK;
+                return -WSAEWOULDBLOCK;
             wsk_lower_wait(w->p, w->low, 1, SLICE_MS);
             continue;
         }
         if (k < 0) {
             EnterCriticalSection(&w->lock);
-            w->tx_err = (int)-k;
+            w->tx_err = (int)k;
             LeaveCriticalSection(&w->lock);
-            return (int)-k;
+            return (int)k;
         }
         memmove(w->txq, w->txq + k, w->txlen - (size_t)k);
         w->txlen -= (size_t)k;
@@ -54,7 +54,7 @@ int wsk_txq_push(wsock *w, int wait, DWORD deadline)
 
 /* A whole DATA frame into the queue (an empty one only in message mode),
  * then what the lower socket takes now; on_lower sends the rest. Caller
- * holds txio. 0 or the WSA code. */
+ * holds txio. 0 or -WSA code. */
 int wsk_txq_frame(wsock *w, const uint8_t *b, size_t n)
 {
     uint8_t h[WSDX_FRAME_HEADER_LEN];
@@ -62,12 +62,12 @@ int wsk_txq_frame(wsock *w, const uint8_t *b, size_t n)
     int rc = n || w->mode == WSDX_MESSAGE ? wsk_txq_put(w, h, sizeof h) : 0;
     if (!rc && n)
         rc = wsk_txq_put(w, b, n);
-    if (!rc && (rc = wsk_txq_push(w, 0, 0)) == WSAEWOULDBLOCK)
+    if (!rc && (rc = wsk_txq_push(w, 0, 0)) == -WSAEWOULDBLOCK)
         rc = 0;
     return rc;
 }
 
-/* The queue, then a pending FIN; caller holds txio. 0 or WSA code. */
+/* The queue, then a pending FIN; caller holds txio. 0 or -WSA code. */
 int wsk_flush(wsock *w, int wait)
 {
     int rc = wsk_txq_push(w, wait, 0);
@@ -82,12 +82,13 @@ int wsk_flush(wsock *w, int wait)
 }
 
 /* Sends a whole frame (header + payload); caller holds txio and has flushed.
- * Blocking: all of it. Non-blocking: whatever does not fit now is queued. */
+ * Blocking: all of it. Non-blocking: whatever does not fit now is queued.
+ * 0 or -WSA code. */
 int wsk_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
 {
     uint8_t *f = (uint8_t *)malloc(WSDX_FRAME_HEADER_LEN + n);
     if (!f)
-        return WSAENOBUFS;
+        return -WSAENOBUFS;
     wsdx_frame_header_encode(f, type, (uint32_t)n);
     if (n)
         memcpy(f + WSDX_FRAME_HEADER_LEN, b, n);
@@ -97,18 +98,18 @@ int wsk_send_frame(wsock *w, int type, const uint8_t *b, size_t n)
         long k = wsk_lower_send(w->p, w->low, f + off, total - off);
         if (k == -WSAEWOULDBLOCK) {
             if (w->nonblocking) {
-                rc = wsk_txq_put(w, f + off, total - off); /* WSAENOBUFS: the frame is cut, the connection cannot go on */
+                rc = wsk_txq_put(w, f + off, total - off); /* -WSAENOBUFS: the frame is cut, the connection cannot go on */
                 break;
             }
             if (wsk_is_closed(w)) {
-                rc = WSAENOTSOCK;
+                rc = -WSAENOTSOCK;
                 break;
             }
             wsk_lower_wait(w->p, w->low, 1, SLICE_MS);
             continue;
         }
         if (k < 0) {
-            rc = (int)-k;
+            rc = (int)k;
             break;
         }
         off += (size_t)k;

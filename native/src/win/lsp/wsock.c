@@ -74,13 +74,13 @@ int wsk_arm(wsock *w)
 {
     int e = 0;
     if (w->p->next.lpWSPEventSelect(w->low, w->iev, LOWER_EVENTS, &e))
-        return e;
+        return -e;
     InterlockedIncrement(&w->refs); /* the wait's */
     if (RegisterWaitForSingleObject(&w->wait, w->iev, on_lower, w, INFINITE, WT_EXECUTEDEFAULT))
         return 0;
     w->wait = NULL;
     InterlockedDecrement(&w->refs);
-    return WSAENOBUFS;
+    return -WSAENOBUFS;
 }
 
 /* Ends the wait (and any on_lower still running) before the lower socket
@@ -98,7 +98,7 @@ void wsk_disarm(wsock *w)
     wsk_put(w);
 }
 
-/* w takes low as its lower socket: non-blocking, its events ours. 0 or WSA code. */
+/* w takes low as its lower socket: non-blocking, its events ours. 0 or -WSA code. */
 int wsk_attach_lower(wsock *w, SOCKET low)
 {
     w->low = low;
@@ -143,7 +143,7 @@ void wsk_free(wsock *w)
 }
 
 /* Swaps in a fresh lower socket (connect failed, DisconnectEx): the old one
- * is reset (abort) or closed gracefully. 0 or WSA code (then no lower socket
+ * is reset (abort) or closed gracefully. 0 or -WSA code (then no lower socket
  * is left: later calls fail as on a broken connection). */
 int wsk_replace_lower(wsock *w, int abort)
 {
@@ -156,7 +156,7 @@ int wsk_replace_lower(wsock *w, int abort)
     w->low = w->p->next.lpWSPSocket(w->p->lower_info.iAddressFamily, SOCK_STREAM, IPPROTO_TCP, &w->p->lower_info, 0,
                                     WSA_FLAG_OVERLAPPED, &e);
     if (w->low == INVALID_SOCKET)
-        return e ? e : WSAENOBUFS;
+        return e ? -e : -WSAENOBUFS;
     return wsk_attach_lower(w, w->low);
 }
 

@@ -84,7 +84,7 @@ typedef struct wsock {
     ovl *acceptops;             /* lock: listener: pending AcceptEx requests */
     ovl *connect_op;            /* lock: a pending ConnectEx */
     uint64_t tx_in, tx_out;     /* lock: bytes ever put in / taken out of txq */
-    int tx_err;                 /* lock: the lower socket failed a send: pending sends fail with it */
+    int tx_err;                 /* lock: 0, or the -WSA code of a send the lower socket failed: pending sends fail with it */
     volatile LONG tx_kick;      /* interlocked: FD_WRITE came while txio was held: its holder flushes on leaving */
     DWORD connect_ms;           /* app thread: WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
     /* listener, under lock: connections whose preamble is not checked yet,
@@ -124,9 +124,8 @@ int wsk_pump(wsock *w, int wait);
 long wsk_due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume);
 ovl *wsk_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
                const WSABUF *bufs, DWORD nbufs);
-void wsk_op_result(ovl *o, DWORD err, DWORD n, DWORD flags);
-void wsk_op_drop(ovl *o, DWORD err);
-void wsk_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags);
+void wsk_op_drop(ovl *o, int rc);
+void wsk_op_complete(ovl *o, int rc, DWORD n, DWORD flags);
 void wsk_op_append(ovl **list, ovl *o);
 int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags);
 void wsk_finish_ops(wsock *w);
