@@ -91,8 +91,8 @@ fi
 # The provider alone, for the catalog: the provider's sources, the part of the
 # core it uses, and user32_lazy.c for its one USER32 call, so processes that
 # cannot load USER32 (Win32k lockdown) can still load it. Exports WSPStartup only.
-LSP_DLL_SRC=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c
-    src/win/lsp/connect.c src/win/lsp/listen.c src/win/lsp/extensions.c src/win/lsp/lower.c
+source win/lsp-sources.sh
+LSP_DLL_SRC=("${LSP_SRC[@]}" src/win/lsp/lower.c
     src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c src/win/lspdll/user32_lazy.c)
 provider_dll() { # CC DEF OUT OBJDUMP
     "$1" "${W[@]}" -Iinclude -Isrc/core -Isrc/win/lsp -shared -static -static-libgcc -o "$3" \
@@ -139,8 +139,7 @@ done
 # scenario between the two backends in both directions.
 "$CC64" "${W[@]}" -DWSDX_BUILDING -DWSDX_TEST_INSTALLED_SHIM "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
     test/test_socket.c test/close_events.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c \
-    src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c \
-    src/win/lsp/listen.c src/win/lsp/extensions.c -lws2_32
+    "${LSP_SRC[@]}" -lws2_32
 TESTS+=(test_socket_installed)
 # The in-process notifier alone (the core's callbacks played by the test).
 "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -o "$OUT/test_notifier.exe" test/win/test_notifier.c \

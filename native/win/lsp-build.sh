@@ -42,7 +42,8 @@ bash test/win/lsp/workflow-mingw32-check.sh ../.github/workflows/windows.yml
 W=(-Wall -Wextra -Werror -O2 -std=c11)
 INC=(-Iinclude -Isrc/core -Isrc/win/lsp -Itest/win/lsp)
 CORE=(src/core/frame.c src/core/conn.c src/core/rxqueue.c src/core/linger.c)
-LSP_TEST=(src/win/lsp/wsp.c src/win/lsp/passthru.c src/win/lsp/wsdxproto.c src/win/lsp/wsock.c src/win/lsp/connect.c src/win/lsp/listen.c src/win/lsp/extensions.c)   # lower.c: replaced by the harness
+source win/lsp-sources.sh
+LSP_TEST=("${LSP_SRC[@]}") # lower.c: replaced by the harness
 LSP_ALL=("${LSP_TEST[@]}" src/win/lsp/lower.c)
 
 echo "== x86_64: harness (LSP sources + fake lower provider + upcalls)"

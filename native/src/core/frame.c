@@ -46,11 +46,6 @@ int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
     return wsdx_preamble_verify_prefix(in, WSDX_PREAMBLE_LEN, mode);
 }
 
-int wsdx_preamble_check(const uint8_t in[WSDX_PREAMBLE_LEN], int mode)
-{
-    return -wsdx_preamble_verify(in, mode);
-}
-
 void wsdx_frame_header_encode(uint8_t out[WSDX_FRAME_HEADER_LEN], int type, uint32_t len)
 {
     out[0] = (uint8_t)type;

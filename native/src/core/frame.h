@@ -17,9 +17,6 @@ int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode);
 /* The first have bytes of a preamble (have < 8 while it arrives): 0 while they
  * may still start a valid one, else -WSA at once (magic, version, mode in order). */
 int wsdx_preamble_verify_prefix(const uint8_t *in, size_t have, int mode);
-/* The same with the sign flipped (a positive WSA code): only for src/win/lsp,
- * until it moves to the -WSA convention; new code calls wsdx_preamble_verify. */
-int wsdx_preamble_check(const uint8_t in[WSDX_PREAMBLE_LEN], int mode);
 void wsdx_frame_header_encode(uint8_t out[WSDX_FRAME_HEADER_LEN], int type, uint32_t len);
 
 /* What the decoder found in its input. */

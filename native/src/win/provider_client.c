@@ -1,7 +1,7 @@
 /* provider_client.c (Windows) - the installed backend (backend.h): every
  * wsdx.h call becomes a Winsock call on a socket of the installed wsdx
  * catalog entries, so the protocol runs in the layered provider that ws2_32
- * loads into this process (src/win/lsp/wsdxproto.c), not in this file.
+ * loads into this process (src/win/lsp/proto_*.c), not in this file.
  *
  * What is left to do here is what Winsock does not do for wsdx.h:
  *  - handles that are never reused (the shared table, core/handles.c), and no

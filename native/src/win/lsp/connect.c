@@ -9,18 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* All of b to the lower socket by deadline: 0 or -WSA code. */
 static int send_exact(wsdx_lsp_provider *p, SOCKET low, const uint8_t *b, size_t n, DWORD deadline)
 {
     while (n) {
         long k = wsk_lower_send(p, low, b, n);
         if (k == -WSAEWOULDBLOCK) {
             if ((LONG)(GetTickCount() - deadline) >= 0)
-                return WSAETIMEDOUT;
+                return -WSAETIMEDOUT;
             wsk_lower_wait(p, low, 1, SLICE_MS);
             continue;
         }
         if (k < 0)
-            return (int)-k;
+            return (int)k;
         b += k;
         n -= (size_t)k;
     }
@@ -28,44 +29,45 @@ static int send_exact(wsdx_lsp_provider *p, SOCKET low, const uint8_t *b, size_t
 }
 
 /* The client's preamble exchange (docs/protocol.md section 1), done by
- * deadline: 0 or the WSA code. */
+ * deadline: 0 or -WSA code. */
 static int handshake(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD deadline)
 {
     uint8_t out[WSDX_PREAMBLE_LEN], in[WSDX_PREAMBLE_LEN];
     wsdx_preamble_encode(out, mode);
     int rc = send_exact(p, low, out, sizeof out, deadline);
     if (rc)
-        return rc == WSAETIMEDOUT ? rc : WSAEPROTONOSUPPORT;
+        return rc == -WSAETIMEDOUT ? rc : -WSAEPROTONOSUPPORT;
     size_t have = 0;
     while (have < sizeof in) {
         long k = wsk_lower_recv(p, low, in + have, sizeof in - have); /* never more than the preamble */
         if (k == -WSAEWOULDBLOCK) {
             if ((LONG)(GetTickCount() - deadline) >= 0)
-                return WSAETIMEDOUT;
+                return -WSAETIMEDOUT;
             wsk_lower_wait(p, low, 0, SLICE_MS);
             continue;
         }
         if (k <= 0)
-            return WSAEPROTONOSUPPORT; /* FIN or reset before 8 bytes */
+            return -WSAEPROTONOSUPPORT; /* FIN or reset before 8 bytes */
         have += (size_t)k;
-        int bad = -wsdx_preamble_verify_prefix(in, have, mode); /* each field as it arrives */
+        int bad = wsdx_preamble_verify_prefix(in, have, mode); /* each field as it arrives */
         if (bad)
             return bad;
     }
-    return wsdx_preamble_check(in, mode);
+    return wsdx_preamble_verify(in, mode);
 }
 
 /* ------------------------------------------------------------------ */
 /* connecting */
 
-/* Under w->lock: a connect ends, blocking or not. On failure the lower
+/* Under w->lock: a connect ends (rc: 0 or -WSA code), blocking or not;
+ * connect_err keeps the code as FD_CONNECT and SO_ERROR report it. On failure the lower
  * connection is to be reset (a peer that is not wsdx sees RST when the
  * socket closes or connects again) and the socket stays unconnected. */
 void wsk_connect_end(wsock *w, int rc)
 {
     w->connecting = 0;
     w->connect_done = 1;
-    w->connect_err = rc;
+    w->connect_err = -rc;
     if (!rc) {
         wsdx_conn_established(&w->conn);
         return;
@@ -85,13 +87,13 @@ void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
         if (!(ne->lNetworkEvents & FD_CONNECT))
             return;
         if (ne->iErrorCode[FD_CONNECT_BIT]) {
-            wsk_connect_end(w, ne->iErrorCode[FD_CONNECT_BIT]);
+            wsk_connect_end(w, -ne->iErrorCode[FD_CONNECT_BIT]);
             return;
         }
         uint8_t out[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(out, w->mode);
         if (wsk_lower_send(w->p, w->low, out, sizeof out) != (long)sizeof out) { /* a new socket's buffer takes 8 bytes */
-            wsk_connect_end(w, WSAEPROTONOSUPPORT);
+            wsk_connect_end(w, -WSAEPROTONOSUPPORT);
             return;
         }
         w->connecting = 2;
@@ -101,17 +103,17 @@ void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
         if (k == -WSAEWOULDBLOCK)
             return;
         if (k <= 0) {
-            wsk_connect_end(w, WSAEPROTONOSUPPORT); /* FIN or reset before 8 bytes: not a wsdx peer */
+            wsk_connect_end(w, -WSAEPROTONOSUPPORT); /* FIN or reset before 8 bytes: not a wsdx peer */
             return;
         }
         w->pre_have += (size_t)k;
-        int bad = -wsdx_preamble_verify_prefix(w->pre_in, w->pre_have, w->mode);
+        int bad = wsdx_preamble_verify_prefix(w->pre_in, w->pre_have, w->mode);
         if (bad) {
             wsk_connect_end(w, bad); /* each field judged as it arrives (protocol.md 1) */
             return;
         }
     }
-    wsk_connect_end(w, wsdx_preamble_check(w->pre_in, w->mode));
+    wsk_connect_end(w, wsdx_preamble_verify(w->pre_in, w->mode));
 }
 
 /* The deadline of a non-blocking connect: one pool timer per attempt,
@@ -135,7 +137,7 @@ static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TI
     if (mine) {
         w->connect_dl = NULL;
         if (w->connecting && w->connect_gen == d->gen && !wsk_is_closed(w))
-            wsk_connect_end(w, WSAETIMEDOUT);
+            wsk_connect_end(w, -WSAETIMEDOUT);
     }
     LeaveCriticalSection(&w->lock);
     if (!mine)
@@ -167,15 +169,15 @@ void wsk_connect_timer_end(wsock *w, int closing)
     wsk_put(w);
 }
 
-/* A non-blocking connect: under way (WSAEWOULDBLOCK, FD_CONNECT when the
- * preamble exchange is over), or failed at once. */
+/* A non-blocking connect: under way (-WSAEWOULDBLOCK, FD_CONNECT when the
+ * preamble exchange is over), or failed at once (-WSA code). */
 int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms)
 {
     connect_deadline *d = (connect_deadline *)malloc(sizeof *d);
     PTP_TIMER t = d ? CreateThreadpoolTimer(connect_timer, d, NULL) : NULL;
     if (!t) {
         free(d);
-        return WSAENOBUFS;
+        return -WSAENOBUFS;
     }
     wsk_connect_timer_end(w, 1); /* the last attempt's, if it is still there */
     EnterCriticalSection(&w->lock);
@@ -184,18 +186,20 @@ int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD 
     d->w = w;
     d->timer = t;
     d->gen = ++w->connect_gen;
-    int rc = 0;
-    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == 0) {
+    int e = 0, rc;
+    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &e) == 0) {
         WSANETWORKEVENTS now; /* connected at once: go on as FD_CONNECT would */
         memset(&now, 0, sizeof now);
         now.lNetworkEvents = FD_CONNECT;
         wsk_connect_step(w, &now);
-        rc = WSAEWOULDBLOCK;
+        rc = -WSAEWOULDBLOCK;
+    } else {
+        rc = -e;
     }
-    if (rc != WSAEWOULDBLOCK)
+    if (rc != -WSAEWOULDBLOCK)
         w->connecting = 0;
     LeaveCriticalSection(&w->lock);
-    if (rc != WSAEWOULDBLOCK) {
+    if (rc != -WSAEWOULDBLOCK) {
         CloseThreadpoolTimer(t);
         free(d);
         return rc;
@@ -210,25 +214,25 @@ int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD 
     ft.dwLowDateTime = due.LowPart;
     ft.dwHighDateTime = due.HighPart;
     SetThreadpoolTimer(t, &ft, 0, 0);
-    return WSAEWOULDBLOCK;
+    return -WSAEWOULDBLOCK;
 }
 
 /* A blocking connect: the TCP connect and the preamble exchange, done by
- * the deadlines. 0 or the WSA code. */
+ * the deadlines. 0 or -WSA code. */
 int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
 {
     /* one deadline for the connect and the preamble when the app set one */
     DWORD deadline = GetTickCount() + (w->connect_ms ? w->connect_ms : CONNECT_MS);
-    int rc = 0;
-    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &rc) == SOCKET_ERROR) {
-        if (rc != WSAEWOULDBLOCK)
-            return rc;
-        rc = WSAETIMEDOUT;
+    int e = 0;
+    if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &e) == SOCKET_ERROR) {
+        if (e != WSAEWOULDBLOCK)
+            return -e;
+        int rc = -WSAETIMEDOUT;
         while ((LONG)(GetTickCount() - deadline) < 0 && !wsk_is_closed(w)) {
             if (wsk_lower_wait(w->p, w->low, 1, SLICE_MS) == 1) {
-                int err = 0, len = sizeof err, e = 0;
+                int err = 0, len = sizeof err;
                 w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e);
-                rc = err;
+                rc = -err;
                 break;
             }
         }
@@ -240,17 +244,17 @@ int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
 }
 
 /* May w connect now? Then a fresh start (and a fresh lower socket after a
- * failed attempt). 0 or the WSA code. */
+ * failed attempt). 0 or -WSA code. */
 int wsk_connect_prepare(wsock *w)
 {
     int rc = 0;
     EnterCriticalSection(&w->lock);
     if (w->connecting)
-        rc = WSAEALREADY;
+        rc = -WSAEALREADY;
     else if (w->conn.connected)
-        rc = WSAEISCONN;
+        rc = -WSAEISCONN;
     else if (w->listening)
-        rc = WSAEINVAL;
+        rc = -WSAEINVAL;
     int spent = !rc && w->lower_spent;
     if (!rc) {
         w->connect_done = 0;
@@ -268,15 +272,15 @@ void wsk_finish_connect(wsock *w)
     ovl *o = w->connect_op && !w->connecting && w->connect_done ? w->connect_op : NULL;
     if (o)
         w->connect_op = NULL;
-    int err = w->connect_err;
+    int rc = -w->connect_err;
     LeaveCriticalSection(&w->lock);
     if (!o)
         return;
     DWORD n = o->bufs[0].len;
-    if (!err && n && o->bufs[0].buf) {
+    if (!rc && n && o->bufs[0].buf) {
         EnterCriticalSection(&w->txio);
-        err = wsk_txq_frame(w, (const uint8_t *)o->bufs[0].buf, n);
+        rc = wsk_txq_frame(w, (const uint8_t *)o->bufs[0].buf, n);
         wsk_tx_leave(w);
     }
-    wsk_op_complete(o, (DWORD)err, err ? 0 : n, 0);
+    wsk_op_complete(o, rc, rc ? 0 : n, 0);
 }

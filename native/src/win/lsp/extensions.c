@@ -2,7 +2,7 @@
  * know wsdx handles (the lower provider's would be handed ours and fail):
  * DisconnectEx, AcceptEx, GetAcceptExSockaddrs, ConnectEx, given out by
  * WSPIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER). Their completions are the
- * socket machinery's (wsdxproto.c: finish_accepts, finish_connect). */
+ * socket machinery's (listen.c wsk_finish_accepts, connect.c wsk_finish_connect). */
 #include "wsock.h"
 
 #include <string.h>
@@ -11,12 +11,13 @@
  * close, as S7), then the lower connection is let go; the handle stays
  * valid and may connect again (TF_REUSE_SOCKET or not: a wsdx handle
  * costs nothing to keep). The work is done before it returns; with an
- * OVERLAPPED, completion is notified as for any immediate success. */
+ * OVERLAPPED, completion is notified as for any immediate success.
+ * 0 or -WSA code. */
 static int disconnect(wsock *w)
 {
     EnterCriticalSection(&w->txio);
     EnterCriticalSection(&w->lock);
-    int rc = w->conn.connected && !w->listening ? 0 : WSAENOTCONN;
+    int rc = w->conn.connected && !w->listening ? 0 : -WSAENOTCONN;
     LeaveCriticalSection(&w->lock);
     if (!rc)
         rc = wsk_flush(w, 1);
@@ -39,21 +40,22 @@ static int disconnect(wsock *w)
 
 static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD reserved)
 {
-    int rc = 0;
-    wsock *w = reserved || (flags & ~(DWORD)TF_REUSE_SOCKET) ? NULL : wsk_get(s, &rc);
-    if (!w && !rc)
-        rc = WSAEINVAL;
+    int e = 0; /* the Windows code, for GetLastError */
+    wsock *w = reserved || (flags & ~(DWORD)TF_REUSE_SOCKET) ? NULL : wsk_get(s, &e);
+    if (!w && !e)
+        e = WSAEINVAL;
     if (w) {
-        rc = disconnect(w);
+        int rc = disconnect(w);
         ovl *o = ov ? wsk_op_new(w, ov, NULL, NULL, NULL, 0) : NULL;
         if (o && !rc)
             wsk_op_complete(o, 0, 0, 0);
         else if (o)
-            wsk_op_drop(o, (DWORD)rc);
+            wsk_op_drop(o, rc);
+        e = -rc;
         wsk_put(w);
     }
-    SetLastError((DWORD)rc);
-    return rc == 0;
+    SetLastError((DWORD)e);
+    return e == 0;
 }
 
 /* AcceptEx: the next checked connection goes to the caller's unused
@@ -63,23 +65,23 @@ static WINBOOL PASCAL wp_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DW
 static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, DWORD llen, DWORD rlen, LPDWORD got,
                                   LPOVERLAPPED ov)
 {
-    int rc = 0;
-    wsock *l = wsk_get(ls, &rc), *a = l ? wsk_get(as, &rc) : NULL;
+    int e = 0; /* the Windows code, for GetLastError */
+    wsock *l = wsk_get(ls, &e), *a = l ? wsk_get(as, &e) : NULL;
     DWORD need = l ? (DWORD)l->p->self.iMaxSockAddr + 16 : 0;
     if (l && a && (!ov || !out || llen < need || rlen < need))
-        rc = !ov || !out ? WSAEFAULT : WSAEINVAL;
+        e = !ov || !out ? WSAEFAULT : WSAEINVAL;
     else if (l && a) {
         EnterCriticalSection(&a->lock);
         int fresh = !a->conn.connected && !a->connecting && !a->listening;
         LeaveCriticalSection(&a->lock);
         if (!l->listening || !fresh || a->p != l->p || a->mode != l->mode)
-            rc = WSAEINVAL;
+            e = WSAEINVAL;
     }
     ovl *o = NULL;
-    if (!rc) {
+    if (!e) {
         WSABUF data = { rxlen, (char *)out };
         o = wsk_op_new(l, ov, NULL, NULL, &data, 1);
-        rc = o ? 0 : WSAENOBUFS;
+        e = o ? 0 : WSAENOBUFS;
     }
     if (o) {
         o->into = a; /* the request's reference now */
@@ -91,7 +93,7 @@ static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, 
         wsk_op_append(&l->acceptops, o);
         LeaveCriticalSection(&l->lock);
         wsk_settle(l); /* a connection already checked is taken now */
-        rc = WSA_IO_PENDING;
+        e = WSA_IO_PENDING;
         if (got)
             *got = 0;
     }
@@ -99,7 +101,7 @@ static WINBOOL PASCAL wp_AcceptEx(SOCKET ls, SOCKET as, PVOID out, DWORD rxlen, 
         wsk_put(a);
     if (l)
         wsk_put(l);
-    SetLastError((DWORD)rc);
+    SetLastError((DWORD)e);
     return FALSE; /* done at once or not, completion is notified */
 }
 
@@ -122,17 +124,18 @@ static void PASCAL wp_GetAcceptExSockaddrs(PVOID out, DWORD rxlen, DWORD llen, D
 static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int namelen, PVOID buf, DWORD len,
                                    LPDWORD sent, LPOVERLAPPED ov)
 {
-    int rc = 0;
-    wsock *w = wsk_get(s, &rc);
+    int e = 0;
+    wsock *w = wsk_get(s, &e);
+    int rc = -e; /* 0 or -WSA code; GetLastError gets the code */
     if (w && (!ov || !name))
-        rc = WSAEFAULT;
+        rc = -WSAEFAULT;
     if (w && !rc) {
         struct sockaddr_storage me;
-        int mel = sizeof me, e = 0;
+        int mel = sizeof me;
         if (w->p->next.lpWSPGetSockName(w->low, (struct sockaddr *)&me, &mel, &e))
-            rc = WSAEINVAL; /* ConnectEx wants a bound socket */
+            rc = -WSAEINVAL; /* ConnectEx wants a bound socket */
         else if (w->mode == WSDX_MESSAGE && len > WSDX_MAX_MESSAGE)
-            rc = WSAEMSGSIZE;
+            rc = -WSAEMSGSIZE;
     }
     if (w && !rc)
         rc = wsk_connect_prepare(w);
@@ -140,20 +143,20 @@ static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int na
     if (w && !rc) {
         WSABUF data = { len, (char *)buf };
         o = wsk_op_new(w, ov, NULL, NULL, &data, 1);
-        rc = o ? 0 : WSAENOBUFS;
+        rc = o ? 0 : -WSAENOBUFS;
     }
     if (o) {
         EnterCriticalSection(&w->lock);
         w->connect_op = o;
         LeaveCriticalSection(&w->lock);
         rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
-        if (rc != WSAEWOULDBLOCK) {
+        if (rc != -WSAEWOULDBLOCK) {
             EnterCriticalSection(&w->lock);
             w->connect_op = NULL;
             LeaveCriticalSection(&w->lock);
-            wsk_op_drop(o, (DWORD)rc);
+            wsk_op_drop(o, rc);
         } else {
-            rc = WSA_IO_PENDING;
+            rc = -WSA_IO_PENDING;
             if (sent)
                 *sent = 0;
             wsk_settle(w);
@@ -161,7 +164,7 @@ static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int na
     }
     if (w)
         wsk_put(w);
-    SetLastError((DWORD)rc);
+    SetLastError((DWORD)-rc);
     return FALSE;
 }
 

@@ -9,19 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Listener, under l->lock: appends to a pending list; 0 when out of memory. */
+/* Listener, under l->lock: appends to a pending list. 0 or -WSAENOBUFS. */
 static int push_pending(pending **list, int *n, int *cap, const pending *x)
 {
     if (*n == *cap) {
         int c = *cap ? *cap * 2 : 8;
         pending *grown = (pending *)realloc(*list, (size_t)c * sizeof *grown);
         if (!grown)
-            return 0;
+            return -WSAENOBUFS;
         *list = grown;
         *cap = c;
     }
     (*list)[(*n)++] = *x;
-    return 1;
+    return 0;
 }
 
 static void reject(wsock *l, SOCKET low)
@@ -48,25 +48,27 @@ static void take_new(wsock *l)
         uint8_t out[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(out, l->mode);
         x.deadline = GetTickCount() + HANDSHAKE_MS;
-        if (wsk_lower_send(l->p, x.low, out, sizeof out) != (long)sizeof out || !push_pending(&l->hs, &l->nhs, &l->caphs, &x))
+        if (wsk_lower_send(l->p, x.low, out, sizeof out) != (long)sizeof out || push_pending(&l->hs, &l->nhs, &l->caphs, &x) < 0)
             reject(l, x.low);
     }
 }
 
-/* 1 checked, 0 not yet, -1 not a wsdx peer of our mode (or too slow). */
+/* 1 checked, 0 not yet, or -WSA code: not a wsdx peer of our mode (or too slow). */
 static int preamble_step(wsock *l, pending *x, DWORD now)
 {
     while (x->have < WSDX_PREAMBLE_LEN) {
         long k = wsk_lower_recv(l->p, x->low, x->in + x->have, WSDX_PREAMBLE_LEN - x->have); /* never more */
         if (k == -WSAEWOULDBLOCK)
-            return (LONG)(now - x->deadline) >= 0 ? -1 : 0;
+            return (LONG)(now - x->deadline) >= 0 ? -WSAETIMEDOUT : 0;
         if (k <= 0)
-            return -1; /* FIN or reset before 8 bytes */
+            return -WSAEPROTONOSUPPORT; /* FIN or reset before 8 bytes */
         x->have += (size_t)k;
-        if (wsdx_preamble_verify_prefix(x->in, x->have, l->mode))
-            return -1; /* each field judged as it arrives (protocol.md 1) */
+        int bad = wsdx_preamble_verify_prefix(x->in, x->have, l->mode);
+        if (bad)
+            return bad; /* each field judged as it arrives (protocol.md 1) */
     }
-    return wsdx_preamble_check(x->in, l->mode) == 0 ? 1 : -1;
+    int rc = wsdx_preamble_verify(x->in, l->mode);
+    return rc ? rc : 1;
 }
 
 /* Listener, under l->lock: advances every handshake at once, so a slow
@@ -81,7 +83,7 @@ void wsk_advance(wsock *l)
             i++;
             continue;
         }
-        if (v < 0 || !push_pending(&l->ready, &l->nready, &l->capready, &l->hs[i]))
+        if (v < 0 || push_pending(&l->ready, &l->nready, &l->capready, &l->hs[i]) < 0)
             reject(l, l->hs[i].low);
         l->hs[i] = l->hs[--l->nhs];
     }
@@ -158,21 +160,21 @@ SOCKET wsk_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPI
 }
 
 /* AcceptEx: the accept socket takes over a checked connection (its own,
- * unused lower socket is closed). 0, or the WSA code (the connection is
+ * unused lower socket is closed). 0, or -WSA code (the connection is
  * then reset). */
 static int graft(wsock *a, pending *x, wsock *l)
 {
     int e = 0;
     if (wsk_is_closed(a)) {
         wsk_lower_abort(l->p, x->low);
-        return WSA_OPERATION_ABORTED;
+        return -WSA_OPERATION_ABORTED;
     }
     wsk_disarm(a);
     a->p->next.lpWSPCloseSocket(a->low, &e);
     if (wsk_attach_lower(a, x->low)) {
         wsk_lower_abort(a->p, a->low);
         a->low = INVALID_SOCKET;
-        return WSAENOBUFS;
+        return -WSAENOBUFS;
     }
     take_over(a, l);
     return 0;
@@ -226,7 +228,7 @@ void wsk_finish_accepts(wsock *l)
             return;
         int rc = graft(o->into, &x, l);
         if (rc) {
-            wsk_op_complete(o, (DWORD)rc, 0, 0);
+            wsk_op_complete(o, rc, 0, 0);
             continue;
         }
         put_addresses(o, &x);

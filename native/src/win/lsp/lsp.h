@@ -6,7 +6,7 @@
  *    socket handles are given to the application as they are (passthru.c);
  *  - wsdx protocol entries (stream and message, XP1_DISCONNECT_DATA): own
  *    socket handles made with WPUCreateSocketHandle, the wsdx wire format of
- *    docs/protocol.md over a lower TCP socket (wsdxproto.c), driven by the
+ *    docs/protocol.md over a lower TCP socket (proto_*.c), driven by the
  *    portable state machine in native/src/core/conn.h.
  *
  * Finding and loading the lower provider is a compile-time seam:
@@ -93,7 +93,7 @@ int wsdx_lsp_is_proto_entry(const WSAPROTOCOL_INFOW *pi);
 wsdx_lsp_provider *wsdx_lsp_provider_for(const WSAPROTOCOL_INFOW *pi);
 wsdx_lsp_provider *wsdx_lsp_first_provider(int wsdx);
 
-/* The two tables (passthru.c, wsdxproto.c). */
+/* The two tables (passthru.c, proto_socket.c). */
 void wsdx_lsp_fill_passthru(WSPPROC_TABLE *t);
 void wsdx_lsp_fill_proto(WSPPROC_TABLE *t);
 /* Per-table cleanup of socket bookkeeping on the last WSPCleanup. */

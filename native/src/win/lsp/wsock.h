@@ -1,5 +1,5 @@
 /* wsock.h - a wsdx protocol entry's socket (wsock), shared by the WSP
- * entry points (wsdxproto.c) and the extension functions (extensions.c):
+ * entry points (proto_*.c) and the extension functions (extensions.c):
  * its state, its pending overlapped requests, and the few operations the
  * extension functions need. Internal to the provider. */
 #ifndef WSDX_WSOCK_H
@@ -23,20 +23,23 @@
 #define LOWER_EVENTS (FD_READ | FD_WRITE | FD_CLOSE | FD_ACCEPT | FD_CONNECT)
 
 /* A pending overlapped request. It holds a reference on its wsock: the
- * context lives until the last request completes (or is aborted by close). */
+ * context lives until the last request completes (or is aborted by close).
+ * Who guards a field: "set once" (before the request is on a list), "list"
+ * (the owning wsock's lock, while on its rxops/txops/acceptops/connect_op),
+ * "taker" (the one thread that took it off its list and completes it). */
 typedef struct ovl {
-    struct ovl *next;
-    struct wsock *w;
-    LPWSAOVERLAPPED ov;
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr;
-    WSATHREADID thread;         /* where a completion routine runs (an APC) */
-    WSABUF *bufs;               /* receive: a copy of the caller's array */
-    DWORD nbufs;
-    uint64_t until;             /* send: done once the lower socket took this many queued bytes */
-    DWORD err, n, flags;        /* the result, for the completion routine */
-    SOCKET target;              /* the handle whose completion port hears of it (AcceptEx: the listener) */
-    struct wsock *into;         /* AcceptEx: the accept socket (a reference) */
-    DWORD local_len, remote_len; /* AcceptEx: the address areas after the data */
+    struct ovl *next;           /* list: the next request, oldest first */
+    struct wsock *w;            /* set once (AcceptEx with data: moved to the accept socket by its taker) */
+    LPWSAOVERLAPPED ov;         /* set once: the application's */
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE cr; /* set once */
+    WSATHREADID thread;         /* set once: where a completion routine runs (an APC) */
+    WSABUF *bufs;               /* set once: receive: a copy of the caller's array */
+    DWORD nbufs;                /* set once */
+    uint64_t until;             /* set once: send: done once the lower socket took this many queued bytes */
+    DWORD err, n, flags;        /* taker (send: n set once): the result, for the completion routine */
+    SOCKET target;              /* set once: the handle whose completion port hears of it (AcceptEx: the listener) */
+    struct wsock *into;         /* set once: AcceptEx: the accept socket (a reference; the taker drops it) */
+    DWORD local_len, remote_len; /* set once: AcceptEx: the address areas after the data */
 } ovl;
 
 /* A wsdx socket. Each field says what guards it: "lock", "txio", "rxio"
@@ -65,115 +68,171 @@ typedef struct wsock {
     size_t txlen;               /* txio (read unlocked by WSPSelect's writability test) */
     int fin_pending;            /* txio: FIN goes out once txq is empty */
     HANDLE iev;                 /* set once: the lower socket's events signal this */
-    HANDLE wait;                /* the pool wait on iev (holds a reference): armed/disarmed by the closing or
-                                 * replacing thread, never by on_lower */
+    HANDLE wait;                /* no lock: one thread at a time arms/disarms it (creation, close, lower socket
+                                 * replacement), never on_lower; the pool wait on iev (holds a reference) */
     WSAEVENT ev;                /* lock: WSPEventSelect's event, or NULL */
     HWND wnd;                   /* lock: WSPAsyncSelect's window, or NULL */
     UINT msg;                   /* lock: WSPAsyncSelect's message */
     long mask;                  /* lock: the events the application selected */
     long told;                  /* lock: events told and not re-enabled since */
-    int connect_err;            /* lock: FD_CONNECT's code, once connect_done */
-    int connect_done;           /* lock */
+    int connect_err;            /* lock: FD_CONNECT's (and SO_ERROR's) code, positive as Windows reports it */
+    int connect_done;           /* lock: the last connect attempt is over (connect_err holds its code) */
     int connecting;             /* lock: non-blocking connect: 1 TCP connect, 2 the peer's preamble */
     unsigned connect_gen;       /* lock: which attempt a connect timer belongs to */
     struct connect_deadline *connect_dl; /* lock: the pending attempt's timer (connect.c) */
     uint8_t pre_in[WSDX_PREAMBLE_LEN]; /* lock: the peer's preamble, so far */
-    size_t pre_have;            /* lock */
+    size_t pre_have;            /* lock: bytes of pre_in so far */
     int lower_spent;            /* lock: a failed connect left it: the next connect takes a fresh one */
     ovl *rxops, *txops;         /* lock: pending overlapped requests, oldest first */
     ovl *acceptops;             /* lock: listener: pending AcceptEx requests */
     ovl *connect_op;            /* lock: a pending ConnectEx */
     uint64_t tx_in, tx_out;     /* lock: bytes ever put in / taken out of txq */
-    int tx_err;                 /* lock: the lower socket failed a send: pending sends fail with it */
+    int tx_err;                 /* lock: 0, or the -WSA code of a send the lower socket failed: pending sends fail with it */
     volatile LONG tx_kick;      /* interlocked: FD_WRITE came while txio was held: its holder flushes on leaving */
     DWORD connect_ms;           /* app thread: WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
     /* listener, under lock: connections whose preamble is not checked yet,
      * and the checked ones waiting for WSPAccept */
-    struct pending *hs, *ready; /* lock */
-    int nhs, caphs, nready, capready; /* lock */
+    struct pending *hs, *ready; /* lock: the two lists (arrays) */
+    int nhs, caphs, nready, capready; /* lock: their lengths and capacities */
     volatile LONG rejected;     /* interlocked: peers reset for not being wsdx */
 } wsock;
 
-/* An accepted lower connection on its way to the application. */
+/* An accepted lower connection on its way to the application. Every field:
+ * the listener's lock while it is on l->hs or l->ready; the taker's own
+ * copy after (wsk_next_ready, wsk_finish_accepts). */
 typedef struct pending {
-    SOCKET low;
-    DWORD deadline;
-    uint8_t in[WSDX_PREAMBLE_LEN];
-    size_t have;
-    struct sockaddr_storage addr;
-    int addrlen;
+    SOCKET low;                 /* the accepted lower socket */
+    DWORD deadline;             /* when its preamble must be complete (GetTickCount) */
+    uint8_t in[WSDX_PREAMBLE_LEN]; /* the peer's preamble, so far */
+    size_t have;                /* bytes of it so far */
+    struct sockaddr_storage addr; /* the peer's address */
+    int addrlen;                /* the length of addr */
 } pending;
 
-/* wsock.c: handles and references (wsk_get: NULL and WSAENOTSOCK for a closed
- * or foreign handle), the lower socket, the receive pump (wait: PUMP_TRY never
- * waits nor blocks on another reader), what is due and told, overlapped
- * requests, WSPSelect's wake-ups (wsk_moves/wsk_moved/wsk_await_move), the send
- * queue (caller holds txio), arming the lower events, creation. */
-#define PUMP_TRY (-1)
+/* Every int-returning function below returns >= 0 (0, a count, a flag) or a
+ * -WSA code, as the portable core does; positive codes exist only where
+ * Windows reads them (*lpErrno, SetLastError, FD_* error codes). */
+
+/* wsock.c: handles, references, creation, the lower socket's events */
+/* The wsock behind one of our handles, with a reference; NULL and *err = WSAENOTSOCK when closed or foreign. */
 wsock *wsk_get(SOCKET s, LPINT err);
+/* Drops a reference; the last one frees the wsock. */
 void wsk_put(wsock *w);
+/* Marks w closed (wsk_get refuses it) or open again (a close that would block). */
 void wsk_set_closed(wsock *w, int closed);
+/* 1 once WSPCloseSocket began on w. */
 int wsk_is_closed(wsock *w);
-int wsk_lower_nbio(wsdx_lsp_provider *p, SOCKET low, u_long on);
-long wsk_lower_send(wsdx_lsp_provider *p, SOCKET low, const void *b, size_t n);
-long wsk_lower_recv(wsdx_lsp_provider *p, SOCKET low, void *b, size_t n);
-int wsk_lower_wait(wsdx_lsp_provider *p, SOCKET low, int write, int ms);
-void wsk_lower_abort(wsdx_lsp_provider *p, SOCKET low);
-int wsk_pump(wsock *w, int wait);
-long wsk_due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume);
-ovl *wsk_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
-               const WSABUF *bufs, DWORD nbufs);
-void wsk_op_result(ovl *o, DWORD err, DWORD n, DWORD flags);
-void wsk_op_drop(ovl *o, DWORD err);
-void wsk_op_complete(ovl *o, DWORD err, DWORD n, DWORD flags);
-void wsk_op_append(ovl **list, ovl *o);
-int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags);
-void wsk_abort_ops(wsock *w);
-LONG wsk_moves(void);
-void wsk_moved(void);
-void wsk_await_move(LONG seen, DWORD ms);
-void wsk_settle(wsock *w);
-int wsk_txq_put(wsock *w, const uint8_t *b, size_t n);
-int wsk_txq_push(wsock *w, int wait, DWORD deadline);
-int wsk_txq_frame(wsock *w, const uint8_t *b, size_t n);
-int wsk_flush(wsock *w, int wait);
-int wsk_send_frame(wsock *w, int type, const uint8_t *b, size_t n);
-void wsk_send_fin(wsock *w);
-void wsk_tx_kick(wsock *w);
-void wsk_tx_leave(wsock *w);
+/* The lower socket's events to w's event, watched by a pool wait (on_lower). 0 or -WSA code. */
 int wsk_arm(wsock *w);
+/* w takes low as its lower socket: non-blocking, armed. 0 or -WSA code. */
 int wsk_attach_lower(wsock *w, SOCKET low);
+/* Ends the pool wait (and a running on_lower) before the lower socket goes; never from on_lower. */
 void wsk_disarm(wsock *w);
+/* A wsock over low, armed, one reference (the handle's); NULL when out of resources. */
 wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id);
+/* Undoes wsk_new when no handle was made: the lower socket is closed. */
 void wsk_free(wsock *w);
+/* A fresh lower socket in place of the old one (reset if abort, else closed). 0 or -WSA code. */
 int wsk_replace_lower(wsock *w, int abort);
+/* Our handle for w (WPUCreateSocketHandle), or INVALID_SOCKET with *lpErrno. */
 SOCKET wsk_make_handle(wsock *w, LPINT lpErrno);
 
-/* connect.c: wsk_connect_prepare says whether w may connect now (and gives it a
- * fresh lower socket after a failed attempt); wsk_connect_async returns
- * WSAEWOULDBLOCK while under way; wsk_connect_step (under w->lock) is
- * on_lower's part; wsk_finish_connect completes a ConnectEx. */
+/* lower_io.c: calls on a lower socket through the lower provider */
+/* FIONBIO on the lower socket. 0 or -WSA code. */
+int wsk_lower_nbio(wsdx_lsp_provider *p, SOCKET low, u_long on);
+/* One send: bytes taken (>= 0) or -WSA code (-WSAEWOULDBLOCK when full). */
+long wsk_lower_send(wsdx_lsp_provider *p, SOCKET low, const void *b, size_t n);
+/* One receive: bytes (> 0), 0 at FIN, or -WSA code (-WSAEWOULDBLOCK when empty). */
+long wsk_lower_recv(wsdx_lsp_provider *p, SOCKET low, void *b, size_t n);
+/* Waits up to ms for readable (write: writable) or an error: 1 ready, 0 timeout, -WSA code. */
+int wsk_lower_wait(wsdx_lsp_provider *p, SOCKET low, int write, int ms);
+/* Closes the lower socket abortively (RST: linger on, zero timeout). */
+void wsk_lower_abort(wsdx_lsp_provider *p, SOCKET low);
+
+/* recv.c: the receive path */
+#define PUMP_TRY (-1) /* wsk_pump's wait: neither wait nor block on another reader */
+/* Moves what the lower socket has into the state machine (rxio): 1 when something happened, else 0. */
+int wsk_pump(wsock *w, int wait);
+/* Under w->lock: one receive into bufs: bytes or -WSA code; *n, *flags as WSPRecv reports them. */
+int wsk_take(wsock *w, const WSABUF *bufs, DWORD nbufs, DWORD *n, DWORD *flags);
+
+/* notify.c: what the application is told, WSPSelect's wake-ups */
+/* Under w->lock: the selected events due now by Winsock's re-enabling rules (consume: mark them told). */
+long wsk_due_events(wsock *w, int errs[FD_MAX_EVENTS], int consume);
+/* How many times some socket's state moved on (read before looking). */
+LONG wsk_moves(void);
+/* Some socket's state moved on: wakes WSPSelect's sleepers. */
+void wsk_moved(void);
+/* Sleeps up to ms unless the move count has left seen. */
+void wsk_await_move(LONG seen, DWORD ms);
+/* After anything that may change what is due: requests finish, the application is told, sleepers wake. */
+void wsk_settle(wsock *w);
+
+/* ovl.c: overlapped requests */
+/* A request on w (holding a reference), bufs copied; NULL when out of memory. */
+ovl *wsk_op_new(wsock *w, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr, LPWSATHREADID t,
+               const WSABUF *bufs, DWORD nbufs);
+/* Ends a request that failed (rc: -WSA code) before it was pending: no completion is notified. */
+void wsk_op_drop(ovl *o, int rc);
+/* Completes a request (rc: 0 or -WSA code) as the application asked: APC, event, completion port. */
+void wsk_op_complete(ovl *o, int rc, DWORD n, DWORD flags);
+/* Appends o to a request list (caller holds the list's lock). */
+void wsk_op_append(ovl **list, ovl *o);
+/* Completes, oldest first, the pending requests of w that can complete now. */
+void wsk_finish_ops(wsock *w);
+/* Close: every pending request completes with WSA_OPERATION_ABORTED. */
+void wsk_abort_ops(wsock *w);
+
+/* sendq.c: the send side (caller holds txio unless said otherwise) */
+/* Appends to the send queue. 0 or -WSAENOBUFS. */
+int wsk_txq_put(wsock *w, const uint8_t *b, size_t n);
+/* Moves the queue to the lower socket (wait: until empty or deadline). 0 or -WSA code (-WSAEWOULDBLOCK). */
+int wsk_txq_push(wsock *w, int wait, DWORD deadline);
+/* A DATA frame into the queue, then what the lower socket takes now. 0 or -WSA code. */
+int wsk_txq_frame(wsock *w, const uint8_t *b, size_t n);
+/* The queue, then a pending FIN. 0 or -WSA code. */
+int wsk_flush(wsock *w, int wait);
+/* A whole frame after a flush: all of it (blocking) or the rest queued (non-blocking). 0 or -WSA code. */
+int wsk_send_frame(wsock *w, int type, const uint8_t *b, size_t n);
+/* FIN now, or once the queue is empty. */
+void wsk_send_fin(wsock *w);
+/* FD_WRITE (no lock held): flushes, or leaves it to txio's holder. */
+void wsk_tx_kick(wsock *w);
+/* Leaves txio, then flushes for a kick that came while it was held. */
+void wsk_tx_leave(wsock *w);
+
+/* connect.c: connecting */
+/* Under w->lock: the connect ends (rc: 0 or -WSA code); on failure the lower socket is to be reset. */
 void wsk_connect_end(wsock *w, int rc);
+/* Under w->lock: on_lower's part of a non-blocking connect (TCP connect, then the preambles). */
 void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne);
+/* A non-blocking connect with an ms deadline: -WSAEWOULDBLOCK while under way, or -WSA code. */
 int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD ms);
+/* A blocking connect and preamble exchange. 0 or -WSA code. */
 int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen);
+/* May w connect now? Then a fresh start (a fresh lower socket after a failed attempt). 0 or -WSA code. */
 int wsk_connect_prepare(wsock *w);
+/* Completes a finished ConnectEx (its send data queued first). */
 void wsk_finish_connect(wsock *w);
+/* Ends the deadline timer of an attempt that is over (closing: whatever the state); no lock held. */
 void wsk_connect_timer_end(wsock *w, int closing);
 
-/* listen.c: wsk_advance (under l->lock) takes new connections and checks
- * preambles; wsk_next_ready / wsk_listener_ready / wsk_adopt serve WSPAccept;
- * wsk_finish_accepts serves AcceptEx; wsk_drop_pending resets what a closed
- * listener never handed out. */
+/* listen.c: listening */
+/* Under l->lock: takes new connections and advances every preamble check. */
 void wsk_advance(wsock *l);
+/* The next checked connection into *out: 1, or 0 when none. */
 int wsk_next_ready(wsock *l, pending *out);
+/* 1 when a checked connection waits for WSPAccept. */
 int wsk_listener_ready(wsock *l);
+/* A closing listener resets the connections it never handed out. */
 void wsk_drop_pending(wsock *l);
+/* A checked connection becomes an application socket: its handle, or INVALID_SOCKET with *lpErrno. */
 SOCKET wsk_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPINT lpErrno);
+/* Pending AcceptEx requests take the checked connections, oldest first. */
 void wsk_finish_accepts(wsock *l);
 
-/* SIO_GET_EXTENSION_FUNCTION_POINTER (extensions.c): 1 when the GUID is one
- * of ours (*out, *rc set), 0 to pass it down */
+/* extensions.c */
+/* SIO_GET_EXTENSION_FUNCTION_POINTER: 1 when the GUID is one of ours (*out, *rc set), 0 to pass it down. */
 int wsk_extension(LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret, LPINT lpErrno, int *rc);
 
 #endif
