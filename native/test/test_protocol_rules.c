@@ -362,7 +362,8 @@ static void S3_resetDiscardsUnreadData(void)
 static void P8_cutMessageAndOversizedFrameAreDistinct(void)
 {
     wsdx_socket l, a;
-    int fd = accepted(WSDX_MESSAGE, &l, &a);
+    int fd = raw_peer_watched(WSDX_MESSAGE, &l, &a);
+    CHECK(fd >= 0);
     uint8_t w[32];
     put_header(w, 1, 5);
     memcpy(w + 5, "hello", 5);
@@ -382,7 +383,7 @@ static void P8_cutMessageAndOversizedFrameAreDistinct(void)
         CHECK_EQ(wsdx_recv_ex(a, buf, sizeof buf, 5000, &flags), -WSDX_WSAEMSGSIZE);
         CHECK_EQ(flags, 0);
     }
-    CHECK_EQ(wait_close(), 1);
+    CHECK_EQ(wait_closes(1), 1);
     CHECK_EQ(atomic_load(&close_error), WSDX_WSAEMSGSIZE);
     CHECK_EQ(wsdx_recv_ex(a, buf, sizeof buf, 0, NULL), -WSDX_WSAEFAULT);
     wsdx_close(a);
