@@ -235,14 +235,24 @@ int pc_set_abort_timeout(wsdx_socket h, int ms)
 
 /* ------------------------------------------------------------------ data */
 
-int pc_send(wsdx_socket h, const void *buf, int len)
+/* pc_enter for a call with a caller's buffer: 0 with *out entered, or -WSA
+ * (WSAEFAULT for a negative length or a missing buffer; nothing held). */
+static int enter_with(wsdx_socket h, const void *buf, int len, entry **out)
 {
-    entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = pc_enter(h, out);
     if (rc)
         return rc;
     if (len < 0 || (len > 0 && !buf))
-        return pc_leave(e, -WSDX_WSAEFAULT);
+        return pc_leave(*out, -WSDX_WSAEFAULT);
+    return 0;
+}
+
+int pc_send(wsdx_socket h, const void *buf, int len)
+{
+    entry *e;
+    int rc = enter_with(h, buf, len, &e);
+    if (rc)
+        return rc;
     int total = 0;
     for (;;) {
         int n = pc__g.ws->send(e->s, (const char *)buf + total, len - total, 0);
@@ -262,11 +272,9 @@ int pc_send(wsdx_socket h, const void *buf, int len)
 int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms)
 {
     entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = enter_with(h, buf, len, &e);
     if (rc)
         return rc;
-    if (len < 0 || (len > 0 && !buf))
-        return pc_leave(e, -WSDX_WSAEFAULT);
     ULONGLONG deadline = pc_deadline_after(timeout_ms);
     for (;;) {
         int n = pc__g.ws->recv(e->s, buf, len, 0);
@@ -294,11 +302,9 @@ int pc_shutdown(wsdx_socket h, int how)
 int pc_send_disconnect(wsdx_socket h, const void *data, int len)
 {
     entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = enter_with(h, data, len, &e);
     if (rc)
         return rc;
-    if (len < 0 || (len > 0 && !data))
-        return pc_leave(e, -WSDX_WSAEFAULT);
     WSABUF b = { (ULONG)len, (char *)data };
     for (;;) { /* the provider may need room for the frame: wait for it, as blocking sockets do */
         if (pc__g.ws->send_disconnect(e->s, len ? &b : NULL) == 0)
@@ -313,11 +319,9 @@ int pc_send_disconnect(wsdx_socket h, const void *data, int len)
 int pc_recv_disconnect(wsdx_socket h, void *buf, int cap)
 {
     entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = enter_with(h, buf, cap, &e);
     if (rc)
         return rc;
-    if (cap < 0 || (cap > 0 && !buf))
-        return pc_leave(e, -WSDX_WSAEFAULT);
     WSABUF b = { (ULONG)cap, (char *)buf };
     if (pc__g.ws->recv_disconnect(e->s, &b) != 0)
         return pc_leave(e, -pc_werr());
