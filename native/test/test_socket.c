@@ -322,6 +322,13 @@ static void bad_calls(void)
 int main(void)
 {
     raw_init();
+#ifdef WSDX_TEST_INSTALLED_SHIM
+    int b = wsdx_use_backend(WSDX_BACKEND_INSTALLED);
+    printf("installed backend through the provider's WSP table: %s (%d)\n",
+           b == WSDX_BACKEND_INSTALLED ? "in use" : "FAILED", b);
+    if (b != WSDX_BACKEND_INSTALLED)
+        return 1;
+#endif
     seed_scenario();
     backends();
     abortive_close();

@@ -30,7 +30,9 @@ wsdx_socket pc_socket_open(int mode)
     return e ? e->h.handle : -WSDX_WSAENOBUFS;
 }
 
-/* A wsdx socket of ai's family and the mode, or INVALID_SOCKET with *rc. */
+/* A wsdx socket of ai's family and the mode, or INVALID_SOCKET with *rc.
+ * When the cached entry fails (e.g. its id is gone after `repair`), the
+ * catalog is read again and its entry tried once. */
 SOCKET pc_open_for(const struct addrinfo *ai, int mode, int *rc)
 {
     int v6 = ai->ai_family == AF_INET6;
@@ -38,16 +40,20 @@ SOCKET pc_open_for(const struct addrinfo *ai, int mode, int *rc)
         *rc = -WSDX_WSAEPROTONOSUPPORT;
         return INVALID_SOCKET;
     }
-    WSAPROTOCOL_INFOW *pi = &pc__g.info[v6][mode == WSDX_MESSAGE];
-    if (!pc__g.have[v6][mode == WSDX_MESSAGE]) {
-        *rc = -WSDX_WSAEPROTONOSUPPORT;
-        return INVALID_SOCKET;
+    for (int tries = 0;; tries++) {
+        WSAPROTOCOL_INFOW pi;
+        *rc = pc_catalog_entry(v6, mode == WSDX_MESSAGE, &pi);
+        if (*rc)
+            return INVALID_SOCKET;
+        SOCKET s = pc__g.ws->socket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &pi, 0,
+                                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+        if (s != INVALID_SOCKET)
+            return s;
+        int err = pc_werr();
+        *rc = -err;
+        if (tries || !pc_catalog_failed(&pi, err))
+            return INVALID_SOCKET;
     }
-    SOCKET s = pc__g.ws->socket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, pi, 0,
-                            WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET)
-        *rc = -pc_werr();
-    return s;
 }
 
 /* Waits for a non-blocking connect on s: the provider reports it

@@ -28,6 +28,7 @@ typedef struct wsdx_winsock {
     int (WSAAPI *event_select)(SOCKET, WSAEVENT, __LONG32);
     int (WSAAPI *enum_network_events)(SOCKET, WSAEVENT, LPWSANETWORKEVENTS);
     int (WSAAPI *last_error)(void);
+    int (WSAAPI *config_change)(LPHANDLE, LPWSAOVERLAPPED, LPWSAOVERLAPPED_COMPLETION_ROUTINE);
 } wsdx_winsock;
 
 /* Tests: route the installed backend's calls through ws (before its first use). */
