@@ -96,6 +96,9 @@ void pc_unpublish(entry *e);
 int pc_enter(wsdx_socket h, entry **out);
 /* Ends pc_enter; returns rc. */
 int pc_leave(entry *e, int rc);
+/* wsdx_bsd_resolve through the Winsock table; the list is freed with
+ * pc__g.ws->freeaddrinfo. */
+int pc_resolve(const char *host, int port, int passive, struct addrinfo **out);
 /* Waits up to ms for s to be readable (write 0) or writable. */
 void pc_wait_io(SOCKET s, int write, int ms);
 /* One slice of a blocking call: 0 to retry, or the -WSA that ends it. */

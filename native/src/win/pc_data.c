@@ -153,12 +153,12 @@ int pc_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     int rc = connect_check(e, host, port);
     struct addrinfo *list = NULL;
     if (!rc)
-        rc = wsdx_bsd_resolve(host, port, 0, &list);
+        rc = pc_resolve(host, port, 0, &list);
     SOCKET s = INVALID_SOCKET;
     if (!rc)
         rc = e->closing ? -WSDX_WSAEINTR : connect_any(e, list, deadline, &s);
     if (list)
-        freeaddrinfo(list);
+        pc__g.ws->freeaddrinfo(list);
     if (!rc) {
         AcquireSRWLockExclusive(&e->io);
         rc = e->closing ? -WSDX_WSAEINTR : pc_attach(e, s);

@@ -15,6 +15,7 @@
  *    WSPAccept, so each listener has a thread that accepts ahead of the
  *    application, as the in-process backend's notifier does.
  * The roles are split over pc_*.c (pc.h). */
+#include "bsd.h"
 #include "pc.h"
 
 #include <stdio.h>
@@ -27,6 +28,7 @@ static const wsdx_winsock ws2_32 = {
     WSAEnumProtocolsW, WSASocketW, connect, bind, listen, accept, send, recv, select, shutdown,
     WSASendDisconnect, WSARecvDisconnect, setsockopt, getsockopt, getsockname, ioctlsocket,
     closesocket, WSAEventSelect, WSAEnumNetworkEvents, WSAGetLastError, WSAProviderConfigChange,
+    getaddrinfo, freeaddrinfo,
 };
 
 void wsdx_provider_client_use(const wsdx_winsock *ws) { pc__g.ws = ws; }
@@ -140,6 +142,18 @@ int pc_leave(entry *e, int rc)
     ReleaseSRWLockShared(&e->io);
     pc_unref(e);
     return rc;
+}
+
+/* ------------------------------------------------------------ names */
+
+static int table_gai(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **out)
+{
+    return pc__g.ws->getaddrinfo(host, service, hints, out);
+}
+
+int pc_resolve(const char *host, int port, int passive, struct addrinfo **out)
+{
+    return wsdx_bsd_resolve_with(table_gai, host, port, passive, out);
 }
 
 /* ------------------------------------------------------------ waiting */

@@ -7,6 +7,8 @@
 #include "fake_ws2.h"
 #include "provider_client.h"
 
+#include <ws2tcpip.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +139,15 @@ static SOCKET WSAAPI sh_socket(int af, int type, int proto, LPWSAPROTOCOL_INFOW 
     return s;
 }
 
+static void sh_freeaddrinfo_model(struct addrinfo *list)
+{
+    while (list) {
+        struct addrinfo *next = list->ai_next;
+        free(list);
+        list = next;
+    }
+}
+
 static int WSAAPI sh_config_change(LPHANDLE h, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr)
 {
     (void)cr; /* the backend waits on ov->hEvent; completion routines are not modelled */
@@ -199,6 +210,47 @@ static int WSAAPI sh_select(int n, fd_set *r, fd_set *w, fd_set *x, const PTIMEV
 static int WSAAPI sh_shutdown(SOCKET s, int how) { CALL(T_stream.lpWSPShutdown(s, how, &err_)); }
 static int WSAAPI sh_senddisc(SOCKET s, LPWSABUF d) { CALL(T_stream.lpWSPSendDisconnect(s, d, &err_)); }
 static int WSAAPI sh_recvdisc(SOCKET s, LPWSABUF d) { CALL(T_stream.lpWSPRecvDisconnect(s, d, &err_)); }
+/* ---- names: the one the tests add, as a hosts file listing two addresses
+ * for it would give it (getaddrinfo: one addrinfo per address, in order);
+ * any other name goes to ws2_32's getaddrinfo. */
+static const char several_name[] = "several.wsdx.test";
+static const char *const several[] = { "127.0.0.2", "127.0.0.3" };
+
+static INT WSAAPI sh_getaddrinfo(PCSTR host, PCSTR service, const ADDRINFOA *hints, PADDRINFOA *out)
+{
+    if (!host || strcmp(host, several_name) || !service)
+        return getaddrinfo(host, service, hints, out);
+    struct addrinfo *head = NULL, **tail = &head;
+    for (int i = 0; i < 2; i++) {
+        struct node { struct addrinfo ai; struct sockaddr_in sin; } *n = calloc(1, sizeof *n);
+        if (!n) {
+            sh_freeaddrinfo_model(head);
+            return EAI_MEMORY;
+        }
+        n->sin.sin_family = AF_INET;
+        n->sin.sin_port = htons((u_short)atoi(service));
+        inet_pton(AF_INET, several[i], &n->sin.sin_addr);
+        n->ai.ai_family = AF_INET;
+        n->ai.ai_socktype = SOCK_STREAM;
+        n->ai.ai_protocol = IPPROTO_TCP;
+        n->ai.ai_addr = (struct sockaddr *)&n->sin;
+        n->ai.ai_addrlen = sizeof n->sin;
+        n->ai.ai_canonname = (char *)several_name; /* marks the model's nodes */
+        *tail = &n->ai;
+        tail = &n->ai.ai_next;
+    }
+    *out = head;
+    return 0;
+}
+
+static VOID WSAAPI sh_freeaddrinfo(PADDRINFOA list)
+{
+    if (list && list->ai_canonname == several_name)
+        sh_freeaddrinfo_model(list);
+    else if (list)
+        freeaddrinfo(list);
+}
+
 /* ---- test hook: a close event that arrives while a call holds the socket
  * exclusively (wsdx_set_linger holds its entry's io lock around SO_LINGER) */
 static CRITICAL_SECTION sel_lock;
@@ -290,7 +342,7 @@ static int WSAAPI sh_last_error(void) { return t_err; }
 static const wsdx_winsock shim = {
     sh_enum, sh_socket, sh_connect, sh_bind, sh_listen, sh_accept, sh_send, sh_recv, sh_select,
     sh_shutdown, sh_senddisc, sh_recvdisc, sh_setsockopt, sh_getsockopt, sh_getsockname, sh_ioctl,
-    sh_close, sh_eventselect, sh_enumevents, sh_last_error, sh_config_change,
+    sh_close, sh_eventselect, sh_enumevents, sh_last_error, sh_config_change, sh_getaddrinfo, sh_freeaddrinfo,
 };
 
 /* Routes the installed backend here; the program then chooses it
