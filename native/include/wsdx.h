@@ -207,12 +207,16 @@ WSDX_API int wsdx_on_close(wsdx_socket s, wsdx_close_fn fn, void *ctx);
  *  WSDX_BACKEND_INSTALLED:  in the installed wsdx layered service provider,
  *                           through Winsock (Windows only);
  *  WSDX_BACKEND_AUTO:       the installed provider when its catalog entries
- *                           are present, else in-process (the default; the
- *                           environment variable WSDX_BACKEND=installed|in-process
- *                           sets the default).
+ *                           are present and a socket opens on them, else
+ *                           in-process (the default; the environment variable
+ *                           WSDX_BACKEND=installed|in-process sets the default).
+ * The choice is looked up at each new socket: AUTO follows an install or a
+ * removal (Windows reads the catalog again when WSAProviderConfigChange says
+ * it changed, or a socket on its entries fails), and a failure is not kept.
  * Returns the backend now in use, or fails WSAEPROTONOSUPPORT when
- * WSDX_BACKEND_INSTALLED is asked for and no provider is installed. Both
- * backends speak the same wire protocol. */
+ * WSDX_BACKEND_INSTALLED is asked for and no provider is installed (or the
+ * provider's own error, e.g. WSAEPROVIDERFAILEDINIT 10106 when its DLL does
+ * not load). Both backends speak the same wire protocol. */
 #define WSDX_BACKEND_AUTO       0
 #define WSDX_BACKEND_IN_PROCESS 1
 #define WSDX_BACKEND_INSTALLED  2

@@ -1,8 +1,8 @@
 /* test_backend_default.c - the first call of a fresh process: with WSDX_BACKEND unset and no
  * provider installed (POSIX has none), wsdx_backend() resolves to the in-process backend and
- * says so. Its own program because the choice is made once per process.
- * Mutation (a survivor of native/mutate/mutate.py): api.c wsdx_backend, the CAS's
- * `int expected = 0` -> `1` (the choice was never stored; wsdx_backend() returned 0). */
+ * says so. Its own program because the environment is read once per process.
+ * Mutation (a survivor of native/mutate/mutate.py): api.c wanted, the CAS's
+ * `int expected = -1` -> `0` (the environment's choice was never stored; wsdx_backend() failed). */
 #include "check.h"
 #include "wsdx.h"
 

@@ -250,6 +250,70 @@ static void R3_closeEventDuringExclusiveCallIsDelivered(void)
     wsdx_close(a);
     wsdx_close(l);
 }
+
+struct closer { SOCKET l; int accepted; };
+
+/* Accepts one connection and closes it 600 ms later, without a preamble. */
+static void *accept_then_close(void *arg)
+{
+    struct closer *k = arg;
+    SOCKET s = accept(k->l, NULL, NULL);
+    k->accepted = s != INVALID_SOCKET;
+    test_sleep_ms(600);
+    if (k->accepted)
+        closesocket(s);
+    return NULL;
+}
+
+/* A TCP listener on addr:port (port 0: any); INVALID_SOCKET if it fails. */
+static SOCKET listen_on(const char *addr, int *port)
+{
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in sin = { 0 };
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((u_short)*port);
+    sin.sin_addr.s_addr = inet_addr(addr);
+    int len = sizeof sin;
+    if (bind(l, (struct sockaddr *)&sin, sizeof sin) || listen(l, 4) ||
+        getsockname(l, (struct sockaddr *)&sin, &len)) {
+        closesocket(l);
+        return INVALID_SOCKET;
+    }
+    *port = ntohs(sin.sin_port);
+    return l;
+}
+
+/* Item 11 of issue 15: a name with several addresses gets one deadline in
+ * all. installed_shim.c resolves several.wsdx.test to 127.0.0.2, then
+ * 127.0.0.3: the first peer takes 600 ms to fail the connect (it closes
+ * without a preamble), the second never sends one. With one deadline the
+ * connect fails WSAETIMEDOUT at 1000 ms; an address with a deadline of its
+ * own would end at 1600 ms or later. */
+static void connect_over_several_addresses_has_one_deadline(void)
+{
+    int port = 0;
+    struct closer k = { listen_on("127.0.0.2", &port), 0 };
+    SOCKET silent = listen_on("127.0.0.3", &port);
+    CHECK(k.l != INVALID_SOCKET && silent != INVALID_SOCKET);
+    test_thread t;
+    test_thread_start(&t, accept_then_close, &k);
+    wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+    long long t0 = test_now_ms();
+    CHECK_EQ(wsdx_connect(c, "several.wsdx.test", port, 1000), -WSDX_WSAETIMEDOUT);
+    long long ms = test_now_ms() - t0;
+    test_thread_join(t);
+    u_long nb = 1;
+    ioctlsocket(silent, FIONBIO, &nb);
+    SOCKET second = accept(silent, NULL, NULL);
+    CHECK(k.accepted && second != INVALID_SOCKET); /* both addresses were tried */
+    if (second != INVALID_SOCKET)
+        closesocket(second);
+    CHECK(ms >= 900 && ms < 1500);
+    printf("connect over two addresses, timeout 1000 ms: %lld ms\n", ms);
+    wsdx_close(c);
+    closesocket(k.l);
+    closesocket(silent);
+}
 #endif
 
 struct connector { wsdx_socket s; int port; int rc; };
@@ -302,6 +366,13 @@ static void bad_calls(void)
 int main(void)
 {
     raw_init();
+#ifdef WSDX_TEST_INSTALLED_SHIM
+    int b = wsdx_use_backend(WSDX_BACKEND_INSTALLED);
+    printf("installed backend through the provider's WSP table: %s (%d)\n",
+           b == WSDX_BACKEND_INSTALLED ? "in use" : "FAILED", b);
+    if (b != WSDX_BACKEND_INSTALLED)
+        return 1;
+#endif
     seed_scenario();
     backends();
     abortive_close();
@@ -313,6 +384,7 @@ int main(void)
     S11_closeAbortsConnect();
 #ifdef WSDX_TEST_INSTALLED_SHIM
     R3_closeEventDuringExclusiveCallIsDelivered();
+    connect_over_several_addresses_has_one_deadline();
 #endif
     for (int i = 0; i < 100 && wsdx_open_handles() > 0; i++)
         test_sleep_ms(10);

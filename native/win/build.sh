@@ -7,8 +7,9 @@
 #   3. wsdx-lsp.dll (x86-64, i686): the provider alone, the DLL the catalog
 #      names: no in-process notifier, so no USER32 import;
 #   4. every DLL's imports checked against an allowed list;
-#   5. the portable C tests and the socket and select tests against wsdx.dll, the socket
-#      test again on the installed backend, the notifier's test and the
+#   5. the portable C tests and the socket, select and non-blocking connect tests
+#      against wsdx.dll, the socket test again on the installed backend, the
+#      backend choice over a catalog model, the notifier's test and the
 #      installer's own tests (catalog model, checks), under Wine.
 # Output: native/target/win/{wsdx.dll,wsdx-lsp.dll,wsdx-install.exe},
 # native/target/win32/{wsdx.dll,wsdx-lsp.dll,wsdx-install.exe}
@@ -137,10 +138,16 @@ done
 # its Winsock calls reach the provider's WSP table through installed_shim.c,
 # as ws2_32 would route them to an installed wsdx entry; includes the seed
 # scenario between the two backends in both directions.
+SHIMMED=(test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c
+    "${LSP_SRC[@]}" -lws2_32)
 "$CC64" "${W[@]}" -DWSDX_BUILDING -DWSDX_TEST_INSTALLED_SHIM "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_socket_installed.exe" \
-    test/test_socket.c test/close_events.c test/win/lsp/installed_shim.c test/win/lsp/fake_ws2.c src/core/*.c src/bsd/*.c src/win/*.c \
-    "${LSP_SRC[@]}" -lws2_32
+    test/test_socket.c test/close_events.c "${SHIMMED[@]}"
 TESTS+=(test_socket_installed)
+# How the backend choice follows the catalog: installed_shim.c's catalog model
+# installs, removes, repairs and breaks the wsdx entries (issue 15 item 9).
+"$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -Itest/win/lsp -o "$OUT/test_backend_choice.exe" \
+    test/win/test_backend_choice.c "${SHIMMED[@]}"
+TESTS+=(test_backend_choice)
 # The in-process notifier alone (the core's callbacks played by the test).
 "$CC64" "${W[@]}" -DWSDX_BUILDING "${INC[@]}" -Itest -o "$OUT/test_notifier.exe" test/win/test_notifier.c \
     src/win/notifier.c src/win/sync.c -lws2_32

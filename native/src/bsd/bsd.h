@@ -13,6 +13,9 @@
 /* getaddrinfo for a TCP host:port (host NULL or "" with passive: any);
  * 0 or -WSA (-WSAENOBUFS, else -WSAEHOSTUNREACH). */
 int wsdx_bsd_resolve(const char *host, int port, int passive, struct addrinfo **out);
+/* The same through gai, a getaddrinfo of the caller's (the installed backend's Winsock table). */
+typedef int (*wsdx_getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+int wsdx_bsd_resolve_with(wsdx_getaddrinfo_fn gai, const char *host, int port, int passive, struct addrinfo **out);
 /* The port of an IPv4 or IPv6 address, in host order. */
 int wsdx_bsd_port_of(const struct sockaddr_storage *ss);
 

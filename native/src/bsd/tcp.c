@@ -6,7 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static int system_gai(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **out)
+{
+    return getaddrinfo(host, service, hints, out);
+}
+
 int wsdx_bsd_resolve(const char *host, int port, int passive, struct addrinfo **out)
+{
+    return wsdx_bsd_resolve_with(system_gai, host, port, passive, out);
+}
+
+int wsdx_bsd_resolve_with(wsdx_getaddrinfo_fn gai, const char *host, int port, int passive, struct addrinfo **out)
 {
     struct addrinfo hints;
     char service[8];
@@ -15,7 +25,7 @@ int wsdx_bsd_resolve(const char *host, int port, int passive, struct addrinfo **
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
     snprintf(service, sizeof service, "%d", port);
-    int rc = getaddrinfo(host && *host ? host : NULL, service, &hints, out);
+    int rc = gai(host && *host ? host : NULL, service, &hints, out);
     return rc == 0 ? 0 : (rc == EAI_MEMORY ? -WSDX_WSAENOBUFS : -WSDX_WSAEHOSTUNREACH);
 }
 

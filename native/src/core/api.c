@@ -9,7 +9,7 @@
 #include <string.h>
 
 static _Thread_local int t_last_error;
-static int g_choice; /* WSDX_BACKEND_*; 0 until resolved (atomic) */
+static int g_want = -1; /* the WSDX_BACKEND_* asked for; -1 until chosen or read from the environment (atomic) */
 
 static int ret(int rc)
 {
@@ -41,13 +41,28 @@ static int from_environment(void)
     return WSDX_BACKEND_AUTO;
 }
 
+/* The backend for want, looked up anew each time: the installed backend
+ * keeps what it read of the catalog and reads it again only when that is out
+ * of date or failed (win/pc_catalog.c), so AUTO follows an install or a
+ * removal, and a failed choice is never kept. */
 static int resolve(int want)
 {
     if (want == WSDX_BACKEND_IN_PROCESS)
         return want;
-    if (wsdx_host_installed_backend())
+    int err = 0;
+    if (wsdx_host_installed_backend(&err))
         return WSDX_BACKEND_INSTALLED;
-    return want == WSDX_BACKEND_AUTO ? WSDX_BACKEND_IN_PROCESS : -WSDX_WSAEPROTONOSUPPORT;
+    return want == WSDX_BACKEND_AUTO ? WSDX_BACKEND_IN_PROCESS : err;
+}
+
+static int wanted(void)
+{
+    int w = __atomic_load_n(&g_want, __ATOMIC_ACQUIRE);
+    if (w >= 0)
+        return w;
+    int expected = -1; /* a racing wsdx_use_backend wins */
+    __atomic_compare_exchange_n(&g_want, &expected, from_environment(), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&g_want, __ATOMIC_ACQUIRE);
 }
 
 int wsdx_use_backend(int backend)
@@ -56,21 +71,14 @@ int wsdx_use_backend(int backend)
         return ret(-WSDX_WSAEINVAL);
     int chosen = resolve(backend);
     if (chosen > 0)
-        __atomic_store_n(&g_choice, chosen, __ATOMIC_RELEASE);
+        __atomic_store_n(&g_want, backend, __ATOMIC_RELEASE);
     return ret(chosen);
 }
 
+/* Asked for in the environment and not there: said at each new socket. */
 int wsdx_backend(void)
 {
-    int c = __atomic_load_n(&g_choice, __ATOMIC_ACQUIRE);
-    if (c)
-        return c;
-    c = resolve(from_environment());
-    if (c < 0) /* asked for in the environment, not there: say so at the first socket */
-        return ret(c);
-    int expected = 0; /* a racing wsdx_use_backend wins */
-    __atomic_compare_exchange_n(&g_choice, &expected, c, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-    return __atomic_load_n(&g_choice, __ATOMIC_ACQUIRE);
+    return ret(resolve(wanted()));
 }
 
 /* The backend new sockets go to, or NULL with *err set. */

@@ -79,8 +79,9 @@ int sk_get_option(wsdx_socket h, int option);
 int sk_address(wsdx_socket h, int peer, char *buf, int cap);
 
 /* The host's installed backend if the provider is installed and usable,
- * else NULL (always NULL on hosts without one). Cheap after the first call. */
-const wsdx_backend_ops *wsdx_host_installed_backend(void);
+ * else NULL with *err set to -WSA (always NULL, WSAEPROTONOSUPPORT, on hosts
+ * without one). Cheap while the catalog is unchanged. */
+const wsdx_backend_ops *wsdx_host_installed_backend(int *err);
 /* The same, without probing: the backend whose handles carry
  * WSDX_HANDLE_INSTALLED, once it has been found, else NULL. */
 const wsdx_backend_ops *wsdx_host_installed_known(void);

@@ -4,5 +4,9 @@
 
 #include <stddef.h>
 
-const wsdx_backend_ops *wsdx_host_installed_backend(void) { return NULL; }
+const wsdx_backend_ops *wsdx_host_installed_backend(int *err)
+{
+    *err = -WSDX_WSAEPROTONOSUPPORT;
+    return NULL;
+}
 const wsdx_backend_ops *wsdx_host_installed_known(void) { return NULL; }

@@ -1,5 +1,6 @@
 /* pc.h - the installed backend's internals (Windows), shared by its files:
- *   provider_client.c  the catalog entries, handles, waiting, the ops table
+ *   provider_client.c  setting up, handles, waiting, the ops table
+ *   pc_catalog.c       the wsdx catalog entries: read again when out of date
  *   pc_events.c        FD_CLOSE as a callback: event groups and their threads
  *   pc_data.c          connect, options, send/receive, shutdown, disconnect data
  *   pc_listen.c        listeners: the eager acceptor thread and wsdx_accept
@@ -65,10 +66,8 @@ struct group {
 /* The backend's globals. */
 struct pc_globals {
     INIT_ONCE once;
-    int state;                /* 1 usable, else -WSA; written once by pc_ready */
+    int known;                /* the catalog was usable once: installed handles may exist; atomic */
     const wsdx_winsock *ws;   /* the Winsock calls (ws2_32's, or a test's) */
-    WSAPROTOCOL_INFOW info[2][2]; /* the wsdx catalog entries: [IPv6?][message?] */
-    int have[2][2];
     CRITICAL_SECTION lock;    /* groups, close-event state, listeners' queues */
     CONDITION_VARIABLE cb_done; /* signalled when a callback returns */
     wsdx_handles table;       /* every live entry (its own lock) */
@@ -79,7 +78,8 @@ extern struct pc_globals pc__g;
 /* --- provider_client.c --- */
 /* The last Winsock error of this thread, positive (as WSAGetLastError). */
 int pc_werr(void);
-/* Sets the backend up once: 1 when usable, else -WSA. */
+/* Sets the backend up (once) and checks the catalog: 1 when usable, else
+ * -WSA; a failure is not kept (pc_catalog.c). */
 int pc_ready(void);
 /* A new entry in the table with one reference (the table's), or NULL. */
 entry *pc_entry_new(int mode, int listener);
@@ -96,12 +96,26 @@ void pc_unpublish(entry *e);
 int pc_enter(wsdx_socket h, entry **out);
 /* Ends pc_enter; returns rc. */
 int pc_leave(entry *e, int rc);
+/* wsdx_bsd_resolve through the Winsock table; the list is freed with
+ * pc__g.ws->freeaddrinfo. */
+int pc_resolve(const char *host, int port, int passive, struct addrinfo **out);
 /* Waits up to ms for s to be readable (write 0) or writable. */
 void pc_wait_io(SOCKET s, int write, int ms);
 /* One slice of a blocking call: 0 to retry, or the -WSA that ends it. */
 int pc_pause_for(entry *e, int write, ULONGLONG deadline);
 /* The tick count timeout_ms from now; 0 for no deadline (timeout_ms < 0). */
 ULONGLONG pc_deadline_after(int timeout_ms);
+
+/* --- pc_catalog.c --- */
+/* Once, before the first pc_catalog_ready. */
+void pc_catalog_setup(void);
+/* The wsdx entries, read again if out of date: 1 usable, else -WSA. */
+int pc_catalog_ready(void);
+/* A copy of the entry for the family and mode: 0, or -WSA. */
+int pc_catalog_entry(int v6, int msg, WSAPROTOCOL_INFOW *out);
+/* A socket on pi failed with err (positive): 1 if the catalog, read again
+ * if pi was the entry in use, may now give another entry to try. */
+int pc_catalog_failed(const WSAPROTOCOL_INFOW *pi, int err);
 
 /* --- pc_events.c --- */
 /* A connected s becomes e's: FD_CLOSE is watched from now on. 0 or -WSA. */

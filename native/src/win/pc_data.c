@@ -30,7 +30,9 @@ wsdx_socket pc_socket_open(int mode)
     return e ? e->h.handle : -WSDX_WSAENOBUFS;
 }
 
-/* A wsdx socket of ai's family and the mode, or INVALID_SOCKET with *rc. */
+/* A wsdx socket of ai's family and the mode, or INVALID_SOCKET with *rc.
+ * When the cached entry fails (e.g. its id is gone after `repair`), the
+ * catalog is read again and its entry tried once. */
 SOCKET pc_open_for(const struct addrinfo *ai, int mode, int *rc)
 {
     int v6 = ai->ai_family == AF_INET6;
@@ -38,16 +40,20 @@ SOCKET pc_open_for(const struct addrinfo *ai, int mode, int *rc)
         *rc = -WSDX_WSAEPROTONOSUPPORT;
         return INVALID_SOCKET;
     }
-    WSAPROTOCOL_INFOW *pi = &pc__g.info[v6][mode == WSDX_MESSAGE];
-    if (!pc__g.have[v6][mode == WSDX_MESSAGE]) {
-        *rc = -WSDX_WSAEPROTONOSUPPORT;
-        return INVALID_SOCKET;
+    for (int tries = 0;; tries++) {
+        WSAPROTOCOL_INFOW pi;
+        *rc = pc_catalog_entry(v6, mode == WSDX_MESSAGE, &pi);
+        if (*rc)
+            return INVALID_SOCKET;
+        SOCKET s = pc__g.ws->socket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &pi, 0,
+                                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+        if (s != INVALID_SOCKET)
+            return s;
+        int err = pc_werr();
+        *rc = -err;
+        if (tries || !pc_catalog_failed(&pi, err))
+            return INVALID_SOCKET;
     }
-    SOCKET s = pc__g.ws->socket(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, pi, 0,
-                            WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET)
-        *rc = -pc_werr();
-    return s;
 }
 
 /* Waits for a non-blocking connect on s: the provider reports it
@@ -147,12 +153,12 @@ int pc_connect(wsdx_socket h, const char *host, int port, int timeout_ms)
     int rc = connect_check(e, host, port);
     struct addrinfo *list = NULL;
     if (!rc)
-        rc = wsdx_bsd_resolve(host, port, 0, &list);
+        rc = pc_resolve(host, port, 0, &list);
     SOCKET s = INVALID_SOCKET;
     if (!rc)
         rc = e->closing ? -WSDX_WSAEINTR : connect_any(e, list, deadline, &s);
     if (list)
-        freeaddrinfo(list);
+        pc__g.ws->freeaddrinfo(list);
     if (!rc) {
         AcquireSRWLockExclusive(&e->io);
         rc = e->closing ? -WSDX_WSAEINTR : pc_attach(e, s);
@@ -235,14 +241,24 @@ int pc_set_abort_timeout(wsdx_socket h, int ms)
 
 /* ------------------------------------------------------------------ data */
 
-int pc_send(wsdx_socket h, const void *buf, int len)
+/* pc_enter for a call with a caller's buffer: 0 with *out entered, or -WSA
+ * (WSAEFAULT for a negative length or a missing buffer; nothing held). */
+static int enter_with(wsdx_socket h, const void *buf, int len, entry **out)
 {
-    entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = pc_enter(h, out);
     if (rc)
         return rc;
     if (len < 0 || (len > 0 && !buf))
-        return pc_leave(e, -WSDX_WSAEFAULT);
+        return pc_leave(*out, -WSDX_WSAEFAULT);
+    return 0;
+}
+
+int pc_send(wsdx_socket h, const void *buf, int len)
+{
+    entry *e;
+    int rc = enter_with(h, buf, len, &e);
+    if (rc)
+        return rc;
     int total = 0;
     for (;;) {
         int n = pc__g.ws->send(e->s, (const char *)buf + total, len - total, 0);
@@ -279,11 +295,9 @@ static int recv_once(SOCKET s, void *buf, int len, int *flags)
 int pc_recv(wsdx_socket h, void *buf, int len, int timeout_ms, int *flags)
 {
     entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = enter_with(h, buf, len, &e);
     if (rc)
         return rc;
-    if (len < 0 || (len > 0 && !buf))
-        return pc_leave(e, -WSDX_WSAEFAULT);
     ULONGLONG deadline = pc_deadline_after(timeout_ms);
     for (;;) {
         int n = recv_once(e->s, buf, len, flags);
@@ -310,11 +324,9 @@ int pc_shutdown(wsdx_socket h, int how)
 int pc_send_disconnect(wsdx_socket h, const void *data, int len)
 {
     entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = enter_with(h, data, len, &e);
     if (rc)
         return rc;
-    if (len < 0 || (len > 0 && !data))
-        return pc_leave(e, -WSDX_WSAEFAULT);
     WSABUF b = { (ULONG)len, (char *)data };
     for (;;) { /* the provider may need room for the frame: wait for it, as blocking sockets do */
         if (pc__g.ws->send_disconnect(e->s, len ? &b : NULL) == 0)
@@ -329,11 +341,9 @@ int pc_send_disconnect(wsdx_socket h, const void *data, int len)
 int pc_recv_disconnect(wsdx_socket h, void *buf, int cap)
 {
     entry *e;
-    int rc = pc_enter(h, &e);
+    int rc = enter_with(h, buf, cap, &e);
     if (rc)
         return rc;
-    if (cap < 0 || (cap > 0 && !buf))
-        return pc_leave(e, -WSDX_WSAEFAULT);
     WSABUF b = { (ULONG)cap, (char *)buf };
     if (pc__g.ws->recv_disconnect(e->s, &b) != 0)
         return pc_leave(e, -pc_werr());

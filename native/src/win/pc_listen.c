@@ -51,7 +51,7 @@ static DWORD WINAPI acceptor_main(LPVOID arg)
 static int bind_listen(entry *l, const char *host, int port, int backlog)
 {
     struct addrinfo *list = NULL;
-    int rc = wsdx_bsd_resolve(host, port, 1, &list);
+    int rc = pc_resolve(host, port, 1, &list);
     if (rc)
         return rc;
     SOCKET s = pc_open_for(list, l->mode, &rc);
@@ -66,7 +66,7 @@ static int bind_listen(entry *l, const char *host, int port, int backlog)
             l->s = s;
         }
     }
-    freeaddrinfo(list);
+    pc__g.ws->freeaddrinfo(list);
     return rc;
 }
 

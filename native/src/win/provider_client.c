@@ -15,6 +15,7 @@
  *    WSPAccept, so each listener has a thread that accepts ahead of the
  *    application, as the in-process backend's notifier does.
  * The roles are split over pc_*.c (pc.h). */
+#include "bsd.h"
 #include "pc.h"
 
 #include <stdio.h>
@@ -26,69 +27,36 @@ struct pc_globals pc__g = { .once = INIT_ONCE_STATIC_INIT };
 static const wsdx_winsock ws2_32 = {
     WSAEnumProtocolsW, WSASocketW, connect, bind, listen, accept, send, WSARecv, select, shutdown,
     WSASendDisconnect, WSARecvDisconnect, setsockopt, getsockopt, getsockname, ioctlsocket,
-    closesocket, WSAEventSelect, WSAEnumNetworkEvents, WSAGetLastError,
+    closesocket, WSAEventSelect, WSAEnumNetworkEvents, WSAGetLastError, WSAProviderConfigChange,
+    getaddrinfo, freeaddrinfo,
 };
 
 void wsdx_provider_client_use(const wsdx_winsock *ws) { pc__g.ws = ws; }
 
 int pc_werr(void) { return pc__g.ws->last_error(); }
 
-/* ------------------------------------------------------------ the catalog */
-
-/* Keeps the first wsdx entry of each family and mode. */
-static void note_entries(const WSAPROTOCOL_INFOW *pi, int n)
-{
-    static const GUID proto = WSDX_LSP_GUID_PROTO_INIT;
-    for (int i = 0; i < n; i++) {
-        if (memcmp(&pi[i].ProviderId, &proto, sizeof proto))
-            continue;
-        int v6 = pi[i].iAddressFamily == AF_INET6;
-        int msg = (pi[i].dwServiceFlags1 & XP1_MESSAGE_ORIENTED) != 0;
-        if (!pc__g.have[v6][msg]) {
-            pc__g.info[v6][msg] = pi[i];
-            pc__g.have[v6][msg] = 1;
-        }
-    }
-}
-
-/* Finds the wsdx catalog entries; 0 or -WSA. */
-static int find_entries(void)
-{
-    DWORD size = 0;
-    if (pc__g.ws->enum_protocols(NULL, NULL, &size) != SOCKET_ERROR || pc_werr() != WSAENOBUFS || !size)
-        return -WSDX_WSAEPROTONOSUPPORT;
-    WSAPROTOCOL_INFOW *pi = malloc(size);
-    if (!pi)
-        return -WSDX_WSAENOBUFS;
-    int n = pc__g.ws->enum_protocols(NULL, pi, &size);
-    if (n != SOCKET_ERROR)
-        note_entries(pi, n);
-    free(pi);
-    return pc__g.have[0][0] && pc__g.have[0][1] ? 0 : -WSDX_WSAEPROTONOSUPPORT;
-}
+/* ------------------------------------------------------------ setting up */
 
 static BOOL CALLBACK init_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
 {
     (void)once; (void)param; (void)ctx;
-    WSADATA wd;
     InitializeCriticalSection(&pc__g.lock);
     InitializeConditionVariable(&pc__g.cb_done);
     wsdx_handles_init(&pc__g.table, WSDX_HANDLE_INSTALLED);
     if (!pc__g.ws)
         pc__g.ws = &ws2_32;
-    if (WSAStartup(MAKEWORD(2, 2), &wd) != 0) {
-        pc__g.state = -WSDX_WSAENETDOWN;
-        return TRUE;
-    }
-    int rc = find_entries();
-    pc__g.state = rc < 0 ? rc : 1;
+    pc_catalog_setup();
     return TRUE;
 }
 
+/* Not kept when it fails: the catalog is read again (pc_catalog.c). */
 int pc_ready(void)
 {
     InitOnceExecuteOnce(&pc__g.once, init_once, NULL, NULL);
-    return pc__g.state;
+    int st = pc_catalog_ready();
+    if (st == 1)
+        __atomic_store_n(&pc__g.known, 1, __ATOMIC_RELEASE);
+    return st;
 }
 
 /* ----------------------------------------------------------------- handles */
@@ -176,6 +144,18 @@ int pc_leave(entry *e, int rc)
     return rc;
 }
 
+/* ------------------------------------------------------------ names */
+
+static int table_gai(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **out)
+{
+    return pc__g.ws->getaddrinfo(host, service, hints, out);
+}
+
+int pc_resolve(const char *host, int port, int passive, struct addrinfo **out)
+{
+    return wsdx_bsd_resolve_with(table_gai, host, port, passive, out);
+}
+
 /* ------------------------------------------------------------ waiting */
 
 void pc_wait_io(SOCKET s, int write, int ms)
@@ -215,12 +195,13 @@ int pc_open_handles(void)
 
 static const wsdx_backend_ops installed = WSDX_BACKEND_TABLE();
 
-const wsdx_backend_ops *wsdx_host_installed_backend(void)
+const wsdx_backend_ops *wsdx_host_installed_backend(int *err)
 {
-    return pc_ready() == 1 ? &installed : NULL;
+    *err = pc_ready();
+    return *err == 1 ? &installed : NULL;
 }
 
 const wsdx_backend_ops *wsdx_host_installed_known(void)
 {
-    return __atomic_load_n(&pc__g.state, __ATOMIC_ACQUIRE) == 1 ? &installed : NULL;
+    return __atomic_load_n(&pc__g.known, __ATOMIC_ACQUIRE) ? &installed : NULL;
 }

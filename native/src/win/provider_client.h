@@ -6,6 +6,7 @@
 #define WSDX_PROVIDER_CLIENT_H
 
 #include <winsock2.h>
+#include <ws2tcpip.h>
 
 typedef struct wsdx_winsock {
     int (WSAAPI *enum_protocols)(LPINT, LPWSAPROTOCOL_INFOW, LPDWORD);
@@ -30,6 +31,9 @@ typedef struct wsdx_winsock {
     int (WSAAPI *event_select)(SOCKET, WSAEVENT, __LONG32);
     int (WSAAPI *enum_network_events)(SOCKET, WSAEVENT, LPWSANETWORKEVENTS);
     int (WSAAPI *last_error)(void);
+    int (WSAAPI *config_change)(LPHANDLE, LPWSAOVERLAPPED, LPWSAOVERLAPPED_COMPLETION_ROUTINE);
+    INT (WSAAPI *getaddrinfo)(PCSTR, PCSTR, const ADDRINFOA *, PADDRINFOA *);
+    VOID (WSAAPI *freeaddrinfo)(PADDRINFOA);
 } wsdx_winsock;
 
 /* Tests: route the installed backend's calls through ws (before its first use). */

@@ -41,8 +41,13 @@ int wsk_pump(wsock *w, int wait)
     uint8_t buf[16384];
     int progress = 0, must_reset = 0;
     if (wait == PUMP_TRY) {
-        if (!TryEnterCriticalSection(&w->rxio))
-            return 0; /* that reader ingests, then settles */
+        if (!TryEnterCriticalSection(&w->rxio)) {
+            /* That reader ingests, then settles: the caller's own settle may
+             * come before the ingest (a WSPSelect's pump held rxio), and
+             * what on_lower saw (FD_CLOSE comes once) would never be told. */
+            InterlockedExchange(&w->pump_missed, 1);
+            return 0;
+        }
         wait = 0;
     } else {
         EnterCriticalSection(&w->rxio);
@@ -84,6 +89,11 @@ int wsk_pump(wsock *w, int wait)
     LeaveCriticalSection(&w->rxio);
     if (must_reset)
         reset_lower(w);
+    /* A PUMP_TRY refused before this exchange settles after its own pump
+     * call, so after our ingest only if it was refused after the exchange;
+     * else we settle here (all interlocked: one order). */
+    if (InterlockedExchange(&w->pump_missed, 0))
+        wsk_settle(w);
     return progress;
 }
 

@@ -97,7 +97,7 @@ public final class Wsdx {
         requireAvailable();
         Chosen.check();
         int b = WsdxNative.wsdx_backend();
-        if (b < 0) throw notInstalled();
+        if (b < 0) throw notInstalled(-b);
         return Backend.ofNative(b);
     }
 
@@ -111,7 +111,7 @@ public final class Wsdx {
     public static Backend useBackend(Backend backend) throws ProviderNotInstalledException {
         requireAvailable();
         int b = WsdxNative.wsdx_use_backend(backend.nativeValue());
-        if (b < 0) throw notInstalled();
+        if (b < 0) throw notInstalled(-b);
         Chosen.settled = true; // a successful explicit choice supersedes the property
         return Backend.ofNative(b);
     }
@@ -144,10 +144,13 @@ public final class Wsdx {
                 + ", backend " + backend);
     }
 
-    private static ProviderNotInstalledException notInstalled() {
+    /** code: WSAEPROTONOSUPPORT (none installed), or the error of a provider whose DLL does not start. */
+    private static ProviderNotInstalledException notInstalled(int code) {
+        String why = code == WsaError.WSAEPROTONOSUPPORT
+                ? "no wsdx provider is installed in the Winsock catalog"
+                : "the wsdx provider in the Winsock catalog does not start (WSA error " + code + ")";
         return new ProviderNotInstalledException(
-                "no wsdx provider is installed in the Winsock catalog (" + Backend.PROPERTY + "="
-                        + System.getProperty(Backend.PROPERTY, "auto") + ")");
+                why + " (" + Backend.PROPERTY + "=" + System.getProperty(Backend.PROPERTY, "auto") + ")");
     }
 
     /**
