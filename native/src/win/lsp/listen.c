@@ -139,10 +139,9 @@ static void take_over(wsock *w, wsock *l)
 
 SOCKET wsk_adopt(wsock *l, pending *x, struct sockaddr *addr, LPINT addrlen, LPINT lpErrno)
 {
-    wsock *w = wsk_new(l->p, x->low, l->mode, l->catalog_id);
+    wsock *w = wsk_new(l->p, x->low, l->mode, l->catalog_id, lpErrno);
     if (!w) {
         wsk_lower_abort(l->p, x->low);
-        *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
     SOCKET s = wsk_make_handle(w, lpErrno);
@@ -171,10 +170,11 @@ static int graft(wsock *a, pending *x, wsock *l)
     }
     wsk_disarm(a);
     a->p->next.lpWSPCloseSocket(a->low, &e);
-    if (wsk_attach_lower(a, x->low)) {
+    int rc = wsk_attach_lower(a, x->low);
+    if (rc) {
         wsk_lower_abort(a->p, a->low);
         a->low = INVALID_SOCKET;
-        return -WSAENOBUFS;
+        return rc;
     }
     take_over(a, l);
     return 0;

@@ -41,12 +41,25 @@ int WSPAPI wp_GetSockName(SOCKET s, struct sockaddr *name, LPINT len, LPINT lpEr
     SIMPLE_LOWER(w->p->next.lpWSPGetSockName(w->low, name, len, lpErrno))
 }
 
+/* The code of a connect that failed on our side, or 0. Read under the lock
+ * and from connect_err alone: the except set reports the failure as soon as
+ * wsk_connect_end has stored it, and a reader that looked at lower_spent
+ * without the lock could miss it and get the lower socket's 0 (seen under
+ * load as a timed-out connect reported WSAECONNREFUSED). */
+static int connect_failure(wsock *w)
+{
+    EnterCriticalSection(&w->lock);
+    int err = w->connect_done && !w->conn.connected ? w->connect_err : 0;
+    LeaveCriticalSection(&w->lock);
+    return err;
+}
+
 int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT len, LPINT lpErrno)
 {
     wsock *w = wsk_get(s, lpErrno);
     if (!w)
         return SOCKET_ERROR;
-    int rc = 0;
+    int rc = 0, err;
     if (level == SOL_SOCKET && opt == SO_PROTOCOL_INFOW) {
         if (!len || *len < (int)sizeof(WSAPROTOCOL_INFOW)) {
             *lpErrno = WSAEFAULT;
@@ -63,14 +76,12 @@ int WSPAPI wp_GetSockOpt(SOCKET s, int level, int opt, char *val, LPINT len, LPI
             *(DWORD *)val = w->connect_ms;
             *len = sizeof(DWORD);
         }
-    } else if (level == SOL_SOCKET && opt == SO_ERROR && w->lower_spent) {
+    } else if (level == SOL_SOCKET && opt == SO_ERROR && (err = connect_failure(w)) != 0) {
         if (!val || !len || *len < (int)sizeof(int)) {
             *lpErrno = WSAEFAULT;
             rc = SOCKET_ERROR;
         } else { /* a failed non-blocking connect's code (a preamble mismatch is ours, not TCP's) */
-            EnterCriticalSection(&w->lock);
-            *(int *)val = w->connect_err;
-            LeaveCriticalSection(&w->lock);
+            *(int *)val = err;
             *len = sizeof(int);
         }
     } else if (level == SOL_SOCKET && (opt == SO_DISCDATALEN || opt == WSDX_LSP_SO_REJECTED)) {

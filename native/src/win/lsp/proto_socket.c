@@ -36,10 +36,9 @@ static SOCKET WSPAPI wp_Socket(int af, int type, int protocol, LPWSAPROTOCOL_INF
     if (low == INVALID_SOCKET)
         return INVALID_SOCKET;
     int e = 0;
-    wsock *w = wsk_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id);
+    wsock *w = wsk_new(p, low, mode_of(pi ? pi : &p->self), pi ? pi->dwCatalogEntryId : p->self_id, lpErrno);
     if (!w) {
         p->next.lpWSPCloseSocket(low, &e);
-        *lpErrno = WSAENOBUFS;
         return INVALID_SOCKET;
     }
     SOCKET s = wsk_make_handle(w, lpErrno);

@@ -106,11 +106,13 @@ int wsk_attach_lower(wsock *w, SOCKET low)
     return rc ? rc : wsk_arm(w);
 }
 
-/* A wsock over a lower socket, armed; NULL when out of resources (low is
- * then the caller's to close). */
-wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id)
+/* A wsock over a lower socket, armed; NULL with *err set (WSAENOBUFS, or
+ * the lower socket's own code when it cannot be armed; low is then the
+ * caller's to close). */
+wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id, int *err)
 {
     wsock *w = (wsock *)calloc(1, sizeof *w);
+    *err = WSAENOBUFS;
     if (!w)
         return NULL;
     InterlockedIncrement(&wsdx_lsp_live_contexts);
@@ -124,8 +126,10 @@ wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id)
     InitializeCriticalSection(&w->txio);
     wsdx_conn_init(&w->conn, mode);
     w->iev = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!w->iev || wsk_attach_lower(w, low)) {
+    int rc = w->iev ? wsk_attach_lower(w, low) : -WSAENOBUFS;
+    if (rc) {
         int e = 0;
+        *err = -rc;
         p->next.lpWSPEventSelect(low, NULL, 0, &e);
         wsk_put(w);
         return NULL;

@@ -130,7 +130,7 @@ int wsk_attach_lower(wsock *w, SOCKET low);
 /* Ends the pool wait (and a running on_lower) before the lower socket goes; never from on_lower. */
 void wsk_disarm(wsock *w);
 /* A wsock over low, armed, one reference (the handle's); NULL when out of resources. */
-wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id);
+wsock *wsk_new(wsdx_lsp_provider *p, SOCKET low, int mode, DWORD catalog_id, int *err);
 /* Undoes wsk_new when no handle was made: the lower socket is closed. */
 void wsk_free(wsock *w);
 /* A fresh lower socket in place of the old one (reset if abort, else closed). 0 or -WSA code. */

@@ -9,6 +9,7 @@
 
 #include <mswsock.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -352,6 +353,7 @@ static SOCKET WSPAPI up_CreateSocketHandle(DWORD cat, DWORD_PTR ctx, LPINT err)
     EnterCriticalSection(&g_hlock);
     if (g_nh >= (int)(sizeof g_h / sizeof g_h[0])) {
         LeaveCriticalSection(&g_hlock);
+        fprintf(stderr, "fake ws2_32: the handle table is full (%d handles made)\n", g_nh);
         *err = WSAENOBUFS;
         return INVALID_SOCKET;
     }
@@ -494,6 +496,14 @@ int wsdx_lsp_complete_request(SOCKET s, LPWSAOVERLAPPED ov, DWORD err, DWORD n, 
     LeaveCriticalSection(&g_cq_lock);
     SetEvent(g_cq_ev);
     return 0;
+}
+
+int handles_made(void)
+{
+    EnterCriticalSection(&g_hlock);
+    int n = g_nh;
+    LeaveCriticalSection(&g_hlock);
+    return n;
 }
 
 int live_handles(void)

@@ -33,6 +33,7 @@ int fake_associate_port(SOCKET s, HANDLE port, ULONG_PTR key);
 extern volatile LONG g_completions, g_early_results;
 /* Provider socket handles still open. */
 int live_handles(void);
+int handles_made(void); /* every handle WPUCreateSocketHandle gave out (never reused) */
 
 /* select(), WSAPoll() and WSASendMsg() as ws2_32 routes them (fake_ws2.c):
  * results as the Winsock calls give them, *err the WSA code on SOCKET_ERROR. */

@@ -2234,7 +2234,7 @@ int main(int argc, char **argv)
     Sleep(300); /* background closes (S7) finish */
     if (!installed) { /* the fake catalog's own bookkeeping */
         int e = 0;
-        check("LEAK", live_handles() == 0, "live wsdx handles after the rows: %d", live_handles());
+        check("LEAK", live_handles() == 0, "live wsdx handles after the rows: %d (of %d made)", live_handles(), handles_made());
         int before = fk_cleanups; /* the bad-table start already cleaned up its lower provider */
         T_stream.lpWSPCleanup(&e);
         T_msg.lpWSPCleanup(&e);
