@@ -63,7 +63,11 @@ typedef struct {
     HMODULE module;
 } wsdx_lsp_lower_ref;
 
-/* The seam: 0 or a WSA error code. self is the entry WSPStartup was called for. */
+/* The seam: 0 or a WSA error code, positive. The one exception to the
+ * internal -WSAE convention, on purpose: its result is WSPStartup's own return
+ * value (the SPI returns the code itself, as the lower WSPStartup it reaches
+ * does), so no sign is flipped on the way out. self is the entry WSPStartup
+ * was called for. */
 int wsdx_lsp_find_lower(const WSAPROTOCOL_INFOW *self, wsdx_lsp_lower_ref *out);
 
 /* The second seam: ws2_32's WPUCompleteOverlappedRequest (exported by
