@@ -33,25 +33,12 @@ static void reset_lower(wsock *w)
     LeaveCriticalSection(&w->txio);
 }
 
-/* Reads what is available (wait: block for at least one event first;
- * PUMP_TRY: neither wait nor block on another reader).
- * Returns 1 when something happened (bytes, FIN, error), else 0. */
-int wsk_pump(wsock *w, int wait)
+/* rxio held: reads what is available (wait: block for at least one event
+ * first). 1 when something happened (bytes, FIN, error), else 0. */
+static int pump_locked(wsock *w, int wait)
 {
     uint8_t buf[16384];
     int progress = 0, must_reset = 0;
-    if (wait == PUMP_TRY) {
-        if (!TryEnterCriticalSection(&w->rxio)) {
-            /* That reader ingests, then settles: the caller's own settle may
-             * come before the ingest (a WSPSelect's pump held rxio), and
-             * what on_lower saw (FD_CLOSE comes once) would never be told. */
-            InterlockedExchange(&w->pump_missed, 1);
-            return 0;
-        }
-        wait = 0;
-    } else {
-        EnterCriticalSection(&w->rxio);
-    }
     for (;;) {
         EnterCriticalSection(&w->lock);
         int want = wsdx_conn_wants_input(&w->conn);
@@ -89,10 +76,42 @@ int wsk_pump(wsock *w, int wait)
     LeaveCriticalSection(&w->rxio);
     if (must_reset)
         reset_lower(w);
-    /* A PUMP_TRY refused before this exchange settles after its own pump
-     * call, so after our ingest only if it was refused after the exchange;
-     * else we settle here (all interlocked: one order). */
-    if (InterlockedExchange(&w->pump_missed, 0))
+    return progress;
+}
+
+/* Reads what is available (wait: block for at least one event first;
+ * PUMP_TRY: neither wait nor block on another reader).
+ * Returns 1 when something happened (bytes, FIN, error), else 0.
+ *
+ * A refused PUMP_TRY (on_lower, told of FD_READ or FD_CLOSE) hands its read
+ * to the reader holding rxio: that reader may have met WSAEWOULDBLOCK just
+ * before the FIN came, and the lower FD_CLOSE is recorded once, so no one
+ * else would ever read the end. The request (pump_missed = 1) is stored
+ * before the second try; a holder clears it before it reads, and after it
+ * lets rxio go it looks again and, if it is set, reads once more unless
+ * another holder has rxio (who then does the same after its release). All
+ * are interlocked, so a refusal is always followed by some holder's look.
+ * The holder settles for the refused caller, whose own settle may have come
+ * before the ingest. A stale request costs one empty read. */
+int wsk_pump(wsock *w, int wait)
+{
+    if (wait == PUMP_TRY) {
+        if (!TryEnterCriticalSection(&w->rxio)) {
+            InterlockedExchange(&w->pump_missed, 1);
+            if (!TryEnterCriticalSection(&w->rxio))
+                return 0; /* the holder reads it */
+        }
+        wait = 0;
+    } else {
+        EnterCriticalSection(&w->rxio);
+    }
+    int progress = 0, served = 0;
+    do {
+        served |= InterlockedExchange(&w->pump_missed, 0);
+        progress |= pump_locked(w, wait); /* lets rxio go */
+        wait = 0;
+    } while (InterlockedCompareExchange(&w->pump_missed, 0, 0) && TryEnterCriticalSection(&w->rxio));
+    if (served)
         wsk_settle(w);
     return progress;
 }

@@ -58,7 +58,7 @@ typedef struct wsock {
     DWORD catalog_id;           /* set once: our entry, for WPUCreateSocketHandle */
     CRITICAL_SECTION lock;      /* conn, the event and overlapped state below; taken last */
     CRITICAL_SECTION rxio;      /* one reader of the lower socket at a time; taken after txio */
-    volatile LONG pump_missed;  /* a PUMP_TRY found rxio taken: its holder settles; interlocked */
+    volatile LONG pump_missed;  /* a PUMP_TRY found rxio taken: its holder reads again and settles; interlocked */
     CRITICAL_SECTION txio;      /* one writer of the lower socket; guards txq; taken first */
     wsdx_conn conn;             /* lock: the portable state machine */
     int mode;                   /* set once: WSDX_STREAM or WSDX_MESSAGE */
