@@ -32,6 +32,7 @@ static int disconnect(wsock *w)
         w->fin_pending = 0;
         w->told = 0;
         LeaveCriticalSection(&w->lock);
+        InterlockedExchange(&w->pump_missed, 0); /* a read refused meanwhile was for the old lower socket */
         LeaveCriticalSection(&w->rxio);
     }
     wsk_tx_leave(w);
