@@ -60,6 +60,11 @@ public final class CloseDispatcher {
         return SINKS.size();
     }
 
+    /** Whether {@code handle} has a sink (for leak checks that look at their own handles only). */
+    public static boolean registered(long handle) {
+        return SINKS.containsKey(handle);
+    }
+
     private static final class Trampoline implements WsdxNative.CloseFn {
         @Override
         public void invoke(long s, int error, int flags, Pointer ctx) {

@@ -124,6 +124,11 @@ public final class Readiness {
         return WAITERS.size();
     }
 
+    /** Whether {@code handle} has a waiter entry (for leak checks that look at their own handles only). */
+    public static boolean tracked(long handle) {
+        return WAITERS.containsKey(handle);
+    }
+
     /** A handle's waiting tasks, per event. */
     private static final class Waiters {
         final Queue<Runnable> read = new ConcurrentLinkedQueue<>();
