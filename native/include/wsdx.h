@@ -275,7 +275,9 @@ WSDX_API int wsdx_address(wsdx_socket s, int peer, char *buf, int cap);
  * TCP flow control, while connections holding less go on. */
 WSDX_API int wsdx_set_memory_budget(int64_t bytes);
 
-/* Number of open handles (sockets and listeners); for leak checks. */
+/* Number of open handles (sockets and listeners); for leak checks. A closed
+ * one counts until the notifier has freed it, between its batches: soon
+ * after wsdx_close returns, not necessarily before. */
 WSDX_API int wsdx_open_handles(void);
 
 #ifdef __cplusplus

@@ -75,7 +75,9 @@ public final class Wsdx {
     }
 
     /**
-     * Number of open native handles (sockets and listeners), for leak checks.
+     * Number of open native handles (sockets and listeners), for leak checks. A closed one counts
+     * until the library's notifier thread has freed it: soon after {@code close()} returns, not
+     * necessarily before, so a leak check waits for the count to settle.
      *
      * @return the count
      * @throws UnsupportedOperationException if not {@link #isAvailable()}

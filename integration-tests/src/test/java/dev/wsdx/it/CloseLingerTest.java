@@ -247,7 +247,8 @@ class CloseLingerTest {
             // the background close ends once the data is out: the handle goes
             long until = System.nanoTime() + WAIT.toNanos();
             while (dev.wsdx.Wsdx.openHandles() > before - 1 && System.nanoTime() < until) Thread.sleep(5);
-            assertEquals(before - 1, dev.wsdx.Wsdx.openHandles(), "the handle is gone");
+            // <=: a socket closed before 'before' was read may be freed meanwhile too (Wsdx.openHandles)
+            assertTrue(dev.wsdx.Wsdx.openHandles() <= before - 1, "the handle is gone");
         }
     }
 
