@@ -138,7 +138,10 @@ WSDX_API wsdx_socket wsdx_listen(const char *host, int port, int mode, int backl
 WSDX_API int wsdx_local_port(wsdx_socket s);
 /* Next connection whose preamble checked out; timeout_ms < 0 waits for ever,
  * 0 polls (WSAEWOULDBLOCK when none). Peers that are not wsdx are reset and
- * counted (wsdx_listener_rejected), never returned. */
+ * counted (wsdx_listener_rejected), never returned. When the library cannot
+ * accept (no descriptors: WSAEMFILE/WSAENFILE, or WSAENOBUFS) the listener
+ * rests 100 ms between tries and the next wsdx_accept fails with that code,
+ * once per episode; it recovers on its own once descriptors free. */
 WSDX_API wsdx_socket wsdx_accept(wsdx_socket listener, int timeout_ms);
 /* Connections a listener refused: not wsdx, bad version, wrong mode, or slow preamble. */
 WSDX_API int64_t wsdx_listener_rejected(wsdx_socket listener);
@@ -230,7 +233,8 @@ WSDX_API int wsdx_backend(void);
  * Winsock re-enables FD_READ by the recv that follows). FD_READ means "a
  * receive may make progress now" (data, the end, or an error: the core reads
  * nothing ahead for it); FD_WRITE "a send may make progress" (no frame rest
- * queued and the kernel takes bytes); FD_ACCEPT "a checked connection waits";
+ * queued and the kernel takes bytes); FD_ACCEPT "a checked connection
+ * waits, or accepting failed" (the next wsdx_accept reports the error);
  * FD_CONNECT "a non-blocking wsdx_connect has ended", once per connect, with
  * its result as the callback's error (0: connected and the preambles agreed).
  * A socket that is not connected reports FD_READ/FD_WRITE at once (the call

@@ -370,9 +370,19 @@ static int child_ok(pid_t pid)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* Item 1, the child: a listener, then no descriptors left. Its accept must
- * fail WSAEMFILE (once), the notifier must not spin, and once descriptors
- * free a waiting peer is accepted. */
+static atomic_int accept_events;
+
+static void on_accept_event(wsdx_socket s, int events, int error, void *ctx)
+{
+    (void)s, (void)error, (void)ctx;
+    if (events & WSDX_FD_ACCEPT)
+        atomic_fetch_add(&accept_events, 1);
+}
+
+/* Item 1, the child: a listener, then no descriptors left. An accept waiting
+ * on FD_ACCEPT (as Java's does) must hear of it, the accept must fail
+ * WSAEMFILE (once), the notifier must not spin, and once descriptors free a
+ * waiting peer is accepted. */
 static int fd_exhaustion_child(int chan)
 {
     struct rlimit rl = {64, 64};
@@ -380,10 +390,14 @@ static int fd_exhaustion_child(int chan)
     wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);
     int port = wsdx_local_port(l), spare[64], n = 0;
     int stat_fd = open_thread_stat("wsdx-notifier");
+    CHECK_EQ(wsdx_select(l, WSDX_FD_ACCEPT, on_accept_event, NULL), 0); /* armed before the exhaustion */
     while (n < 64 && (spare[n] = dup(0)) >= 0)
         n++; /* every descriptor taken */
     CHECK(write(chan, &port, sizeof port) == sizeof port);
-    CHECK_EQ(wsdx_accept(l, 3000), -WSDX_WSAEMFILE);
+    for (int i = 0; i < 500 && !atomic_load(&accept_events); i++)
+        usleep(10000);
+    CHECK_EQ(atomic_load(&accept_events), 1); /* the failure is an FD_ACCEPT: an event waiter wakes */
+    CHECK_EQ(wsdx_accept(l, 0), -WSDX_WSAEMFILE);
     long t0 = thread_ticks(stat_fd);
     usleep(2000000); /* peers keep waiting: the notifier must rest */
     long used = thread_ticks(stat_fd) - t0;

@@ -33,6 +33,8 @@ static void accept_failed(sock *lsn, int err)
         info->failing = 1;
         info->error = err;
         wsdx_cond_broadcast(&info->cond);
+        if (lsn->sel_armed & WSDX_FD_ACCEPT)
+            sock_post(lsn); /* an accept waiting on FD_ACCEPT must hear it too (select.c) */
     }
     info->resume_at = wsdx_now_ms() + ACCEPT_BACKOFF_MS;
     wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_CLOSE); /* not readable: no wake-ups until resumed */

@@ -10,7 +10,7 @@
 static int due_now(const sock *s)
 {
     if (s->kind == K_LISTENER)
-        return s->lst->ready_head || s->closed ? WSDX_FD_ACCEPT : 0;
+        return s->lst->ready_head || s->lst->error || s->closed ? WSDX_FD_ACCEPT : 0; /* error: accept fails */
     int connect = s->connect_due ? WSDX_FD_CONNECT : 0; /* a background connect ended */
     if (s->phase != P_OPEN)
         return connect | (s->phase == P_CONNECTING ? 0 : WSDX_FD_READ | WSDX_FD_WRITE); /* calls fail at once */

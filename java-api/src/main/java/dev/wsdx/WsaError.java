@@ -97,6 +97,11 @@ public final class WsaError {
         NAMES.put(WSAEDISCON, "WSAEDISCON");
     }
 
+    /** Every code named here. */
+    static java.util.Set<Integer> codes() {
+        return java.util.Collections.unmodifiableSet(NAMES.keySet());
+    }
+
     /**
      * The name of a WSA code, e.g. {@code "WSAECONNRESET"}; {@code "WSA?"} when unknown (as the native
      * {@code wsdx_error_name}). A negative code (as native calls return) is named like its absolute value.

@@ -121,7 +121,19 @@ public final class Wsdx {
     /** Called before a socket or server is opened: applies {@value Backend#PROPERTY} until it succeeds. */
     static void ensureBackend() throws ProviderNotInstalledException {
         requireAvailable();
+        Preloaded.ensure();
         Chosen.check();
+    }
+
+    /** The classes an error path needs, loaded before the first socket (see {@link WsdxException#preload}). */
+    private static final class Preloaded {
+        static {
+            WsdxException.preload();
+        }
+
+        static void ensure() {
+            // the class initializer did the work, once
+        }
     }
 
     /**

@@ -32,6 +32,15 @@ public class WsdxException extends IOException implements WsaCoded {
     }
 
     /**
+     * Creates every exception {@link #of} can return, once, while descriptors remain: the first
+     * {@code WSAEMFILE} must not turn into a {@link NoClassDefFoundError} because loading a class from a
+     * class directory needs a descriptor too.
+     */
+    static void preload() {
+        for (int c : WsaError.codes()) of(c, "preload");
+    }
+
+    /**
      * The exception for a failed operation, with a message like
      * {@code "send failed: WSAESHUTDOWN (10058)"}.
      *

@@ -50,8 +50,21 @@ final class ChildJvm implements AutoCloseable {
     }
 
     static ChildJvm start(Path java, List<String> jvmArgs, Class<?> main, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(java.toString());
+        return start(List.of(java.toString()), jvmArgs, main, args);
+    }
+
+    /** The same under {@code ulimit -n openFiles}: the child's own descriptor budget. */
+    static ChildJvm startWithOpenFiles(int openFiles, List<String> jvmArgs, Class<?> main, String... args)
+            throws IOException {
+        return start(List.of("sh", "-c", "ulimit -n " + openFiles + " && exec \"$0\" \"$@\"",
+                currentJava().toString()), jvmArgs, main, args);
+    }
+
+    private static ChildJvm start(List<String> launcher, List<String> jvmArgs, Class<?> main, String... args)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(launcher);
+        String lib = System.getProperty("wsdx.library.path"); // the same library (native/mutate runs a mutant's)
+        if (lib != null) cmd.add("-Dwsdx.library.path=" + lib);
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -19,6 +19,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -80,6 +81,28 @@ class ResourceLimitsTest {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertInstanceOf(SocketClosedException.class, t, "connect after close: " + t);
             assertTrue(ms < 2000, "connect ended " + ms + " ms after close");
+        }
+    }
+
+    /**
+     * Item 1: descriptors run out while an {@code accept()} already waits (parked on FD_ACCEPT). It throws
+     * {@link dev.wsdx.TooManyOpenFilesException} (WSAEMFILE) with a WARN log, and once descriptors free, the
+     * peer that waited is accepted. Broken by a listener failure that wakes only native waiters.
+     */
+    @Test
+    void L1_waitingAcceptThrowsTooManyOpenFilesAndRecovers() throws Exception {
+        try (ChildJvm child = ChildJvm.startWithOpenFiles(300,
+                List.of("-Dorg.slf4j.simpleLogger.logFile=System.out", "-Dorg.slf4j.simpleLogger.showThreadName=false"),
+                FdExhaustedServer.class)) {
+            int port = Integer.parseInt(child.await(30, "PORT ").substring(5));
+            child.await(30, "EXHAUSTED ");
+            try (Socket raw = new Socket(HOST, port)) { // the kernel completes it; the library cannot accept it
+                raw.getOutputStream().write(preamble(Mode.STREAM));
+                String warn = child.await(30, "WARN ");
+                assertTrue(warn.contains("no file descriptors left"), warn);
+                assertEquals("ACCEPT1 TooManyOpenFilesException " + WsaError.WSAEMFILE, child.await(30, "ACCEPT1 "));
+                child.await(30, "ACCEPT2 ok");
+            }
         }
     }
 }
