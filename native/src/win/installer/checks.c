@@ -220,6 +220,17 @@ int wsdx_user_writable(const wchar_t *path, char *who, size_t who_len)
     return bad;
 }
 
+int wsdx_dll_user_writable(const wchar_t *dll, char *who, size_t who_len)
+{
+    wchar_t dir[MAX_PATH];
+    _snwprintf(dir, MAX_PATH, L"%ls", dll);
+    dir[MAX_PATH - 1] = 0;
+    wchar_t *slash = wcsrchr(dir, L'\\');
+    if (slash)
+        *slash = 0;
+    return wsdx_user_writable(dll, who, who_len) || (slash && wsdx_user_writable(dir, who, who_len));
+}
+
 DWORD wsdx_protect_dir(const wchar_t *dir)
 {
     if (!CreateDirectoryW(dir, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)

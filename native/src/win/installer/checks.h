@@ -37,6 +37,10 @@ int wsdx_check_dll(const wchar_t *path, WORD machine, wchar_t full[MAX_PATH], ch
  * when the security cannot be read. */
 int wsdx_user_writable(const wchar_t *path, char *who, size_t who_len);
 
+/* The same for a DLL and the folder it is in: whoever may write the folder
+ * may swap the file, so a registered DLL is only as safe as both. */
+int wsdx_dll_user_writable(const wchar_t *dll, char *who, size_t who_len);
+
 /* The same on a DACL and owner already read. */
 int wsdx_acl_user_writable(PSID owner, PACL dacl, char *who, size_t who_len);
 

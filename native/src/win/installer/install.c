@@ -91,12 +91,7 @@ static int vet_dll(const wchar_t *given, WORD machine, wchar_t full[MAX_PATH])
         printf("refused: %ls: %s\n", given, why);
         return WSDX_EXIT_BAD_DLL;
     }
-    wchar_t dir[MAX_PATH];
-    wcscpy(dir, full);
-    wchar_t *slash = wcsrchr(dir, L'\\');
-    if (slash)
-        *slash = 0;
-    if (wsdx_user_writable(full, who, sizeof who) || wsdx_user_writable(dir, who, sizeof who)) {
+    if (wsdx_dll_user_writable(full, who, sizeof who)) {
         printf("refused: %ls or its folder can be changed by %s, and every process would load it.\n"
                "  Put it in a folder only administrators can write: `wsdx-install protect DIR`\n"
                "  (or a folder under %%ProgramFiles%%), then copy the DLL there.\n",
@@ -176,7 +171,8 @@ static int do_remove(void)
     return rc ? WSDX_EXIT_CATALOG : 0;
 }
 
-/* Registered DLLs that a non-administrator could change; count (printed). */
+/* Registered DLLs that a non-administrator could change, or whose folder
+ * one could write; count (printed). */
 static int unsafe_paths(const wsc_ops *o)
 {
     wchar_t paths[3][MAX_PATH], exp[MAX_PATH];
@@ -184,8 +180,8 @@ static int unsafe_paths(const wsc_ops *o)
     int bad = 0, n = wsdx_cat_paths(o, paths, 3);
     for (int i = 0; i < n; i++) {
         ExpandEnvironmentStringsW(paths[i], exp, MAX_PATH);
-        if (wsdx_user_writable(exp, who, sizeof who)) {
-            printf("%s catalog: UNSAFE: %ls can be changed by %s\n", o->name, exp, who);
+        if (wsdx_dll_user_writable(exp, who, sizeof who)) {
+            printf("%s catalog: UNSAFE: %ls or its folder can be changed by %s\n", o->name, exp, who);
             bad++;
         }
     }

@@ -38,8 +38,9 @@ import java.util.concurrent.TimeUnit;
  * <p>The tool is never stopped: if it does not answer in time, this throws and the tool finishes on its own;
  * a half-written catalog would be worse than a late answer.
  *
- * <p>Command line: {@code java -cp wsdx-java-api.jar dev.wsdx.ProviderInstaller install|remove|list|repair
- * [directory]}.
+ * <p>Command line, with JNA, jna-platform and slf4j-api on the class path beside the jar:
+ * {@code java -cp "wsdx-java-api.jar;jna.jar;jna-platform.jar;slf4j-api.jar" dev.wsdx.ProviderInstaller
+ * install|remove|list|repair [directory]}.
  */
 public final class ProviderInstaller {
     /** Where {@link #ProviderInstaller()} puts the provider: {@code %ProgramFiles%\wsdx}. */
@@ -132,7 +133,9 @@ public final class ProviderInstaller {
     public String remove() throws IOException {
         requireWindows();
         requireAdministrator(isElevated());
-        return run(tool(directory), List.of("remove"), "remove");
+        // the jar's own copy, never the folder's: an elevated run must not start a program that the folder
+        // (unchecked here, and perhaps never protected) may hold in place of ours
+        return withTempTool(t -> run(t, List.of("remove"), "remove"));
     }
 
     /**
@@ -143,9 +146,7 @@ public final class ProviderInstaller {
      */
     public String list() throws IOException {
         requireWindows();
-        Path tool = tool(directory);
-        if (Files.isRegularFile(tool)) return run(tool, List.of("list"), "list");
-        return withTempTool(t -> run(t, List.of("list"), "list"));
+        return withTempTool(t -> run(t, List.of("list"), "list")); // the jar's tool, as for remove()
     }
 
     private interface ToolRun {
@@ -224,7 +225,7 @@ public final class ProviderInstaller {
 
     /**
      * Writes the provider (the provider-only DLL, or the full wsdx.dll from an older jar) into dir under its
-     * versioned name, unless a file of that name, and so that content, is already there.
+     * versioned name, unless that very content is already there.
      */
     private static Path place(Path dir, String preferred, String fallback, boolean required) throws IOException {
         byte[] b = read(preferred);
@@ -237,9 +238,22 @@ public final class ProviderInstaller {
             if (required) throw new FileNotFoundException("this jar carries no " + preferred + " or " + fallback);
             return null;
         }
-        Path to = dir.resolve(versionedName(stem, b));
-        if (!Files.isRegularFile(to) || Files.size(to) != b.length) write(b, to);
+        return placeBytes(dir.resolve(versionedName(stem, b)), b);
+    }
+
+    /**
+     * Writes b to {@code to} unless the file there already holds exactly b. The name alone proves nothing:
+     * the versioned names are public, so a user could have planted a file of that name (and size) in the
+     * folder before an administrator protected it, and every process would then load it.
+     */
+    static Path placeBytes(Path to, byte[] b) throws IOException {
+        if (!holds(to, b)) write(b, to);
         return to;
+    }
+
+    private static boolean holds(Path p, byte[] b) throws IOException {
+        return Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(p) == b.length
+                && java.util.Arrays.equals(Files.readAllBytes(p), b);
     }
 
     private static boolean copyIfPresent(String name, Path to) throws IOException {

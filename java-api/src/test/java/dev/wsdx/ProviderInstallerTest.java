@@ -105,4 +105,24 @@ class ProviderInstallerTest {
         assertTrue(Files.exists(dir.resolve("wsdx-install.exe")));
         assertTrue(Files.exists(dir.resolve("wsdx-notes.dll")), "only our versioned names are touched");
     }
+
+    /**
+     * Issue 15.1: a file planted under the versioned name (public, and of the same size) before the folder
+     * was protected is replaced, not trusted by its name. Broken by keeping any file of the right size.
+     */
+    @Test
+    void I15_1_aPlantedFileOfTheSameNameAndSizeIsReplaced(@TempDir Path dir) throws IOException {
+        byte[] ours = "the provider build".getBytes(StandardCharsets.US_ASCII);
+        byte[] planted = "a planted DLL!!!!!".getBytes(StandardCharsets.US_ASCII);
+        assertEquals(ours.length, planted.length);
+        Path to = dir.resolve(ProviderInstaller.versionedName("wsdx-lsp", ours));
+        Files.write(to, planted);
+        assertEquals(to, ProviderInstaller.placeBytes(to, ours));
+        assertArrayEquals(ours, Files.readAllBytes(to), "the planted content is gone");
+        java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(to);
+        Files.setLastModifiedTime(to, java.nio.file.attribute.FileTime.fromMillis(before.toMillis() - 60_000));
+        java.nio.file.attribute.FileTime aged = Files.getLastModifiedTime(to);
+        ProviderInstaller.placeBytes(to, ours);
+        assertEquals(aged, Files.getLastModifiedTime(to), "our own file is kept (it may be loaded and locked)");
+    }
 }

@@ -58,6 +58,23 @@ class BackendTest {
         assertEquals(Backend.IN_PROCESS, Wsdx.useBackend(Backend.AUTO));
     }
 
+    /**
+     * Issue 15.9: a {@value Backend#PROPERTY} that cannot be honoured is not kept as decided: every open
+     * tries it again (the provider may have been installed since) and fails the same way, never falling back
+     * to another backend unasked; {@link Wsdx#useBackend} then overrides it. Broken by marking the property
+     * applied before {@code useBackend} succeeds.
+     */
+    @Test
+    void I15_9_aFailedBackendPropertyIsRetriedUntilUseBackendOverridesIt() throws Exception {
+        Assumptions.assumeFalse(installedAvailable(), "a provider is installed here");
+        try (ChildJvm child = ChildJvm.start(ChildJvm.currentJava(), java.util.List.of("-Dwsdx.backend=installed"),
+                BackendPropertyProbe.class)) {
+            assertEquals("OPEN1 ProviderNotInstalledException", child.await(30, "OPEN1 "));
+            assertEquals("OPEN2 ProviderNotInstalledException", child.await(30, "OPEN2 "));
+            assertEquals("OPEN3 ok IN_PROCESS", child.await(30, "OPEN3 ", "USE "));
+        }
+    }
+
     @Test
     void Scenario_acrossBackendsBothWays() throws Exception {
         Assumptions.assumeTrue(installedAvailable(), "needs the installed provider (Windows CI)");
