@@ -42,6 +42,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NATIVE = os.path.dirname(HERE)
 ROOT = os.path.dirname(NATIVE)
 SRC_DIRS = ("src/core", "src/posix")
+# what libwsdx.so is built from (as native/test/run-tests.sh and the NAR build): src/bsd is the
+# BSD-sockets layer under the POSIX host, compiled in but not mutated
+BUILD_DIRS = ("src/core", "src/bsd", "src/posix")
 
 NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 BOUNDARY = {"<": "<=", "<=": "<", ">": ">=", ">=": ">"}
@@ -184,12 +187,15 @@ def run_c(site, work, timeout):
 
 
 def build_so(tree, out):
-    srcs = [os.path.join(tree, d, f) for d in SRC_DIRS for f in sorted(os.listdir(os.path.join(tree, d)))
+    srcs = [os.path.join(tree, d, f) for d in BUILD_DIRS for f in sorted(os.listdir(os.path.join(tree, d)))
             if f.endswith(".c")]
     cmd = ["gcc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
-           "-I" + os.path.join(tree, "include"), "-I" + os.path.join(tree, "src/core"),
-           "-I" + os.path.join(tree, "src/posix"), "-o", out] + srcs + ["-lpthread"]
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+           "-I" + os.path.join(tree, "include")] + ["-I" + os.path.join(tree, d) for d in BUILD_DIRS] + \
+          ["-o", out] + srcs + ["-lpthread"]
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        print("libwsdx.so did not build: " + r.stderr.strip().splitlines()[0] if r.stderr else "", flush=True)
+    return r.returncode == 0
 
 
 def it_classpath(work):
