@@ -276,7 +276,9 @@ WSDX_API int wsdx_address(wsdx_socket s, int peer, char *buf, int cap);
  * across all connections. Default 256 MiB, or WSDX_MEMORY_BUDGET_MB from the
  * environment; 0 restores the default. Past it a connection holding more
  * than 256 KiB stops reading until the budget frees: its peer is slowed by
- * TCP flow control, while connections holding less go on. */
+ * TCP flow control, while connections holding less go on. A peer's FIN
+ * behind such bytes is seen, and its close event comes, once the application
+ * has read up to it. */
 WSDX_API int wsdx_set_memory_budget(int64_t bytes);
 
 /* Number of open handles (sockets and listeners); for leak checks. A closed

@@ -6,16 +6,19 @@
 #include "check.h"
 #include "close_events.h"
 #include "raw_peer.h"
+#include "rxqueue.h"
 #include "wsdx.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -153,6 +156,53 @@ static void L2_receiveTimeoutHoldsUnderEmptyFrameFlood(void)
     CHECK(dt < 1000);
     atomic_store(&f.stop, 1);
     pthread_join(f.th, NULL);
+    close(fd);
+    wsdx_close(a);
+    wsdx_close(l);
+}
+
+/* Item 5 at the peer's FIN: the notifier's read-out, which makes the bytes
+ * before a FIN readable, keeps to the memory budget too. Past it they stay in
+ * the kernel until the application reads, and the end follows them. Broken by
+ * a read-out that ignores the budget (it took the 3 MiB at once). */
+static void L5_finReadOutKeepsToTheBudget(void)
+{
+    enum { BUDGET = 512 * 1024, TOTAL = 3 << 20, CHUNK = 65536 };
+    wsdx_set_memory_budget(BUDGET);
+    wsdx_socket l, a;
+    int fd = raw_peer_watched(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
+    CHECK_EQ(wsdx_set_option(a, WSDX_OPT_RCVBUF, 4 << 20), 0); /* room for all of it in the kernel */
+    int big = 4 << 20;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* fail, not hang, if it does not fit */
+    static uint8_t frame[5 + CHUNK];
+    put_header(frame, 1, CHUNK);
+    for (int i = 0; i < TOTAL / CHUNK; i++)
+        CHECK(write_all(fd, frame, sizeof frame));
+    shutdown(fd, SHUT_WR);
+    int unacked = -1;
+    for (int i = 0; i < 500 && unacked != 0; i++) { /* everything, FIN too, is in wsdx's kernel buffer */
+        ioctl(fd, SIOCOUTQ, &unacked);
+        usleep(10000);
+    }
+    CHECK_EQ(unacked, 0);
+    usleep(300000); /* the notifier has seen the FIN */
+    size_t held = wsdx_rxq_held_total();
+    fprintf(stderr, "L5: %zu KiB held after a 3 MiB stream and FIN (budget 512 KiB)\n", held >> 10);
+    CHECK(held <= BUDGET + 2 * CHUNK);
+    CHECK_EQ(atomic_load(&close_count), 0); /* the end waits behind the bytes in the kernel */
+    static char buf[CHUNK];
+    long got = 0;
+    int n;
+    while ((n = wsdx_recv(a, buf, sizeof buf, 5000)) > 0)
+        got += n;
+    CHECK_EQ(n, 0);
+    CHECK_EQ(got, TOTAL);
+    CHECK(wait_closes(1));
+    CHECK_EQ(atomic_load(&close_error), 0); /* graceful */
+    wsdx_set_memory_budget(0); /* the default again */
     close(fd);
     wsdx_close(a);
     wsdx_close(l);
@@ -560,6 +610,7 @@ int main(void)
     /* first, while this process has no wsdx threads a fork would lose */
     L1_fdExhaustionReportedWithoutSpinning();
     L5_memoryBudgetBoundsBufferedMessages();
+    L5_finReadOutKeepsToTheBudget();
     L2_receiveTimeoutHoldsUnderEmptyFrameFlood();
     L2_receiveTimeoutHoldsUnderEmptyFrameBursts();
     L3_closeAbortsBlockedConnect();

@@ -14,7 +14,7 @@ void sock_finish_zombie(sock *s)
     wsdx_mutex_lock(&s->mu);
     s->zombie_done = 1; /* later edges for it are ignored: the notifier's reference goes once */
     wsdx_io_shutdown_send(s->fd);
-    sock_pump_input(s, 1); /* unread input would turn the FIN into a reset */
+    sock_pump_input(s, PUMP_DRAIN_ALL); /* unread input would turn the FIN into a reset */
     wsdx_mutex_unlock(&s->mu);
     sock_release(s);
 }
@@ -90,7 +90,7 @@ static int close_connection(sock *s)
     }
     if (!s->core.send_shut)
         wsdx_io_shutdown_send(s->fd);
-    sock_pump_input(s, 1); /* unread input would turn the FIN into a reset */
+    sock_pump_input(s, PUMP_DRAIN_ALL); /* unread input would turn the FIN into a reset */
     wsdx_io_wake(s->fd);
     return 0;
 }

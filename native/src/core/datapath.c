@@ -22,11 +22,11 @@ static void reset_if_needed(sock *s)
     }
 }
 
-/* Reads what the kernel has into the state machine: once, or until it would
- * block (drain). Stream payload goes straight to dst (cap bytes, *got counts)
- * while nothing is queued. Returns 1 if anything arrived or the connection
- * ended, 0 if nothing did, -1 if it did not read for the memory budget. */
-static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *got)
+/* Reads what the kernel has into the state machine, as far as how (PUMP_*)
+ * says. Stream payload goes straight to dst (cap bytes, *got counts) while
+ * nothing is queued. Returns 1 if anything arrived or the connection ended,
+ * 0 if nothing did, -1 if it did not read for the memory budget. */
+static int pump_input_to(sock *s, int how, uint8_t *dst, size_t cap, size_t *got)
 {
     WSDX_ASSERT(wsdx_mutex_is_locked(&s->mu));
     /* per call, not per thread: a thread-local buffer leaked 64 KiB with every
@@ -38,7 +38,7 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
         return 1;
     }
     while (wsdx_conn_wants_input(&s->core)) {
-        if (!drain && !wsdx_rxq_may_grow(&s->core.rx, SCRATCH)) {
+        if (how != PUMP_DRAIN_ALL && !wsdx_rxq_may_grow(&s->core.rx, SCRATCH)) {
             progress = progress ? progress : -1; /* over the memory budget: leave it in the kernel */
             break;
         }
@@ -52,7 +52,7 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
             wsdx_conn_eof(&s->core);
         else
             wsdx_conn_fail(&s->core, (int)-n);
-        if (!drain || ++reads >= DRAIN_MAX_READS)
+        if (how == PUMP_ONCE || ++reads >= DRAIN_MAX_READS)
             break; /* a flood must not hold a close or the notifier for ever */
     }
     free(buf);
@@ -60,10 +60,10 @@ static int pump_input_to(sock *s, int drain, uint8_t *dst, size_t cap, size_t *g
     return progress;
 }
 
-int sock_pump_input(sock *s, int drain)
+int sock_pump_input(sock *s, int how)
 {
     size_t got = 0;
-    return pump_input_to(s, drain, NULL, 0, &got);
+    return pump_input_to(s, how, NULL, 0, &got);
 }
 
 /* Sends as much of the queued frame rest as the kernel takes: 0 when the
@@ -372,7 +372,7 @@ int sk_recv(wsdx_socket h, void *buf, int len, int timeout_ms, int *flags)
             break;
         }
         size_t got = 0;
-        int progress = pump_input_to(s, 0, buf, (size_t)len, &got);
+        int progress = pump_input_to(s, PUMP_ONCE, buf, (size_t)len, &got);
         if (got > 0) {
             rc = (int)got; /* the fast path: straight from the read into buf */
             break;
@@ -429,7 +429,7 @@ int sk_recv_disconnect(wsdx_socket h, void *buf, int cap)
     if (!s)
         return rc;
     if (s->phase == P_OPEN)
-        sock_pump_input(s, 1); /* a disconnect frame may still sit in the kernel */
+        sock_pump_input(s, PUMP_DRAIN_ALL); /* a disconnect frame may still sit in the kernel */
     rc = wsdx_conn_recv_disconnect(&s->core, buf, cap);
     return leave(s, rc);
 }

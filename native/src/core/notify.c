@@ -96,7 +96,7 @@ void wsdx__ready(void *tag, int events)
         }
     }
     if (events & WSDX_WATCH_CLOSE || (events & WSDX_WATCH_READ && !sock_select_owns_read(s)))
-        sock_pump_input(s, 1); /* drain: all data before the FIN becomes readable (R5) */
+        sock_pump_input(s, PUMP_DRAIN); /* the data before the FIN becomes readable (R5), within the budget */
     int zombie_done = s->phase == P_ZOMBIE && !s->tx_len;
     wsdx_mutex_unlock(&s->mu);
     if (zombie_done) {

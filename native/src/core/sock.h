@@ -158,7 +158,13 @@ void sock_post(sock *s);
 int sock_watch_events(const sock *s);
 /* Reads what the kernel has into the state machine, once or until it would block
  * (drain); 1 if anything arrived or the connection ended. s->mu. */
-int sock_pump_input(sock *s, int drain);
+/* How far sock_pump_input reads: one read; until the kernel has no more,
+ * within the memory budget (the notifier's read-out at FIN: past the budget
+ * the bytes, and the end behind them, wait for the application's reads); or
+ * until it has no more whatever the budget (a close, recv_disconnect: the
+ * bytes are dropped or the frame behind them is wanted now). */
+enum { PUMP_ONCE, PUMP_DRAIN, PUMP_DRAIN_ALL };
+int sock_pump_input(sock *s, int how);
 /* Sends the queued frame rest: 0 when empty, -WSAEWOULDBLOCK, or another -WSA. s->mu. */
 int sock_flush_tx(sock *s);
 

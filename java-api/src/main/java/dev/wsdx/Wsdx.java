@@ -63,7 +63,8 @@ public final class Wsdx {
      * Memory budget: bytes that received but unread data (whole messages in {@link Mode#MESSAGE},
      * up to 16 MiB each) may hold across all connections. Past it, a connection holding more than
      * 256 KiB stops reading until the budget frees (TCP flow control slows its peer) while the
-     * others go on. Default 256 MiB, or the environment variable {@code WSDX_MEMORY_BUDGET_MB};
+     * others go on; a peer's close behind those bytes is seen, and its close event delivered, once the
+     * application has read up to it. Default 256 MiB, or the environment variable {@code WSDX_MEMORY_BUDGET_MB};
      * {@code 0} restores the default.
      *
      * @param bytes the budget in bytes, or 0 for the default
