@@ -197,7 +197,9 @@ WSDX_API int wsdx_set_send_timeout(wsdx_socket s, int ms);
  *  SO_LINGER n:   blocking socket: waits until the data is delivered or n
  *                 seconds pass (then resets); non-blocking socket with data
  *                 still queued: fails WSAEWOULDBLOCK and stays open.
- * Any later call on s fails WSAENOTSOCK; no close callback follows. */
+ * Any later call on s fails WSAENOTSOCK; no close callback follows. A call
+ * that another thread has blocked in s (recv, send, accept, connect) returns
+ * promptly with WSAEINTR, as closesocket ends blocking calls in Winsock. */
 WSDX_API int wsdx_close(wsdx_socket s);
 
 /* Registers the close callback (FD_CLOSE). If the close already happened it

@@ -80,6 +80,7 @@ class ResourceLimitsTest {
             Throwable t = await(connect, "connect ended");
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertInstanceOf(SocketClosedException.class, t, "connect after close: " + t);
+            assertEquals(WsaError.WSAENOTSOCK, ((SocketClosedException) t).wsaError(), "S11's code");
             assertTrue(ms < 2000, "connect ended " + ms + " ms after close");
         }
     }
