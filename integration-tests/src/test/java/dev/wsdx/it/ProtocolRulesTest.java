@@ -58,10 +58,14 @@ class ProtocolRulesTest {
     private static final byte[][] BAD = {
         concat(header(7, 1), new byte[] {'x'}),          // 2.1 unknown type
         header(DATA, 16 * 1024 * 1024 + 1),              // 2.2 over the limit
+        java.util.Arrays.copyOf(header(DATA, 10), 3),    // 3.4 a header cut by the FIN that follows
     };
-    private static final int[] CODE = {WsaError.WSAEPROTONOSUPPORT, WsaError.WSAEMSGSIZE};
+    private static final int[] CODE = {WsaError.WSAEPROTONOSUPPORT, WsaError.WSAEMSGSIZE, WsaError.WSAECONNABORTED};
 
-    /** 3: bytes before a protocol error are read first, then every read fails with its code; many rounds at once. */
+    /**
+     * 3: bytes before a protocol error are read first, then every read fails with its code; many rounds at
+     * once, half of them with the peer's FIN right after the bad frame, and a frame cut by a FIN (3.4).
+     */
     @Test
     void S3_dataBeforeProtocolErrorReadableFirst_stress() throws Exception {
         AtomicInteger bad = new AtomicInteger();
@@ -76,7 +80,8 @@ class ProtocolRulesTest {
                     for (int i = 0; i < 100; i++) {
                         boolean msg = (i + seed) % 2 == 1;
                         int k = (i / 2 + seed) % BAD.length;
-                        String r = round(msg ? message : stream, msg ? Mode.MESSAGE : Mode.STREAM, k, i % 3 == 0);
+                        boolean fin = k == 2 || (i / 4) % 2 == 1; // the reported case: the bad frame, then FIN
+                        String r = round(msg ? message : stream, msg ? Mode.MESSAGE : Mode.STREAM, k, i % 3 == 0, fin);
                         if (r != null && bad.incrementAndGet() < 5) {
                             synchronized (why) {
                                 why.add(r);
@@ -94,7 +99,7 @@ class ProtocolRulesTest {
     }
 
     /** One round; null when it held, else what went wrong. */
-    private static String round(Server server, Mode mode, int k, boolean split) throws Exception {
+    private static String round(Server server, Mode mode, int k, boolean split, boolean fin) throws Exception {
         synchronized (server) { // accept matches the raw client that just connected
             try (Socket raw = rawClient(server, mode); Connection c = server.accept(WAIT)) {
                 byte[] abc = frame(DATA, "abc".getBytes(StandardCharsets.US_ASCII));
@@ -104,6 +109,7 @@ class ProtocolRulesTest {
                 } else {
                     raw.getOutputStream().write(concat(abc, BAD[k]));
                 }
+                if (fin) raw.shutdownOutput();
                 ByteBuffer b = ByteBuffer.allocate(16);
                 int n = c.read(b, WAIT);
                 if (n != 3) return mode + " case " + k + ": first read " + n;
