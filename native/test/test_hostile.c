@@ -87,7 +87,7 @@ static void hostile_server_preamble(void)
 }
 
 /* A client that sends 4 preamble bytes and then nothing: rejected after the
- * 10 s handshake time (sock.h HANDSHAKE_MS). */
+ * 10 s handshake time (frame.h WSDX_HANDSHAKE_MS_DEFAULT). */
 static void slow_preamble(void)
 {
     wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, 0);

@@ -2,9 +2,17 @@
 #include "frame.h"
 #include "wsdx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const uint8_t MAGIC[4] = {'W', 'S', 'D', 'X'};
+
+int wsdx_handshake_ms(void)
+{
+    const char *e = getenv("WSDX_HANDSHAKE_MS");
+    long n = e ? strtol(e, NULL, 10) : 0;
+    return n >= 100 && n <= 600000 ? (int)n : WSDX_HANDSHAKE_MS_DEFAULT;
+}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {

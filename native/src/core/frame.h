@@ -18,6 +18,12 @@ int wsdx_preamble_verify(const uint8_t in[WSDX_PREAMBLE_LEN], int mode);
  * may still start a valid one, else -WSA at once (magic, version, mode in order). */
 int wsdx_preamble_verify_prefix(const uint8_t *in, size_t have, int mode);
 void wsdx_frame_header_encode(uint8_t out[WSDX_FRAME_HEADER_LEN], int type, uint32_t len);
+/* The handshake time in ms (protocol.md 1): how long either side waits for
+ * the peer's preamble. WSDX_HANDSHAKE_MS from the environment (100..600000),
+ * read at each call so that every backend and test sees the same value,
+ * else the default. */
+#define WSDX_HANDSHAKE_MS_DEFAULT 10000
+int wsdx_handshake_ms(void);
 
 /* What the decoder found in its input. */
 enum wsdx_ev_kind {

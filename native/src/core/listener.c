@@ -78,7 +78,7 @@ void sock_accept_all(sock *lsn)
         lsn->lst->failing = 0; /* descriptors again: a later failure is a new episode */
         conn->phase = P_HANDSHAKE;
         conn->owner = lsn;
-        conn->deadline = wsdx_now_ms() + sk_handshake_ms();
+        conn->deadline = wsdx_now_ms() + wsdx_handshake_ms();
         conn->next = lsn->lst->handshakes;
         lsn->lst->handshakes = conn;
         if (wsdx_io_send2(fd, pre, sizeof pre, NULL, 0) != (long)sizeof pre ||

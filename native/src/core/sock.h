@@ -17,7 +17,6 @@
 #include "host.h"
 
 #define WAIT_SLICE_MS 50          /* blocked calls re-check for a concurrent close this often */
-#define HANDSHAKE_MS 10000        /* a peer must send its preamble within this (default) */
 #define STREAM_FRAME_MAX (256 * 1024)
 #define ACCEPT_BACKOFF_MS 100     /* a listener whose accept failed (no descriptors) rests this long */
 #define SCRATCH 65536
@@ -121,9 +120,6 @@ extern struct sk_globals sk__g;
 /* --- socket.c --- */
 /* Starts the backend once (racing callers wait); 0 or -WSA. */
 int sk_init(void);
-/* The handshake time in ms: HANDSHAKE_MS, or WSDX_HANDSHAKE_MS from the
- * environment (100..600000), read once. */
-int sk_handshake_ms(void);
 /* s->mu held, phase P_CONNECTING: connects and exchanges preambles without
  * the lock, within timeout_ms (<= 0: 30 s); s is P_OPEN and watched on 0,
  * P_NEW again on -WSA (-WSAEINTR when it was closed meanwhile). */

@@ -30,19 +30,6 @@ int sk_init(void)
     return state < 0 ? state : 0;
 }
 
-int sk_handshake_ms(void)
-{
-    static int ms; /* 0 until read; every reader computes the same value */
-    int v = __atomic_load_n(&ms, __ATOMIC_RELAXED);
-    if (v == 0) {
-        const char *e = getenv("WSDX_HANDSHAKE_MS");
-        long n = e ? strtol(e, NULL, 10) : 0;
-        v = n >= 100 && n <= 600000 ? (int)n : HANDSHAKE_MS;
-        __atomic_store_n(&ms, v, __ATOMIC_RELAXED);
-    }
-    return v;
-}
-
 /* ----------------------------------------------------------------- handles */
 
 sock *sock_new(int kind, int mode, wsdx_fd fd)
@@ -228,7 +215,7 @@ int sock_connect_locked(sock *s, const char *host, int port, int timeout_ms)
     wsdx_mutex_unlock(&s->mu);
     /* a close meanwhile ends the wait at once (WSAEINTR, as closesocket does to a blocked call) */
     int rc = wsdx_io_connect(host, port, deadline, &s->closed, &fd);
-    int64_t hs_deadline = wsdx_now_ms() + sk_handshake_ms(); /* the handshake time bounds both sides */
+    int64_t hs_deadline = wsdx_now_ms() + wsdx_handshake_ms(); /* the handshake time bounds both sides */
     if (!rc && (rc = client_handshake(fd, mode, hs_deadline < deadline ? hs_deadline : deadline, &s->closed)) != 0)
         wsdx_io_reset(fd);
     wsdx_mutex_lock(&s->mu);

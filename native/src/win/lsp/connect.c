@@ -78,6 +78,8 @@ void wsk_connect_end(wsock *w, int rc)
     w->lower_spent = 1;
 }
 
+static void handshake_deadline(wsock *w);
+
 /* Under w->lock: a non-blocking connect goes on as the lower socket
  * reports: the TCP connect, our preamble, then the peer's (never more than
  * its 8 bytes: what follows is the state machine's). */
@@ -97,6 +99,7 @@ void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
             return;
         }
         w->connecting = 2;
+        handshake_deadline(w); /* the TCP connect is done: the wait for the peer's preamble is bounded too */
     }
     while (w->pre_have < WSDX_PREAMBLE_LEN) {
         long k = wsk_lower_recv(w->p, w->low, w->pre_in + w->pre_have, WSDX_PREAMBLE_LEN - w->pre_have);
@@ -125,7 +128,36 @@ typedef struct connect_deadline {
     wsock *w;
     unsigned gen;
     PTP_TIMER timer;
+    DWORD end; /* GetTickCount() when the attempt's whole time is up */
 } connect_deadline;
+
+static void arm(PTP_TIMER t, DWORD ms)
+{
+    ULARGE_INTEGER due;
+    due.QuadPart = (ULONGLONG)(-(LONGLONG)ms * 10000); /* relative, in 100 ns */
+    FILETIME ft;
+    ft.dwLowDateTime = due.LowPart;
+    ft.dwHighDateTime = due.HighPart;
+    SetThreadpoolTimer(t, &ft, 0, 0);
+}
+
+/* How long an attempt may still wait: what is left of its whole time, and
+ * once our preamble is out, no more than the handshake time (protocol.md 1). */
+static DWORD time_left(const connect_deadline *d, int handshaking)
+{
+    LONG left = (LONG)(d->end - GetTickCount());
+    DWORD ms = left > 0 ? (DWORD)left : 0;
+    DWORD hs = (DWORD)wsdx_handshake_ms();
+    return handshaking && hs < ms ? hs : ms;
+}
+
+/* Under w->lock: the pending attempt's timer, if any, is brought forward to
+ * the handshake time. */
+static void handshake_deadline(wsock *w)
+{
+    if (w->connect_dl)
+        arm(w->connect_dl->timer, time_left(w->connect_dl, 1));
+}
 
 static void CALLBACK connect_timer(PTP_CALLBACK_INSTANCE inst, PVOID arg, PTP_TIMER timer)
 {
@@ -185,6 +217,7 @@ int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD 
     w->pre_have = 0;
     d->w = w;
     d->timer = t;
+    d->end = GetTickCount() + ms;
     d->gen = ++w->connect_gen;
     int e = 0, rc;
     if (w->p->next.lpWSPConnect(w->low, name, namelen, NULL, NULL, NULL, NULL, &e) == 0) {
@@ -207,13 +240,8 @@ int wsk_connect_async(wsock *w, const struct sockaddr *name, int namelen, DWORD 
     InterlockedIncrement(&w->refs); /* the timer's */
     EnterCriticalSection(&w->lock);
     w->connect_dl = d;
+    arm(t, time_left(d, w->connecting == 2)); /* under the lock: connect_step may re-arm it at once */
     LeaveCriticalSection(&w->lock);
-    ULARGE_INTEGER due;
-    due.QuadPart = (ULONGLONG)(-(LONGLONG)ms * 10000); /* relative, in 100 ns */
-    FILETIME ft;
-    ft.dwLowDateTime = due.LowPart;
-    ft.dwHighDateTime = due.HighPart;
-    SetThreadpoolTimer(t, &ft, 0, 0);
     return -WSAEWOULDBLOCK;
 }
 
@@ -239,7 +267,7 @@ int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
         if (rc)
             return rc;
     }
-    DWORD hs = GetTickCount() + HANDSHAKE_MS; /* the handshake time bounds the wait on both sides */
+    DWORD hs = GetTickCount() + (DWORD)wsdx_handshake_ms(); /* the handshake time bounds the wait on both sides */
     return handshake(w->p, w->low, w->mode, w->connect_ms && (LONG)(deadline - hs) < 0 ? deadline : hs);
 }
 

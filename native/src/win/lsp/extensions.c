@@ -150,7 +150,7 @@ static WINBOOL PASCAL wp_ConnectEx(SOCKET s, const struct sockaddr *name, int na
         EnterCriticalSection(&w->lock);
         w->connect_op = o;
         LeaveCriticalSection(&w->lock);
-        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + (DWORD)wsdx_handshake_ms());
         if (rc != -WSAEWOULDBLOCK) {
             EnterCriticalSection(&w->lock);
             w->connect_op = NULL;

@@ -47,7 +47,7 @@ static void take_new(wsock *l)
         wsk_lower_nbio(l->p, x.low, 1);
         uint8_t out[WSDX_PREAMBLE_LEN];
         wsdx_preamble_encode(out, l->mode);
-        x.deadline = GetTickCount() + HANDSHAKE_MS;
+        x.deadline = GetTickCount() + (DWORD)wsdx_handshake_ms();
         if (wsk_lower_send(l->p, x.low, out, sizeof out) != (long)sizeof out || push_pending(&l->hs, &l->nhs, &l->caphs, &x) < 0)
             reject(l, x.low);
     }

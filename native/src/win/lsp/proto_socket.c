@@ -56,7 +56,7 @@ static int WSPAPI wp_Connect(SOCKET s, const struct sockaddr *name, int namelen,
         return SOCKET_ERROR;
     int rc = wsk_connect_prepare(w);
     if (!rc && w->nonblocking)
-        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + HANDSHAKE_MS);
+        rc = wsk_connect_async(w, name, namelen, w->connect_ms ? w->connect_ms : CONNECT_MS + (DWORD)wsdx_handshake_ms());
     else if (!rc) {
         rc = wsk_connect_blocking(w, name, namelen);
         EnterCriticalSection(&w->lock);

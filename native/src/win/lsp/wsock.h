@@ -11,12 +11,12 @@
 #include <ws2tcpip.h>
 
 #include "conn.h"
+#include "frame.h" /* wsdx_handshake_ms */
 #include "wsdx.h"
 
 #include <stdint.h>
 
 #define SLICE_MS 200
-#define HANDSHAKE_MS 10000
 #define CONNECT_MS 30000
 #define TXQ_MAX (4 * 1024 * 1024)
 /* what the lower socket reports to us, whatever the application selected */
@@ -90,7 +90,7 @@ typedef struct wsock {
     uint64_t tx_in, tx_out;     /* lock: bytes ever put in / taken out of txq */
     int tx_err;                 /* lock: 0, or the -WSA code of a send the lower socket failed: pending sends fail with it */
     volatile LONG tx_kick;      /* interlocked: FD_WRITE came while txio was held: its holder flushes on leaving */
-    DWORD connect_ms;           /* app thread: WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then HANDSHAKE_MS */
+    DWORD connect_ms;           /* app thread: WSDX_LSP_SO_CONNECT_TIMEOUT; 0: CONNECT_MS, then the handshake time */
     /* listener, under lock: connections whose preamble is not checked yet,
      * and the checked ones waiting for WSPAccept */
     struct pending *hs, *ready; /* lock: the two lists (arrays) */

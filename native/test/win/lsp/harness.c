@@ -1499,6 +1499,42 @@ static void row_nb_connect(void)
           left);
 }
 
+/* protocol.md 1: the handshake time (WSDX_HANDSHAKE_MS, here 500 ms) bounds
+ * a connect's wait for the server's preamble, whatever is left of its own
+ * 40 s: the non-blocking connect's pool timer is re-armed once the TCP
+ * connect is done, and a blocking connect waits no longer. The provider and
+ * this harness share msvcrt, so _putenv reaches its getenv. */
+static void row_handshake_time(void)
+{
+    int e = 0, port = 0;
+    _putenv("WSDX_HANDSHAKE_MS=500");
+    SOCKET silent = plain_listener(&port); /* the kernel completes TCP; nobody ever sends */
+    SOCKET c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    watch w;
+    watch_start(&T_stream, c, &w, FD_CONNECT);
+    DWORD t0 = GetTickCount();
+    int rc = connect_to(&T_stream, c, port, &e);
+    int e1 = e;
+    long seen = 0;
+    int code = await_connect(&T_stream, c, &w, 8000, &seen);
+    DWORD took = GetTickCount() - t0;
+    watch_end(&w);
+    xclose(&T_stream, c);
+    check("HSTIME", rc == SOCKET_ERROR && e1 == WSAEWOULDBLOCK && code == WSAETIMEDOUT && took >= 400 && took < 6000,
+          "non-blocking connect to a silent server: FD_CONNECT %d after %lu ms (want WSAETIMEDOUT after ~500 ms)", code,
+          (unsigned long)took);
+    c = T_stream.lpWSPSocket(AF_INET, SOCK_STREAM, WSDX_LSP_PROTO_STREAM, &g_pi_stream, 0, 0, &e);
+    t0 = GetTickCount();
+    rc = connect_to(&T_stream, c, port, &e);
+    took = GetTickCount() - t0;
+    check("HSTIME", rc == SOCKET_ERROR && e == WSAETIMEDOUT && took >= 400 && took < 6000,
+          "blocking connect to a silent server: %d/%d after %lu ms (want WSAETIMEDOUT after ~500 ms)", rc, e,
+          (unsigned long)took);
+    xclose(&T_stream, c);
+    closesocket(silent);
+    _putenv("WSDX_HANDSHAKE_MS=");
+}
+
 /* Bad input to the asynchronous calls: typed errors, nothing changed. */
 static void row_bad_input(void)
 {
@@ -2220,6 +2256,7 @@ int main(int argc, char **argv)
     row_async_select();
     row_event_accept();
     row_nb_connect();
+    row_handshake_time();
     row_bad_input();
     row_select();
     row_select_routed();
