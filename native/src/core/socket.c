@@ -184,7 +184,7 @@ static int client_handshake(wsdx_fd fd, int mode, int64_t deadline, const uint8_
     uint8_t pre[WSDX_PREAMBLE_LEN];
     wsdx_preamble_encode(pre, mode);
     if (wsdx_io_send2(fd, pre, sizeof pre, NULL, 0) != (long)sizeof pre)
-        return -WSDX_WSAECONNABORTED;
+        return -WSDX_WSAEPROTONOSUPPORT; /* a new socket takes 8 bytes: the peer already ended it (1.4) */
     size_t have = 0;
     while (have < sizeof pre) {
         long n = wsdx_io_recv(fd, pre + have, sizeof pre - have);
@@ -215,6 +215,8 @@ int sock_connect_locked(sock *s, const char *host, int port, int timeout_ms)
     wsdx_mutex_unlock(&s->mu);
     /* a close meanwhile ends the wait at once (WSAEINTR, as closesocket does to a blocked call) */
     int rc = wsdx_io_connect(host, port, deadline, &s->closed, &fd);
+    if (rc == -WSDX_WSAECONNRESET) /* established, then reset before any preamble byte (protocol.md 1.4) */
+        rc = -WSDX_WSAEPROTONOSUPPORT;
     int64_t hs_deadline = wsdx_now_ms() + wsdx_handshake_ms(); /* the handshake time bounds both sides */
     if (!rc && (rc = client_handshake(fd, mode, hs_deadline < deadline ? hs_deadline : deadline, &s->closed)) != 0)
         wsdx_io_reset(fd);

@@ -88,8 +88,9 @@ void wsk_connect_step(wsock *w, const WSANETWORKEVENTS *ne)
     if (w->connecting == 1) {
         if (!(ne->lNetworkEvents & FD_CONNECT))
             return;
-        if (ne->iErrorCode[FD_CONNECT_BIT]) {
-            wsk_connect_end(w, -ne->iErrorCode[FD_CONNECT_BIT]);
+        int err = ne->iErrorCode[FD_CONNECT_BIT];
+        if (err) { /* reset once established: ended before the preamble (protocol.md 1.4) */
+            wsk_connect_end(w, err == WSAECONNRESET ? -WSAEPROTONOSUPPORT : -err);
             return;
         }
         uint8_t out[WSDX_PREAMBLE_LEN];
@@ -260,7 +261,7 @@ int wsk_connect_blocking(wsock *w, const struct sockaddr *name, int namelen)
             if (wsk_lower_wait(w->p, w->low, 1, SLICE_MS) == 1) {
                 int err = 0, len = sizeof err;
                 w->p->next.lpWSPGetSockOpt(w->low, SOL_SOCKET, SO_ERROR, (char *)&err, &len, &e);
-                rc = -err;
+                rc = err == WSAECONNRESET ? -WSAEPROTONOSUPPORT : -err; /* as in wsk_connect_step */
                 break;
             }
         }
