@@ -139,9 +139,10 @@ WSDX_API int wsdx_local_port(wsdx_socket s);
 /* Next connection whose preamble checked out; timeout_ms < 0 waits for ever,
  * 0 polls (WSAEWOULDBLOCK when none). Peers that are not wsdx are reset and
  * counted (wsdx_listener_rejected), never returned. When the library cannot
- * accept (no descriptors: WSAEMFILE/WSAENFILE, or WSAENOBUFS) the listener
- * rests 100 ms between tries and the next wsdx_accept fails with that code,
- * once per episode; it recovers on its own once descriptors free. */
+ * accept (no descriptors left in the process or the system: WSAEMFILE; no
+ * memory: WSAENOBUFS) the listener rests 100 ms between tries and the next
+ * wsdx_accept fails with that code, once per episode; it recovers on its own
+ * once descriptors free. */
 WSDX_API wsdx_socket wsdx_accept(wsdx_socket listener, int timeout_ms);
 /* Connections a listener refused: not wsdx, bad version, wrong mode, or slow preamble. */
 WSDX_API int64_t wsdx_listener_rejected(wsdx_socket listener);

@@ -208,6 +208,50 @@ static void L5_finReadOutKeepsToTheBudget(void)
     wsdx_close(l);
 }
 
+static int g_flood_port;
+
+static void *queued_client(void *p)
+{
+    (void)p;
+    return (void *)(intptr_t)raw_client(g_flood_port, WSDX_STREAM); /* waits until the listener takes it */
+}
+
+/* Item 1's sibling: a flood of well-behaved connects. The listener takes at
+ * most its backlog (handshaking or waiting for accept) and leaves the rest
+ * in the kernel's backlog, so the flood costs the kernel, not this process's
+ * descriptors and memory; each accept makes room, and every client is served
+ * in the end. Broken by a listener that takes connections without bound (the
+ * soak's descriptors sat near their limit). */
+static void L1_listenerHoldsAtMostItsBacklog(void)
+{
+    enum { BACKLOG = 8, CLIENTS = 40 };
+    int base = wsdx_open_handles();
+    wsdx_socket l = wsdx_listen("127.0.0.1", 0, WSDX_STREAM, BACKLOG);
+    g_flood_port = wsdx_local_port(l);
+    pthread_t th[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        pthread_create(&th[i], NULL, queued_client, NULL);
+    usleep(1000000); /* the listener has taken what it will take */
+    int held = wsdx_open_handles() - base - 1;
+    fprintf(stderr, "L1: listener holds %d of %d connecting clients (backlog %d)\n", held, CLIENTS, BACKLOG);
+    CHECK(held <= BACKLOG);
+    int accepted = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        wsdx_socket a = wsdx_accept(l, 10000); /* the kernel's SYN retries bring the rest within seconds */
+        accepted += a > 0;
+        if (a > 0)
+            wsdx_close(a);
+    }
+    CHECK_EQ(accepted, CLIENTS);
+    for (int i = 0; i < CLIENTS; i++) {
+        void *fd;
+        pthread_join(th[i], &fd);
+        if ((intptr_t)fd >= 0)
+            close((int)(intptr_t)fd);
+    }
+    wsdx_close(l);
+}
+
 /* Item 2 with bursts of 1,000 empty frames, each followed by a 1-byte frame
  * (never 1,025 in a row): every byte arrives, no receive overruns, and once
  * the flood stops the 300 ms timeout holds. */
@@ -608,8 +652,9 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     /* first, while this process has no wsdx threads a fork would lose */
-    L1_fdExhaustionReportedWithoutSpinning();
+    L1_fdExhaustionReportedWithoutSpinning(); /* the forking tests first: a child has no notifier thread */
     L5_memoryBudgetBoundsBufferedMessages();
+    L1_listenerHoldsAtMostItsBacklog();
     L5_finReadOutKeepsToTheBudget();
     L2_receiveTimeoutHoldsUnderEmptyFrameFlood();
     L2_receiveTimeoutHoldsUnderEmptyFrameBursts();

@@ -6,10 +6,37 @@
 #include <stdlib.h>
 /* --------------------------------------------------------------- listeners */
 
+/* A connection leaves the listener's queues; one that was full takes more
+ * from the kernel again (unless it rests after a failed accept). lsn->mu. */
+static void dequeued(sock *lsn)
+{
+    listener *info = lsn->lst;
+    info->queued--;
+    if (info->full && info->queued < info->backlog && !lsn->closed) {
+        info->full = 0;
+        if (!info->resume_at)
+            wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_READ);
+    }
+}
+
 static void reject(sock *lsn, sock *conn)
 {
     lsn->lst->rejected++;
     sock_discard(conn);
+    dequeued(lsn);
+}
+
+/* The listener holds backlog connections (handshaking or waiting for
+ * accept): it stops taking more, so that the kernel's backlog, not this
+ * process's memory and descriptors, holds a flood. lsn->mu. */
+static int queue_full(sock *lsn)
+{
+    listener *info = lsn->lst;
+    if (info->queued < info->backlog)
+        return 0;
+    info->full = 1;
+    wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_CLOSE); /* not readable: no wake-ups until one leaves */
+    return 1;
 }
 
 static void unlink_handshake(listener *info, sock *conn)
@@ -58,6 +85,11 @@ void sock_accept_all(sock *lsn)
 {
     WSDX_ASSERT(wsdx_on_notifier_thread());
     for (;;) {
+        wsdx_mutex_lock(&lsn->mu);
+        int full = !lsn->closed && queue_full(lsn);
+        wsdx_mutex_unlock(&lsn->mu);
+        if (full)
+            return;
         wsdx_fd fd;
         int rc = wsdx_io_accept(lsn->fd, &fd);
         if (rc != 0) {
@@ -81,6 +113,7 @@ void sock_accept_all(sock *lsn)
         conn->deadline = wsdx_now_ms() + wsdx_handshake_ms();
         conn->next = lsn->lst->handshakes;
         lsn->lst->handshakes = conn;
+        lsn->lst->queued++;
         if (wsdx_io_send2(fd, pre, sizeof pre, NULL, 0) != (long)sizeof pre ||
             wsdx_watch(fd, conn, WSDX_WATCH_READ) != 0) {
             unlink_handshake(lsn->lst, conn);
@@ -198,6 +231,7 @@ wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
     }
     wsdx_cond_init(&info->cond);
     info->mode = mode;
+    info->backlog = backlog > 0 ? backlog : 128;
     info->self = lsn;
     lsn->lst = info;
     lsn->phase = P_OPEN;
@@ -237,6 +271,7 @@ wsdx_socket sk_accept(wsdx_socket lh, int timeout_ms)
             if (!lsn->lst->ready_head)
                 lsn->lst->ready_tail = NULL;
             conn->next = NULL;
+            dequeued(lsn);
             wsdx_mutex_lock(&conn->mu);
             conn->phase = P_OPEN;
             wsdx_mutex_unlock(&conn->mu);

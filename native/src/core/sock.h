@@ -60,6 +60,9 @@ typedef struct listener {
     int64_t resume_at;             /* accepting failed (EMFILE...): not watched until then, 0 if watched; self->mu */
     int error;                     /* that failure, for the next wsdx_accept (once per episode); self->mu */
     uint8_t failing;               /* in a failure episode: ends at the next accepted connection; self->mu */
+    uint8_t full;                  /* queued reached backlog: the kernel's backlog holds the rest; self->mu */
+    int queued;                    /* connections in handshakes and the accept queue; self->mu */
+    int backlog;                   /* the most queued may reach (listen's backlog); constant */
     int mode;                      /* WSDX_STREAM or WSDX_MESSAGE; constant */
     sock *self;                    /* the listener's sock; constant */
     struct listener *next;         /* sk__g.listeners; sk__g.lst_mu */
