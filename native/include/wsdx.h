@@ -132,7 +132,9 @@ WSDX_API wsdx_socket wsdx_socket_open(int mode);
  * result, and a second call meanwhile fails WSAEALREADY. A close ends it
  * (no FD_CONNECT after wsdx_close). The installed backend connects blocking. */
 WSDX_API int wsdx_connect(wsdx_socket s, const char *host, int port, int timeout_ms);
-/* Listens on host:port (port 0 picks one); backlog <= 0 uses the default. */
+/* Listens on host:port (port 0 picks one); backlog <= 0 uses the default,
+ * 4096. The listener holds at most backlog connections (handshaking or
+ * waiting for wsdx_accept); further ones wait in the kernel's backlog. */
 WSDX_API wsdx_socket wsdx_listen(const char *host, int port, int mode, int backlog);
 /* Local port of a listener or connection. */
 WSDX_API int wsdx_local_port(wsdx_socket s);

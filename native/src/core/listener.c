@@ -219,7 +219,7 @@ wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
     if (mode != WSDX_STREAM && mode != WSDX_MESSAGE)
         return -WSDX_WSAEPROTOTYPE;
     wsdx_fd fd;
-    rc = wsdx_io_listen(host, port, backlog > 0 ? backlog : 128, &fd);
+    rc = wsdx_io_listen(host, port, backlog > 0 ? backlog : DEFAULT_BACKLOG, &fd);
     if (rc)
         return rc;
     listener *info = calloc(1, sizeof *info);
@@ -231,7 +231,7 @@ wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
     }
     wsdx_cond_init(&info->cond);
     info->mode = mode;
-    info->backlog = backlog > 0 ? backlog : 128;
+    info->backlog = backlog > 0 ? backlog : DEFAULT_BACKLOG;
     info->self = lsn;
     lsn->lst = info;
     lsn->phase = P_OPEN;

@@ -18,6 +18,7 @@
 
 #define WAIT_SLICE_MS 50          /* blocked calls re-check for a concurrent close this often */
 #define STREAM_FRAME_MAX (256 * 1024)
+#define DEFAULT_BACKLOG 4096      /* listen's backlog when none is given (Linux's SOMAXCONN, Netty's default) */
 #define ACCEPT_BACKOFF_MS 100     /* a listener whose accept failed (no descriptors) rests this long */
 #define SCRATCH 65536
 #define DRAIN_MAX_READS 256       /* a drain reads at most this many SCRATCHes (16 MiB) */

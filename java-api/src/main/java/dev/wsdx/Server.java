@@ -51,7 +51,9 @@ public final class Server implements AutoCloseable {
      *
      * @param local the address to listen on
      * @param mode the mode of the connections it accepts
-     * @param backlog pending-connection queue length; {@code <= 0} uses the default
+     * @param backlog pending-connection queue length; {@code <= 0} uses the default (4096). The server holds at
+     *     most this many connections that are handshaking or waiting for {@link #accept()}; further ones wait in
+     *     the kernel's backlog
      * @return the server
      * @throws WsdxException if the address cannot be bound ({@code WSAEADDRINUSE}, ...)
      * @throws UnsupportedOperationException if wsdx is not {@linkplain Wsdx#isAvailable() available} here
