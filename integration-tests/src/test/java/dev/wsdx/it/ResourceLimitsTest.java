@@ -93,7 +93,9 @@ class ResourceLimitsTest {
     @Test
     void L1_waitingAcceptThrowsTooManyOpenFilesAndRecovers() throws Exception {
         try (ChildJvm child = ChildJvm.startWithOpenFiles(300,
-                List.of("-Dorg.slf4j.simpleLogger.logFile=System.out", "-Dorg.slf4j.simpleLogger.showThreadName=false"),
+                // the WARN on stdout as "WARN dev.wsdx.Server - ...", whatever simplelogger.properties says
+                List.of("-Dorg.slf4j.simpleLogger.logFile=System.out", "-Dorg.slf4j.simpleLogger.showThreadName=false",
+                        "-Dorg.slf4j.simpleLogger.showDateTime=false"),
                 FdExhaustedServer.class)) {
             int port = Integer.parseInt(child.await(30, "PORT ").substring(5));
             child.await(30, "EXHAUSTED ");
