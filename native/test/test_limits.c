@@ -347,6 +347,29 @@ static void L4_blockedSendAndCloseEventReportOneCode(void)
     close(lfd);
 }
 
+/* Item 4 as it was reported: the abort timeout (TCP_USER_TIMEOUT on Linux)
+ * ends a send blocked on a peer that never reads. The kernel's error reaches
+ * the notifier and the sender separately (ETIMEDOUT to one, EPIPE after it to
+ * the other); both, and every later call, must report the same code. */
+static void L4_abortTimeoutGivesTheSendAndCloseEventOneCode(void)
+{
+    int peer, lfd;
+    wsdx_socket c = client_to_deaf_peer(WSDX_STREAM, &peer, &lfd);
+    CHECK_EQ(wsdx_set_abort_timeout(c, 500), 0);
+    sender x;
+    sender_start(&x, c, big, sizeof big);
+    CHECK(sender_wait(&x, 20000)); /* zero-window probes count against the timeout */
+    CHECK_EQ(wait_closes(1), 1);
+    int ev = atomic_load(&close_error);
+    fprintf(stderr, "L4: abort timeout: send %d, close event %d\n", x.rc, ev);
+    CHECK(ev > 0);
+    CHECK_EQ(x.rc, -ev);
+    CHECK_EQ(wsdx_send(c, "x", 1), -ev);
+    wsdx_close(c);
+    close(peer);
+    close(lfd);
+}
+
 /* -------------------------------------------- item 6: the send timeout */
 
 /* Item 6: a send to a peer that never reads fails WSAETIMEDOUT after the send
@@ -660,6 +683,7 @@ int main(void)
     L2_receiveTimeoutHoldsUnderEmptyFrameBursts();
     L3_closeAbortsBlockedConnect();
     L4_blockedSendAndCloseEventReportOneCode();
+    L4_abortTimeoutGivesTheSendAndCloseEventOneCode();
     L6_sendTimeoutAbortsConnection();
     L7_closeDuringMidFrameSendResets();
     for (int i = 0; i < 300 && wsdx_open_handles() > 0; i++)

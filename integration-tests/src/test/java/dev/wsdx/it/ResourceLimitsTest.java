@@ -14,6 +14,7 @@ import dev.wsdx.Mode;
 import dev.wsdx.SocketClosedException;
 import dev.wsdx.WsaError;
 import dev.wsdx.WsdxTimeoutException;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -55,6 +56,38 @@ class ResourceLimitsTest {
                     CloseEvent ev = awaitClose(c, "aborted by the send timeout");
                     assertEquals(WsaError.WSAETIMEDOUT, ev.errorCode(), "close event " + ev);
                     assertThrows(WsdxTimeoutException.class, () -> c.write(ByteBuffer.wrap(new byte[1])));
+                }
+            }
+        }
+    }
+
+    /**
+     * Item 4 as reported: the abort timeout ends a write blocked on a peer that never reads. The write's
+     * exception and the close event carry the same code (the write threw ConnectionResetException while the
+     * event said WSAECONNABORTED, when the writer saw the EPIPE that followed the notifier's ETIMEDOUT).
+     * Java's write parks on FD_WRITE, so the race itself is pinned by test_limits.c's L4 of the same name,
+     * which fails when a failed send reports its own code; this one pins what the Java user sees.
+     */
+    @Test
+    void L4_abortTimeoutGivesTheWriteAndTheCloseEventOneCode() throws Exception {
+        try (ServerSocket ss = new ServerSocket()) {
+            ss.bind(new InetSocketAddress(HOST, 0));
+            ss.setReceiveBufferSize(4096);
+            CompletableFuture<Socket> peer = async("deaf-peer", () -> {
+                Socket s = ss.accept();
+                s.getOutputStream().write(preamble(Mode.STREAM));
+                return s; // never reads
+            });
+            try (Connection c = Connection.open(Mode.STREAM)) {
+                c.connect((InetSocketAddress) ss.getLocalSocketAddress(), WAIT);
+                try (Socket s = await(peer, "peer accepted")) {
+                    c.setAbortTimeout(Duration.ofMillis(500));
+                    ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
+                    IOException e = assertThrows(IOException.class, () -> {
+                        for (int i = 0; i < 256; i++) c.write(big.clear());
+                    });
+                    CloseEvent ev = awaitClose(c, "aborted by the abort timeout");
+                    assertEquals(ev.errorCode(), ((dev.wsdx.WsaCoded) e).wsaError(), "write " + e + ", close event " + ev);
                 }
             }
         }
