@@ -6,16 +6,24 @@
 #include <stdlib.h>
 /* --------------------------------------------------------------- listeners */
 
+/* The one rule for the listener's watch: it takes new connections from the
+ * kernel unless it rests after a failed accept or holds its backlog. lsn->mu. */
+static void rewatch_listener(sock *lsn)
+{
+    listener *info = lsn->lst;
+    int taking = !info->resume_at && !info->full;
+    wsdx_watch_modify(lsn->fd, lsn, taking ? WSDX_WATCH_READ : WSDX_WATCH_CLOSE); /* not readable: no wake-ups */
+}
+
 /* A connection leaves the listener's queues; one that was full takes more
- * from the kernel again (unless it rests after a failed accept). lsn->mu. */
+ * from the kernel again. lsn->mu. */
 static void dequeued(sock *lsn)
 {
     listener *info = lsn->lst;
     info->queued--;
     if (info->full && info->queued < info->backlog && !lsn->closed) {
         info->full = 0;
-        if (!info->resume_at)
-            wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_READ);
+        rewatch_listener(lsn);
     }
 }
 
@@ -35,7 +43,7 @@ static int queue_full(sock *lsn)
     if (info->queued < info->backlog)
         return 0;
     info->full = 1;
-    wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_CLOSE); /* not readable: no wake-ups until one leaves */
+    rewatch_listener(lsn); /* until one leaves */
     return 1;
 }
 
@@ -64,7 +72,7 @@ static void accept_failed(sock *lsn, int err)
             sock_post(lsn); /* an accept waiting on FD_ACCEPT must hear it too (select.c) */
     }
     info->resume_at = wsdx_now_ms() + ACCEPT_BACKOFF_MS;
-    wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_CLOSE); /* not readable: no wake-ups until resumed */
+    rewatch_listener(lsn); /* until resumed */
 }
 
 /* Timers: watches a resting listener again once its time is up; returns
@@ -77,7 +85,7 @@ static int64_t accept_resume(sock *lsn, int64_t now)
     if (now < info->resume_at)
         return info->resume_at;
     info->resume_at = 0;
-    wsdx_watch_modify(lsn->fd, lsn, WSDX_WATCH_READ);
+    rewatch_listener(lsn);
     return -1;
 }
 
@@ -219,7 +227,8 @@ wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
     if (mode != WSDX_STREAM && mode != WSDX_MESSAGE)
         return -WSDX_WSAEPROTOTYPE;
     wsdx_fd fd;
-    rc = wsdx_io_listen(host, port, backlog > 0 ? backlog : DEFAULT_BACKLOG, &fd);
+    backlog = backlog > 0 ? backlog : DEFAULT_BACKLOG;
+    rc = wsdx_io_listen(host, port, backlog, &fd);
     if (rc)
         return rc;
     listener *info = calloc(1, sizeof *info);
@@ -231,7 +240,7 @@ wsdx_socket sk_listen(const char *host, int port, int mode, int backlog)
     }
     wsdx_cond_init(&info->cond);
     info->mode = mode;
-    info->backlog = backlog > 0 ? backlog : DEFAULT_BACKLOG;
+    info->backlog = backlog;
     info->self = lsn;
     lsn->lst = info;
     lsn->phase = P_OPEN;
