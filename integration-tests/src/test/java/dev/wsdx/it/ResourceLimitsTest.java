@@ -30,9 +30,15 @@ import org.junit.jupiter.api.Test;
  */
 class ResourceLimitsTest {
 
-    /** Item 6: a write to a peer that never reads fails after the send timeout; the connection is aborted. */
-    @Test
-    void L6_sendTimeoutThrowsWsdxTimeoutExceptionAndAborts() throws Exception {
+    private interface DeafCase {
+        void run(Connection c) throws Exception;
+    }
+
+    /**
+     * body with a STREAM connection to a raw peer that sent its preamble and never reads (a 4 KiB receive
+     * buffer), as test_limits.c's client_to_deaf_peer.
+     */
+    private static void withDeafPeer(DeafCase body) throws Exception {
         try (ServerSocket ss = new ServerSocket()) {
             ss.bind(new InetSocketAddress(HOST, 0));
             ss.setReceiveBufferSize(4096);
@@ -44,21 +50,29 @@ class ResourceLimitsTest {
             try (Connection c = Connection.open(Mode.STREAM)) {
                 c.connect((InetSocketAddress) ss.getLocalSocketAddress(), WAIT);
                 try (Socket s = await(peer, "peer accepted")) {
-                    c.setSendTimeout(Duration.ofMillis(300));
-                    ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
-                    long t0 = System.nanoTime();
-                    WsdxTimeoutException e = assertThrows(WsdxTimeoutException.class, () -> {
-                        for (int i = 0; i < 64; i++) c.write(big.clear());
-                    });
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    assertEquals(WsaError.WSAETIMEDOUT, e.wsaError());
-                    assertTrue(ms < 5000, "send timeout took " + ms + " ms");
-                    CloseEvent ev = awaitClose(c, "aborted by the send timeout");
-                    assertEquals(WsaError.WSAETIMEDOUT, ev.errorCode(), "close event " + ev);
-                    assertThrows(WsdxTimeoutException.class, () -> c.write(ByteBuffer.wrap(new byte[1])));
+                    body.run(c);
                 }
             }
         }
+    }
+
+    /** Item 6: a write to a peer that never reads fails after the send timeout; the connection is aborted. */
+    @Test
+    void L6_sendTimeoutThrowsWsdxTimeoutExceptionAndAborts() throws Exception {
+        withDeafPeer(c -> {
+            c.setSendTimeout(Duration.ofMillis(300));
+            ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
+            long t0 = System.nanoTime();
+            WsdxTimeoutException e = assertThrows(WsdxTimeoutException.class, () -> {
+                for (int i = 0; i < 64; i++) c.write(big.clear());
+            });
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(WsaError.WSAETIMEDOUT, e.wsaError());
+            assertTrue(ms < 5000, "send timeout took " + ms + " ms");
+            CloseEvent ev = awaitClose(c, "aborted by the send timeout");
+            assertEquals(WsaError.WSAETIMEDOUT, ev.errorCode(), "close event " + ev);
+            assertThrows(WsdxTimeoutException.class, () -> c.write(ByteBuffer.wrap(new byte[1])));
+        });
     }
 
     /**
@@ -70,27 +84,15 @@ class ResourceLimitsTest {
      */
     @Test
     void L4_abortTimeoutGivesTheWriteAndTheCloseEventOneCode() throws Exception {
-        try (ServerSocket ss = new ServerSocket()) {
-            ss.bind(new InetSocketAddress(HOST, 0));
-            ss.setReceiveBufferSize(4096);
-            CompletableFuture<Socket> peer = async("deaf-peer", () -> {
-                Socket s = ss.accept();
-                s.getOutputStream().write(preamble(Mode.STREAM));
-                return s; // never reads
+        withDeafPeer(c -> {
+            c.setAbortTimeout(Duration.ofMillis(500));
+            ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
+            IOException e = assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 256; i++) c.write(big.clear());
             });
-            try (Connection c = Connection.open(Mode.STREAM)) {
-                c.connect((InetSocketAddress) ss.getLocalSocketAddress(), WAIT);
-                try (Socket s = await(peer, "peer accepted")) {
-                    c.setAbortTimeout(Duration.ofMillis(500));
-                    ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
-                    IOException e = assertThrows(IOException.class, () -> {
-                        for (int i = 0; i < 256; i++) c.write(big.clear());
-                    });
-                    CloseEvent ev = awaitClose(c, "aborted by the abort timeout");
-                    assertEquals(ev.errorCode(), ((dev.wsdx.WsaCoded) e).wsaError(), "write " + e + ", close event " + ev);
-                }
-            }
-        }
+            CloseEvent ev = awaitClose(c, "aborted by the abort timeout");
+            assertEquals(ev.errorCode(), ((dev.wsdx.WsaCoded) e).wsaError(), "write " + e + ", close event " + ev);
+        });
     }
 
     /** Item 3: close() ends a connect blocked on a server that never answers, at once, as a closed socket. */
