@@ -194,7 +194,8 @@ def build_so(tree, out):
           ["-o", out] + srcs + ["-lpthread"]
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        print("libwsdx.so did not build: " + r.stderr.strip().splitlines()[0] if r.stderr else "", flush=True)
+        why = r.stderr.strip().splitlines()
+        print("libwsdx.so did not build: " + (why[0] if why else "gcc exit %d" % r.returncode), flush=True)
     return r.returncode == 0
 
 
