@@ -321,6 +321,21 @@ static void L3_closeAbortsBlockedConnect(void)
 
 /* ------------------------------------- item 4: one terminal error per connection */
 
+/* Item 4's one rule: the ended send, the close event and every later call
+ * report the same code. Returns that code; closes the client and the peer. */
+static int expect_one_code(wsdx_socket c, const sender *x, int peer, int lfd)
+{
+    CHECK_EQ(wait_closes(1), 1);
+    int ev = atomic_load(&close_error);
+    CHECK(ev > 0);
+    CHECK_EQ(x->rc, -ev);
+    CHECK_EQ(wsdx_send(c, "x", 1), -ev);
+    wsdx_close(c);
+    close(peer);
+    close(lfd);
+    return ev;
+}
+
 /* Item 4: the peer breaks the protocol while our send is blocked: the send and
  * the close event report the same code (the first failure recorded), not the
  * EPIPE our own reset leaves behind. */
@@ -337,14 +352,7 @@ static void L4_blockedSendAndCloseEventReportOneCode(void)
     write_all(peer, bad, sizeof bad);
     shutdown(peer, SHUT_WR); /* the notifier reads on the FIN and finds the bad frame */
     CHECK(sender_wait(&x, 5000));
-    CHECK_EQ(wait_closes(1), 1);
-    int ev = atomic_load(&close_error);
-    CHECK(ev > 0);
-    CHECK_EQ(x.rc, -ev);
-    CHECK_EQ(wsdx_send(c, "x", 1), -ev); /* and every later call */
-    wsdx_close(c);
-    close(peer);
-    close(lfd);
+    expect_one_code(c, &x, peer, lfd);
 }
 
 /* Item 4 as it was reported: the abort timeout (TCP_USER_TIMEOUT on Linux)
@@ -359,15 +367,8 @@ static void L4_abortTimeoutGivesTheSendAndCloseEventOneCode(void)
     sender x;
     sender_start(&x, c, big, sizeof big);
     CHECK(sender_wait(&x, 20000)); /* zero-window probes count against the timeout */
-    CHECK_EQ(wait_closes(1), 1);
-    int ev = atomic_load(&close_error);
-    fprintf(stderr, "L4: abort timeout: send %d, close event %d\n", x.rc, ev);
-    CHECK(ev > 0);
-    CHECK_EQ(x.rc, -ev);
-    CHECK_EQ(wsdx_send(c, "x", 1), -ev);
-    wsdx_close(c);
-    close(peer);
-    close(lfd);
+    int rc = x.rc, ev = expect_one_code(c, &x, peer, lfd);
+    fprintf(stderr, "L4: abort timeout: send %d, close event %d\n", rc, ev);
 }
 
 /* -------------------------------------------- item 6: the send timeout */

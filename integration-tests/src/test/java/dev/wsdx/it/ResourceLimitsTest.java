@@ -12,6 +12,7 @@ import dev.wsdx.CloseEvent;
 import dev.wsdx.Connection;
 import dev.wsdx.Mode;
 import dev.wsdx.SocketClosedException;
+import dev.wsdx.WsaCoded;
 import dev.wsdx.WsaError;
 import dev.wsdx.WsdxTimeoutException;
 import java.io.IOException;
@@ -91,7 +92,7 @@ class ResourceLimitsTest {
                 for (int i = 0; i < 256; i++) c.write(big.clear());
             });
             CloseEvent ev = awaitClose(c, "aborted by the abort timeout");
-            assertEquals(ev.errorCode(), ((dev.wsdx.WsaCoded) e).wsaError(), "write " + e + ", close event " + ev);
+            assertEquals(ev.errorCode(), ((WsaCoded) e).wsaError(), "write " + e + ", close event " + ev);
         });
     }
 
