@@ -1,11 +1,13 @@
 /* test_core_edges.c - behaviours of the portable core that no socket-level
  * test can see (issue 16): data after SD_RECEIVE, the receive backlog cap at
- * its exact value, the receive queue's compaction around an open record.
- * Uses the internal conn.h / rxqueue.h on purpose and nothing else.
+ * its exact value, the receive queue's compaction around an open record, the
+ * handle generation's wrap-around, the memory budget's unit. Uses the internal conn.h / rxqueue.h /
+ * handles.h on purpose and nothing else.
  * Each comment names the hand mutation that made the test fail. */
 #include "check.h"
 #include "conn.h"
 #include "frame.h"
+#include "handles.h"
 #include "rxqueue.h"
 #include "wsdx.h"
 
@@ -93,10 +95,59 @@ static void compactionKeepsOpenRecord(void)
     wsdx_rxq_free(&q);
 }
 
+/* A slot's generation wraps after 2^31 reuses; it must skip 0, or slot 0's
+ * next handle would be 0, which every lookup refuses (handles.h: handles stay
+ * positive, and 0 is no socket): the object would be unreachable. The test
+ * puts the slot at the last generation instead of reusing it 2^31 times.
+ * Mutation: handles.c wsdx_handles_remove, `sl->gen = 1` -> `= 0` after the
+ * wrap (a mutate.py survivor): the new handle is 0 and acquire fails. */
+static void handleGenerationWrapSkipsZero(void)
+{
+    wsdx_handles t;
+    wsdx_hobj a, last, b;
+    wsdx_handles_init(&t, 0);
+    CHECK_EQ(wsdx_handles_add(&t, &a), 0); /* makes the slots */
+    wsdx_handles_remove(&t, &a);
+    t.slots[0].gen = 0x7fffffffu; /* GEN_MASK: its next remove wraps */
+    CHECK_EQ(wsdx_handles_add(&t, &last), 0);
+    CHECK_EQ(last.idx, 0u);
+    wsdx_handles_remove(&t, &last);
+    CHECK_EQ(wsdx_handles_add(&t, &b), 0);
+    CHECK_EQ(b.idx, 0u);
+    CHECK((uint64_t)b.handle >> 32 == 1); /* generation 1, not 0 */
+    CHECK(b.handle > 0);
+    wsdx_hobj *o = wsdx_handles_acquire(&t, b.handle, NULL);
+    CHECK(o == &b);
+    if (o)
+        wsdx_hobj_unref(o);
+    CHECK(wsdx_handles_acquire(&t, last.handle, NULL) == NULL); /* the stale one stays refused */
+    wsdx_handles_remove(&t, &b);
+    free(t.slots);
+    wsdx_mutex_destroy(&t.mu);
+}
+
+/* The memory budget (wsdx.h, WSDX_MEMORY_BUDGET_MB) is a count of MiB.
+ * Mutation: rxqueue.c wsdx_rxq_budget, `* 1024 * 1024` -> `* 1024 * 1023`
+ * (a mutate.py survivor): 3 MiB read as 3,142,656 bytes. */
+static void memoryBudgetFromEnvironmentIsMiB(void)
+{
+    setenv("WSDX_MEMORY_BUDGET_MB", "3", 1);
+    wsdx_rxq_set_budget(0); /* 0: read the environment again */
+    CHECK_EQ(wsdx_rxq_budget(), (int64_t)3 << 20);
+    setenv("WSDX_MEMORY_BUDGET_MB", "none", 1);
+    wsdx_rxq_set_budget(0);
+    CHECK_EQ(wsdx_rxq_budget(), (int64_t)WSDX_DEFAULT_MEMORY_BUDGET_MB << 20);
+    unsetenv("WSDX_MEMORY_BUDGET_MB");
+    wsdx_rxq_set_budget(0);
+    CHECK_EQ(wsdx_rxq_budget(), (int64_t)WSDX_DEFAULT_MEMORY_BUDGET_MB << 20);
+}
+
 int main(void)
 {
     S2_dataAfterShutdownReceiveIsDropped();
     receiveBacklogCapAtExactValue();
     compactionKeepsOpenRecord();
+    handleGenerationWrapSkipsZero();
+    memoryBudgetFromEnvironmentIsMiB();
     return check_summary("test_core_edges");
 }

@@ -6,11 +6,13 @@
  * docs/robustness.md maps each case to the test below. */
 #include "check.h"
 #include "close_events.h"
+#include "host.h"
 #include "raw_peer.h"
 #include "wsdx.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -83,6 +85,93 @@ static void hostile_server_preamble(void)
     CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 300), -WSDX_WSAETIMEDOUT);
     CHECK(now_ms() - t0 < 3000);
     wsdx_close(c);
+    close(lfd);
+}
+
+/* A listener whose accept queue is full: Linux drops further SYNs, so a TCP
+ * connect to it never completes. Fills the queue (listen backlog 0) with raw
+ * connects until one stays in progress for 100 ms; returns the listener, or -1. */
+static int syn_dropping_listener(int *port, int held[8], int *nheld)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 0) ||
+        getsockname(l, (struct sockaddr *)&a, &al))
+        return -1;
+    *port = ntohs(a.sin_port);
+    for (*nheld = 0; *nheld < 8;) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        fcntl(c, F_SETFL, O_NONBLOCK);
+        connect(c, (struct sockaddr *)&a, sizeof a);
+        held[(*nheld)++] = c;
+        struct pollfd p = {.fd = c, .events = POLLOUT};
+        if (poll(&p, 1, 100) == 0)
+            return l; /* this one hangs: the queue is full */
+    }
+    return -1;
+}
+
+/* The connect timeout while the TCP handshake itself hangs (posix/io.c's poll
+ * loop, before any preamble): WSAETIMEDOUT, never WSAEINTR, including when the
+ * last wait ends exactly at the deadline. Mutation: io.c wsdx_io_connect,
+ * `left <= 0 ? WSAETIMEDOUT : WSAEINTR` -> `left < 0` (a mutate.py survivor):
+ * a wait that ends at the deadline's millisecond reports WSAEINTR. */
+static void connect_timeout_during_tcp_handshake(void)
+{
+    int port, held[8], nheld = 0;
+    int l = syn_dropping_listener(&port, held, &nheld);
+    CHECK(l >= 0);
+    if (l >= 0) {
+        for (int i = 0; i < 20; i++) {
+            wsdx_socket c = wsdx_socket_open(WSDX_STREAM);
+            long t0 = now_ms();
+            CHECK_EQ(wsdx_connect(c, "127.0.0.1", port, 20 + i), -WSDX_WSAETIMEDOUT);
+            CHECK(now_ms() - t0 < 3000);
+            CHECK_EQ(wsdx_local_port(c), -WSDX_WSAENOTCONN);
+            wsdx_close(c);
+        }
+        close(l);
+    }
+    for (int i = 0; i < nheld; i++)
+        close(held[i]);
+}
+
+/* The host's count of bytes the kernel still holds (wsdx_io_unsent, SIOCOUTQ),
+ * which a linger close waits on and which decides S10's WSAEWOULDBLOCK once
+ * the layer's own queue is empty: with a peer that never reads and a full
+ * window it is the bytes written and not acknowledged; 0 once the peer took
+ * all. Mutation: posix/io.c wsdx_io_unsent, `ioctl(...) != 0` -> `== 0` (a
+ * mutate.py survivor): it reports 0 while the kernel holds the data. */
+static void kernel_unsent_counts_what_the_peer_has_not_taken(void)
+{
+    int port, lfd = raw_listen(&port, 4096);
+    int c = raw_connect(port);
+    int a = accept(lfd, NULL, NULL);
+    CHECK(c >= 0 && a >= 0);
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    static uint8_t chunk[4096];
+    long sent = 0;
+    for (ssize_t w; (w = send(c, chunk, sizeof chunk, MSG_NOSIGNAL)) > 0;)
+        sent += w;
+    CHECK(sent > 0);
+    size_t held = wsdx_io_unsent(c);
+    CHECK(held > 0 && (long)held <= sent); /* the window is full: the kernel holds the rest */
+    fcntl(a, F_SETFL, O_NONBLOCK);
+    long got = 0;
+    for (long t0 = now_ms(); got < sent && now_ms() - t0 < 5000;) {
+        ssize_t r = recv(a, chunk, sizeof chunk, 0);
+        if (r > 0)
+            got += r;
+        else
+            usleep(1000);
+    }
+    CHECK_EQ(got, sent);
+    for (long t0 = now_ms(); wsdx_io_unsent(c) > 0 && now_ms() - t0 < 5000;)
+        usleep(1000);
+    CHECK_EQ(wsdx_io_unsent(c), 0); /* all acknowledged */
+    close(c);
+    close(a);
     close(lfd);
 }
 
@@ -309,6 +398,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     hostile_preamble_to_listener();
     hostile_server_preamble();
+    connect_timeout_during_tcp_handshake();
+    kernel_unsent_counts_what_the_peer_has_not_taken();
     hostile_frames();
     half_close_then_keep_sending();
     close_while_peer_never_reads();
