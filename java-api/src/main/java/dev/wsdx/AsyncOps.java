@@ -167,9 +167,17 @@ final class AsyncOps {
         if (rc < 0) fail(f, pending, WsdxException.of(rc, op));
     }
 
-    /** Runs {@code task} on {@code ex}; a refusal or an unexpected throwable fails {@code f}. */
+    /**
+     * Runs {@code task} on {@code ex}; a refusal or an unexpected throwable fails {@code f}. Never on the
+     * notifier thread: an executor that runs it there (a direct executor, called from a readiness event)
+     * has it run on {@link #DEFAULT_EXECUTOR} instead.
+     */
     static void run(Executor ex, Runnable task, CompletableFuture<?> f, AtomicBoolean pending) {
         Runnable guarded = () -> {
+            if (Readiness.onNotifierThread()) { // a completion may block or close: never here
+                DEFAULT_EXECUTOR.execute(() -> run(Runnable::run, task, f, pending));
+                return;
+            }
             try {
                 task.run();
             } catch (Throwable t) {

@@ -828,7 +828,9 @@ public final class Connection implements AutoCloseable {
     /**
      * Sets the executor the asynchronous calls complete on (default: a small pool of daemon
      * threads shared by all connections; a connection from {@link Server#acceptAsync(Executor)}
-     * uses that executor).
+     * uses that executor). Completions never run on the library's notifier thread: one that a direct
+     * executor ({@code Runnable::run}) would run there, when a readiness event resumes the call, runs on
+     * the default executor instead.
      *
      * @param executor runs completions; must not run them on the calling thread while a lock is held
      * @return this

@@ -5,6 +5,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.Charset;
 import java.nio.file.AccessDeniedException;
@@ -397,30 +398,35 @@ public final class ProviderInstaller {
      * @param args the verb, an optional directory and {@code --chains}
      */
     public static void main(String[] args) {
+        System.exit(cli(args, System.out, System.err));
+    }
+
+    /** {@link #main}'s work: the exit code, with the tool's output on {@code out} and failures on {@code err}. */
+    static int cli(String[] args, PrintStream out, PrintStream err) {
         List<String> a = new ArrayList<>(List.of(args));
         boolean chains = a.remove("--chains");
         if (a.size() < 1 || a.size() > 2 || !List.of("install", "remove", "list", "repair").contains(a.get(0))) {
-            System.err.println("usage: ProviderInstaller install|remove|list|repair [directory] [--chains]");
-            System.exit(2);
-            return;
+            err.println("usage: ProviderInstaller install|remove|list|repair [directory] [--chains]");
+            return 2;
         }
         ProviderInstaller pi = (a.size() == 2 ? new ProviderInstaller(Path.of(a.get(1))) : new ProviderInstaller())
                 .withTransparentChains(chains);
         try {
-            String out;
+            String text;
             switch (a.get(0)) {
-                case "install": out = pi.install(); break;
-                case "remove": out = pi.remove(); break;
-                case "repair": out = pi.repair(); break;
-                default: out = pi.list(); break;
+                case "install": text = pi.install(); break;
+                case "remove": text = pi.remove(); break;
+                case "repair": text = pi.repair(); break;
+                default: text = pi.list(); break;
             }
-            System.out.print(out);
+            out.print(text);
+            return 0;
         } catch (AccessDeniedException e) {
-            System.err.println(a.get(0) + " failed: " + e.getMessage());
-            System.exit(EXIT_NOT_ADMIN);
+            err.println(a.get(0) + " failed: " + e.getMessage());
+            return EXIT_NOT_ADMIN;
         } catch (IOException | UnsupportedOperationException e) {
-            System.err.println(a.get(0) + " failed: " + e.getMessage());
-            System.exit(1);
+            err.println(a.get(0) + " failed: " + e.getMessage());
+            return 1;
         }
     }
 }

@@ -143,23 +143,25 @@ public final class Wsdx {
      * @param args ignored
      */
     public static void main(String[] args) {
+        String line = describe();
+        System.out.println(line);
+        if (!isAvailable()) System.exit(1);
+    }
+
+    /** {@link #main}'s line: the versions, where the library came from and the backend, or why it is unavailable. */
+    static String describe() {
         Throwable c = unavailabilityCause();
-        if (c != null) {
-            System.out.println("wsdx " + jarVersion() + ": not available: " + c.getMessage());
-            System.exit(1);
-            return;
-        }
+        if (c != null) return "wsdx " + jarVersion() + ": not available: " + c.getMessage();
         String backend;
         try {
             backend = backend().toString();
         } catch (ProviderNotInstalledException e) {
             backend = e.getMessage();
         }
-        System.out.println("wsdx " + jarVersion() + ": native " + version() + " from " + WsdxNative.LOADED_FROM
-                + ", backend " + backend);
+        return "wsdx " + jarVersion() + ": native " + version() + " from " + WsdxNative.LOADED_FROM + ", backend "
+                + backend;
     }
 
-    /** code: WSAEPROTONOSUPPORT (none installed), or the error of a provider whose DLL does not start. */
     private static ProviderNotInstalledException notInstalled(int code) {
         String why = code == WsaError.WSAEPROTONOSUPPORT
                 ? "no wsdx provider is installed in the Winsock catalog"

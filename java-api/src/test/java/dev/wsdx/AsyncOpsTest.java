@@ -1,6 +1,8 @@
 package dev.wsdx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Field;
@@ -8,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -56,6 +60,62 @@ class AsyncOpsTest {
             }
         } finally {
             hold.countDown();
+        }
+    }
+
+    /**
+     * An executor that refuses the work fails the operation with its exception, and the operation is no
+     * longer pending: the next read and write on a working executor go ahead.
+     */
+    @Test
+    void aRefusingExecutorFailsTheOperationAndFreesIt() throws Exception {
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            Connection client = p.client;
+            RejectedExecutionException no = new RejectedExecutionException("refused (expected by the test)");
+            client.executor(r -> {
+                throw no;
+            });
+            ExecutionException r = assertThrows(ExecutionException.class,
+                    () -> client.readAsync(ByteBuffer.allocate(4)).get(10, TimeUnit.SECONDS));
+            assertSame(no, r.getCause());
+            ExecutionException w = assertThrows(ExecutionException.class,
+                    () -> client.writeAsync(ByteBuffer.wrap(new byte[] {1})).get(10, TimeUnit.SECONDS));
+            assertSame(no, w.getCause());
+            client.executor(Runnable::run);
+            assertEquals(2, client.writeAsync(ByteBuffer.wrap(new byte[] {1, 2})).get(10, TimeUnit.SECONDS));
+            CompletableFuture<Integer> read = client.readAsync(ByteBuffer.allocate(4));
+            p.accepted.write(ByteBuffer.wrap(new byte[] {3, 4, 5}));
+            assertEquals(3, read.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    /**
+     * A direct executor never runs a completion on the library's notifier thread: a completion there
+     * would hold up every socket's events, and one that closes its connection while another thread
+     * closes it too deadlocked (the closing thread waited in the library for the notifier's callback,
+     * which waited for the closing thread's lock). Read, disconnect receive and accept all
+     * resume from readiness or close events here.
+     */
+    @Test
+    void directExecutorCompletionsNeverRunOnTheNotifier() throws Exception {
+        try (Server server = Server.bind(new InetSocketAddress("127.0.0.1", 0), Mode.STREAM)) {
+            CompletableFuture<Boolean> acceptedOnNotifier = new CompletableFuture<>();
+            CompletableFuture<Connection> accepted = server.acceptAsync(Runnable::run);
+            accepted.thenRun(() -> acceptedOnNotifier.complete(dev.wsdx.internal.Readiness.onNotifierThread()));
+            try (Connection client = Connection.open(new InetSocketAddress("127.0.0.1", server.localPort()), Mode.STREAM);
+                 Connection srv = accepted.get(10, TimeUnit.SECONDS)) {
+                assertEquals(false, acceptedOnNotifier.get(10, TimeUnit.SECONDS));
+                client.executor(Runnable::run);
+                CompletableFuture<Boolean> readOnNotifier = client.readAsync(ByteBuffer.allocate(4))
+                        .thenApply(n -> dev.wsdx.internal.Readiness.onNotifierThread());
+                CompletableFuture<Boolean> dataOnNotifier = client.receiveDisconnectAsync()
+                        .thenApply(d -> dev.wsdx.internal.Readiness.onNotifierThread());
+                Thread.sleep(50); // both wait for events
+                srv.write(ByteBuffer.wrap(new byte[] {1}));
+                assertEquals(false, readOnNotifier.get(10, TimeUnit.SECONDS));
+                srv.sendDisconnect(ByteBuffer.wrap(new byte[] {2}));
+                assertEquals(false, dataOnNotifier.get(10, TimeUnit.SECONDS));
+            }
         }
     }
 

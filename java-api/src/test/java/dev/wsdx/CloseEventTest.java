@@ -2,6 +2,8 @@ package dev.wsdx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,5 +77,38 @@ class CloseEventTest {
         assertEquals(0, CloseEvent.of(Origin.PEER, 0, true).disconnectData().remaining());
         assertThrows(IllegalArgumentException.class,
                 () -> CloseEvent.peer(0, java.nio.ByteBuffer.allocate(Connection.MAX_DISCONNECT_DATA + 1)));
+    }
+
+    /** The factory keeps what it is given: only a graceful local close without data is the shared local event. */
+    @Test
+    void ofKeepsOriginCodeAndDataFlag() {
+        assertSame(CloseEvent.local(), CloseEvent.of(Origin.LOCAL, 0, false));
+        CloseEvent coded = CloseEvent.of(Origin.LOCAL, WsaError.WSAECONNABORTED, false);
+        assertEquals(WsaError.WSAECONNABORTED, coded.errorCode());
+        assertEquals(Origin.LOCAL, coded.origin());
+        assertTrue(CloseEvent.of(Origin.LOCAL, 0, true).hasDisconnectData());
+        assertEquals(Origin.PEER, CloseEvent.of(Origin.PEER, 0, false).origin());
+        assertNotEquals(CloseEvent.local(), CloseEvent.of(Origin.LOCAL, 0, true));
+    }
+
+    /** equals is a value comparison with events only; distinct events spread over distinct hash codes. */
+    @Test
+    void equalityIsAmongEventsAndHashesSpread() {
+        CloseEvent e = CloseEvent.of(Origin.PEER, 0, false);
+        assertNotEquals(e, "CloseEvent[PEER, graceful]");
+        assertNotEquals(e, null);
+        java.util.Set<Integer> hashes = new java.util.HashSet<>();
+        for (CloseEvent x : new CloseEvent[] {e, CloseEvent.local(), CloseEvent.of(Origin.PEER, 10054, false),
+                CloseEvent.of(Origin.PEER, 0, true), CloseEvent.peer(0, java.nio.ByteBuffer.wrap(new byte[] {7}))}) {
+            hashes.add(x.hashCode());
+        }
+        assertEquals(5, hashes.size());
+    }
+
+    /** The data limit is inclusive: exactly MAX_DISCONNECT_DATA bytes are an event, one more is refused. */
+    @Test
+    void peerDataOfExactlyTheLimitIsAccepted() {
+        CloseEvent e = CloseEvent.peer(0, java.nio.ByteBuffer.allocate(Connection.MAX_DISCONNECT_DATA));
+        assertEquals(Connection.MAX_DISCONNECT_DATA, e.disconnectData().remaining());
     }
 }

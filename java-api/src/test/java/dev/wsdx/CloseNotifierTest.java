@@ -211,4 +211,33 @@ class CloseNotifierTest {
             Thread.currentThread().interrupt();
         }
     }
+
+    /** An event made on the delivering thread: the first claim wins, a later one (made or given) is dropped. */
+    @Test
+    void aMadeEventClaimsOnceToo() {
+        AtomicInteger made = new AtomicInteger();
+        assertTrue(notifier.fire(() -> {
+            made.incrementAndGet();
+            return PEER_RESET;
+        }, DIRECT));
+        assertFalse(notifier.fire(() -> {
+            made.incrementAndGet();
+            return CloseEvent.local();
+        }, DIRECT));
+        assertFalse(notifier.fire(CloseEvent.local(), DIRECT));
+        assertEquals(1, made.get());
+        assertSame(PEER_RESET, notifier.future().getNow(null));
+    }
+
+    /** An executor that refuses the delivery does not lose the event: it is delivered on the firing thread. */
+    @Test
+    void aRefusedDeliveryRunsHere() {
+        List<CloseEvent> seen = new ArrayList<>();
+        notifier.add((c, e) -> seen.add(e), DIRECT);
+        assertTrue(notifier.fire(PEER_RESET, r -> {
+            throw new java.util.concurrent.RejectedExecutionException("full (expected by the test)");
+        }));
+        assertEquals(List.of(PEER_RESET), seen);
+        assertSame(PEER_RESET, notifier.future().getNow(null));
+    }
 }

@@ -61,4 +61,14 @@ class LingerTest {
         assertThrows(IllegalArgumentException.class, () -> Linger.timeout(null));
         assertThrows(IllegalArgumentException.class, () -> Linger.timeout(Duration.ofMillis(-1)));
     }
+
+    /** equals is among policies only; the three kinds of policy hash apart. */
+    @Test
+    void equalityIsAmongPoliciesAndHashesSpread() {
+        assertNotEquals(Linger.abortive(), "Linger[on, 0 s]");
+        assertNotEquals(Linger.abortive(), null);
+        java.util.Set<Integer> hashes = new java.util.HashSet<>(java.util.List.of(Linger.dontLinger().hashCode(),
+                Linger.abortive().hashCode(), Linger.timeout(Duration.ofSeconds(5)).hashCode()));
+        assertEquals(3, hashes.size());
+    }
 }

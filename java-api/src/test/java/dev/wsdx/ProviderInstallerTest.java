@@ -125,4 +125,44 @@ class ProviderInstallerTest {
         ProviderInstaller.placeBytes(to, ours);
         assertEquals(aged, Files.getLastModifiedTime(to), "our own file is kept (it may be loaded and locked)");
     }
+
+    /** The command line: bad arguments exit 2 with the usage, a verb off Windows exits 1 and says why. */
+    @Test
+    @DisabledOnOs(OS.WINDOWS)
+    void commandLineExitCodes(@TempDir Path dir) {
+        for (String[] bad : new String[][] {{}, {"--chains"}, {"frobnicate"}, {"install", "a", "b"},
+                {"LIST"}, {"list", "a", "b", "--chains"}}) {
+            Cli r = cli(bad);
+            assertEquals(2, r.exit, List.of(bad).toString());
+            assertTrue(r.err.startsWith("usage: ProviderInstaller install|remove|list|repair"), r.err);
+            assertEquals("", r.out);
+        }
+        for (String verb : List.of("install", "remove", "list", "repair")) {
+            Path d = dir.resolve(verb);
+            Cli r = cli(verb, d.toString(), "--chains");
+            assertEquals(1, r.exit, verb);
+            assertEquals(verb + " failed: the Winsock catalog exists only on Windows", r.err.strip());
+            assertFalse(Files.exists(d), "nothing unpacked");
+        }
+        assertEquals(1, cli("list").exit); // the default directory, still refused off Windows
+    }
+
+    private static final class Cli {
+        final int exit;
+        final String out, err;
+
+        Cli(int exit, String out, String err) {
+            this.exit = exit;
+            this.out = out;
+            this.err = err;
+        }
+    }
+
+    private static Cli cli(String... args) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int exit = ProviderInstaller.cli(args, new java.io.PrintStream(out, true, StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Cli(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
 }

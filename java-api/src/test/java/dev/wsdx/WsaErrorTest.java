@@ -35,4 +35,12 @@ class WsaErrorTest {
         assertEquals("WSA?", WsaError.name(12345));
         assertEquals("WSA?", WsaError.name(Integer.MIN_VALUE));
     }
+
+    /** Every code with a name is listed, and only those. */
+    @Test
+    void codesAreTheNamedOnes() {
+        org.junit.jupiter.api.Assertions.assertTrue(WsaError.codes().contains(WsaError.WSAECONNRESET));
+        org.junit.jupiter.api.Assertions.assertTrue(WsaError.codes().contains(WsaError.WSAEDISCON));
+        for (int code : WsaError.codes()) assertEquals(false, WsaError.name(code).equals("WSA?"), "" + code);
+    }
 }

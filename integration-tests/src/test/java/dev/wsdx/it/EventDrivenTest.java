@@ -27,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.Timeout;
 class EventDrivenTest {
     static final int SESSIONS = 10_000;
 
+    @Tag("slow") // left out of PIT runs (the "mutation" profile): seconds each, run again per mutation unit
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS) // 10,000 connects and sessions: 40-90 s on a loaded 2-core machine
     void I1_tenThousandSeedSessionsOnFourPlatformThreads() throws Exception {
@@ -139,6 +141,7 @@ class EventDrivenTest {
         return c.readAsync(in).thenCompose(n -> n < 0 ? CompletableFuture.completedFuture(in) : readToEnd(c, in));
     }
 
+    @Tag("slow") // left out of PIT runs (the "mutation" profile): seconds each, run again per mutation unit
     @Test
     void I1_tenThousandVirtualThreadsParkInReadWithoutNewCarriers() throws Exception {
         Assumptions.assumeTrue(ChildJvm.exists(ChildJvm.JDK25),

@@ -39,6 +39,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -465,6 +466,7 @@ class HostilePeerTest {
         }
     }
 
+    @Tag("slow") // left out of PIT runs (the "mutation" profile): seconds each, run again per mutation unit
     @Test
     @Timeout(value = 25, unit = TimeUnit.SECONDS)
     void stalledPreamblesAreRejectedAfterTheHandshakeWindowWhileOthersAreServed() throws Exception {

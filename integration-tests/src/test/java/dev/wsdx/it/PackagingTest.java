@@ -36,15 +36,6 @@ class PackagingTest {
         assertFalse(Wsdx.jarVersion().equals("unknown"), "the build wrote the jar's version");
     }
 
-    @Test
-    void versionsAgreeOnMajorAndMinorOnly() {
-        assertTrue(NativeStatus.sameMajorMinor("0.2.0", "0.2.0-SNAPSHOT"));
-        assertTrue(NativeStatus.sameMajorMinor("0.2.7", "0.2.1"));
-        assertFalse(NativeStatus.sameMajorMinor("0.2.0", "0.1.0-SNAPSHOT"));
-        assertFalse(NativeStatus.sameMajorMinor("1.2.0", "0.2.0"));
-        assertFalse(NativeStatus.sameMajorMinor("0", "0.2.0"));
-    }
-
     /** An OS/CPU the jar has no library for: a clear cause, exit 1, no raw linkage error. */
     @Test
     void anUnsupportedPlatformIsReportedClearly() throws Exception {

@@ -69,6 +69,7 @@ public final class CloseDispatcher {
         @Override
         public void invoke(long s, int error, int flags, Pointer ctx) {
             try {
+                Readiness.markNotifierThread();
                 Sink sink = SINKS.remove(s); // FD_CLOSE comes once per connection (R5)
                 if (sink == null) {
                     log.debug("close event for unknown or closed socket {} (error {})", s, error);

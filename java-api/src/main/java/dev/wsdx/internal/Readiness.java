@@ -32,6 +32,8 @@ public final class Readiness {
 
     private static final Logger log = LoggerFactory.getLogger(Readiness.class);
     private static final Map<Long, Waiters> WAITERS = new ConcurrentHashMap<>();
+    /** Set on the notifier thread by its first readiness event (it is one thread, attached for good). */
+    private static final ThreadLocal<Boolean> ON_NOTIFIER = ThreadLocal.withInitial(() -> false);
     private static final WsdxNative.EventFn CALLBACK = new Trampoline();
 
     static {
@@ -119,6 +121,22 @@ public final class Readiness {
         return (handle & 0x80000000L) == 0;
     }
 
+    /**
+     * Whether the caller is the library's notifier thread (inside a readiness task): no application code
+     * may run there, since it would hold up every socket's events, and a close that waits for this
+     * socket's running callback would wait for itself.
+     *
+     * @return true on the notifier thread
+     */
+    public static boolean onNotifierThread() {
+        return ON_NOTIFIER.get();
+    }
+
+    /** Called by every callback from the library (readiness and close): marks its thread as the notifier. */
+    static void markNotifierThread() {
+        ON_NOTIFIER.set(true);
+    }
+
     /** Handles with waiting tasks (for leak checks). */
     public static int tracked() {
         return WAITERS.size();
@@ -174,6 +192,7 @@ public final class Readiness {
         @Override
         public void invoke(long s, int events, int error, Pointer ctx) {
             try {
+                markNotifierThread();
                 Waiters w = WAITERS.get(s);
                 if (w == null) return;
                 if ((events & WsdxNative.FD_CONNECT) != 0) w.connectResult = error;
