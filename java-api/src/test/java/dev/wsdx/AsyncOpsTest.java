@@ -119,6 +119,40 @@ class AsyncOpsTest {
         }
     }
 
+    /**
+     * S5 through the event-driven API: disconnect data of exactly the 4,096-byte limit goes out, one
+     * byte more is refused at once; the send is then no longer pending, so a later write fails with the
+     * shutdown (in its future) instead of {@link java.nio.channels.WritePendingException}.
+     */
+    @Test
+    void sendDisconnectAsyncTakesTheLimitAndEndsPending() throws Exception {
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            assertThrows(IllegalArgumentException.class,
+                    () -> p.client.sendDisconnectAsync(ByteBuffer.allocate(Connection.MAX_DISCONNECT_DATA + 1)));
+            ByteBuffer data = ByteBuffer.allocate(Connection.MAX_DISCONNECT_DATA);
+            data.put(0, (byte) 1).put(Connection.MAX_DISCONNECT_DATA - 1, (byte) 2);
+            p.client.sendDisconnectAsync(data).get(10, TimeUnit.SECONDS);
+            ExecutionException late = assertThrows(ExecutionException.class,
+                    () -> p.client.writeAsync(ByteBuffer.wrap(new byte[] {9})).get(10, TimeUnit.SECONDS));
+            assertTrue(late.getCause() instanceof java.io.IOException, late.getCause().toString());
+            ByteBuffer got = p.accepted.receiveDisconnectAsync().get(10, TimeUnit.SECONDS);
+            assertEquals(Connection.MAX_DISCONNECT_DATA, got.remaining());
+            assertEquals(1, got.get(0));
+            assertEquals(2, got.get(Connection.MAX_DISCONNECT_DATA - 1));
+        }
+    }
+
+    /** MESSAGE mode: an empty message is a message, through writeAsync as through write. */
+    @Test
+    void writeAsyncSendsAnEmptyMessage() throws Exception {
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.MESSAGE)) {
+            assertEquals(0, p.client.writeAsync(ByteBuffer.allocate(0)).get(10, TimeUnit.SECONDS));
+            assertEquals(3, p.client.writeAsync(ByteBuffer.wrap(new byte[] {1, 2, 3})).get(10, TimeUnit.SECONDS));
+            assertEquals(0, p.accepted.readAsync(ByteBuffer.allocate(8)).get(10, TimeUnit.SECONDS));
+            assertEquals(3, p.accepted.readAsync(ByteBuffer.allocate(8)).get(10, TimeUnit.SECONDS));
+        }
+    }
+
     private static CloseNotifier notifier(Connection c) throws ReflectiveOperationException {
         Field f = Connection.class.getDeclaredField("notifier");
         f.setAccessible(true);
