@@ -68,4 +68,18 @@ class ConnectionBasicsTest {
             assertThrows(IllegalArgumentException.class, () -> c.setOption(StandardSocketOptions.SO_SNDBUF, -1));
         }
     }
+
+    /** The peer's disconnect data into a direct buffer, as into a heap buffer: the bytes, the position moved. */
+    @Test
+    void receiveDisconnectIntoADirectBuffer() throws Exception {
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            p.client.sendDisconnect(java.nio.ByteBuffer.wrap(new byte[] {4, 5, 6}));
+            java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocateDirect(16).position(2);
+            assertEquals(-1, p.accepted.read(java.nio.ByteBuffer.allocate(1)), "the end of input first");
+            assertEquals(3, p.accepted.receiveDisconnect(dst));
+            assertEquals(5, dst.position());
+            assertEquals(4, dst.get(2));
+            assertEquals(6, dst.get(4));
+        }
+    }
 }
