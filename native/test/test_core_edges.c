@@ -1,7 +1,7 @@
 /* test_core_edges.c - behaviours of the portable core that no socket-level
  * test can see (issue 16): data after SD_RECEIVE, the receive backlog cap at
  * its exact value, the receive queue's compaction around an open record, the
- * handle generation's wrap-around, the memory budget's unit. Uses the internal conn.h / rxqueue.h /
+ * handle generation's wrap-around, the memory budget's unit and floor. Uses the internal conn.h / rxqueue.h /
  * handles.h on purpose and nothing else.
  * Each comment names the hand mutation that made the test fail. */
 #include "check.h"
@@ -126,6 +126,29 @@ static void handleGenerationWrapSkipsZero(void)
     wsdx_mutex_destroy(&t.mu);
 }
 
+/* Past the memory budget a connection still reads until its queue holds
+ * WSDX_RXQ_FLOOR (wsdx.h: every connection may hold a little), and no more:
+ * the queue's capacities (256 doubled) meet the floor exactly. Mutations:
+ * rxqueue.c reserve, first capacity 256 -> 255 and -> 257 (mutate.py
+ * survivors first judged equivalent): 255 x 2^10 is just under the floor, so
+ * the queue doubles once more, to 522,240 bytes; 257 x 2^10 passes it by 1 KiB. */
+static void budgetExhaustedStopsAtTheFloor(void)
+{
+    static uint8_t chunk[1024];
+    wsdx_rxqueue q;
+    wsdx_rxq_init(&q, 0);
+    wsdx_rxq_set_budget(1); /* exhausted from the first byte */
+    size_t took = 0;
+    while (wsdx_rxq_may_grow(&q, sizeof chunk) && took < 4 * WSDX_RXQ_FLOOR) {
+        CHECK_EQ(wsdx_rxq_push(&q, chunk, sizeof chunk, 1), 0);
+        took += sizeof chunk;
+    }
+    CHECK_EQ(q.cap, WSDX_RXQ_FLOOR);
+    CHECK(took <= WSDX_RXQ_FLOOR);
+    wsdx_rxq_free(&q);
+    wsdx_rxq_set_budget(0); /* back to the environment's or the default */
+}
+
 /* The memory budget (wsdx.h, WSDX_MEMORY_BUDGET_MB) is a count of MiB.
  * Mutation: rxqueue.c wsdx_rxq_budget, `* 1024 * 1024` -> `* 1024 * 1023`
  * (a mutate.py survivor): 3 MiB read as 3,142,656 bytes. */
@@ -148,6 +171,7 @@ int main(void)
     receiveBacklogCapAtExactValue();
     compactionKeepsOpenRecord();
     handleGenerationWrapSkipsZero();
+    budgetExhaustedStopsAtTheFloor();
     memoryBudgetFromEnvironmentIsMiB();
     return check_summary("test_core_edges");
 }

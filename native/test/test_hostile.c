@@ -114,7 +114,7 @@ static int syn_dropping_listener(int *port, int held[8], int *nheld)
 
 /* The connect timeout while the TCP handshake itself hangs (posix/io.c's poll
  * loop, before any preamble): WSAETIMEDOUT, never WSAEINTR, including when the
- * last wait ends exactly at the deadline. Mutation: io.c wsdx_io_connect,
+ * last wait ends exactly at the deadline. Mutation: io.c wsdx__io_connect_one,
  * `left <= 0 ? WSAETIMEDOUT : WSAEINTR` -> `left < 0` (a mutate.py survivor):
  * a wait that ends at the deadline's millisecond reports WSAEINTR. */
 static void connect_timeout_during_tcp_handshake(void)
