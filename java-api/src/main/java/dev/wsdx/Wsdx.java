@@ -162,6 +162,7 @@ public final class Wsdx {
                 + backend;
     }
 
+    /** code: WSAEPROTONOSUPPORT (none installed), or the error of a provider whose DLL does not start. */
     private static ProviderNotInstalledException notInstalled(int code) {
         String why = code == WsaError.WSAEPROTONOSUPPORT
                 ? "no wsdx provider is installed in the Winsock catalog"

@@ -32,7 +32,7 @@ public final class Readiness {
 
     private static final Logger log = LoggerFactory.getLogger(Readiness.class);
     private static final Map<Long, Waiters> WAITERS = new ConcurrentHashMap<>();
-    /** Set on the notifier thread by its first readiness event (it is one thread, attached for good). */
+    /** Set on the notifier thread by each callback from the library (it is one thread, attached for good). */
     private static final ThreadLocal<Boolean> ON_NOTIFIER = ThreadLocal.withInitial(() -> false);
     private static final WsdxNative.EventFn CALLBACK = new Trampoline();
 
