@@ -164,6 +164,30 @@ TESTS+=(test_catalog)
 # Another vendor's LSP for the Windows workflow (layered over wsdx, then wsdx removed under it).
 "$CC64" "${W[@]}" -municode -static -o "$OUT/other-lsp.exe" test/win/installer/other_lsp.c -lws2_32
 
+# Holds Wine's desktop open for the whole run (Linux only; see
+# test/win/desktop_pin.c): without it the desktop closes between two tests and
+# a test that starts in that gap can die in USER32's start-up, exit code 66
+# (STATUS_DLL_INIT_FAILED), before its main. The pin is a user process, so it
+# also keeps one wineserver for the run; wineserver -k at exit ends them both.
+"$CC64" "${W[@]}" -o "$OUT/desktop_pin.exe" test/win/desktop_pin.c
+pin_desktop() {
+    export WINEDEBUG=-all WINEPREFIX="$NATIVE/target/wineprefix"
+    trap 'wineserver -k 2>/dev/null || true' EXIT
+    local try pid log="$OUT/desktop_pin.log"
+    for try in 1 2 3; do # a pin that itself lost the race exits; start another
+        (cd "$OUT" && exec wine desktop_pin.exe) >"$log" 2>&1 &
+        pid=$!
+        for _ in $(seq 600); do # 120 s for a first start that creates the prefix
+            if tr -d '\r' <"$log" | grep -q '^desktop ready$'; then return 0; fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        echo "desktop_pin (try $try) exited without a desktop:"; cat "$log"
+    done
+    return 1
+}
+[ "$NATIVE_RUN" = 1 ] || pin_desktop
+
 run() { # test name [args] -> its output; fails unless it ends "N passed, 0 failed"
     local log="$OUT/$1.log" rc=0 t=$1
     shift
@@ -175,7 +199,9 @@ run() { # test name [args] -> its output; fails unless it ends "N passed, 0 fail
     tr -d '\r' <"$log" >"$log.txt" # Windows consoles end lines with CRLF
     tail -n 1 "$log.txt"
     if [ "$rc" != 0 ] || ! tail -n 1 "$log.txt" | grep -qE ' passed, 0 failed$'; then
-        cat "$log"; echo "FAILED: $t (exit $rc)"; return 1
+        cat "$log"; echo "FAILED: $t (exit $rc)"
+        [ "$rc" = 66 ] && echo "   (66 is 0xC0000142 & 0xFF, STATUS_DLL_INIT_FAILED: a DLL failed to start, before main)"
+        return 1
     fi
 }
 failed=0
