@@ -516,6 +516,11 @@ public final class Connection implements AutoCloseable {
         return readResult(n);
     }
 
+    /** Whether a read returned the graceful end of input, so the peer's disconnect data is final. */
+    boolean endOfInputRead() {
+        return peer.isEndOfInputRead();
+    }
+
     /** A native receive result as {@link #read(ByteBuffer)} reports it. */
     int readResult(int n) throws IOException {
         if (n > 0) return n;
@@ -530,7 +535,7 @@ public final class Connection implements AutoCloseable {
         }
         if (n == 0) {
             if (mode == Mode.MESSAGE) return 0; // a message of length 0
-            peer.saw(0);
+            peer.endOfInputRead();
             return -1;
         }
         int seen = n == -WsaError.WSAESHUTDOWN ? peer.endOfInputAfterTaking() : -1;
@@ -538,6 +543,7 @@ public final class Connection implements AutoCloseable {
             if (seen == 0 && mode == Mode.STREAM) return -1;
             throw fail(seen == 0 ? -WsaError.WSAEDISCON : -seen, "recv");
         }
+        if (n == -WsaError.WSAEDISCON) peer.endOfInputRead(); // MESSAGE mode's graceful end (R2)
         throw fail(n, "recv");
     }
 
@@ -887,8 +893,9 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * {@link #receiveDisconnect()} once the peer's close event has arrived (at once if it has),
-     * so the peer's disconnect data is there if it sent any. Like {@code WSPRecvDisconnect}, it
+     * {@link #receiveDisconnect()} once the peer's close event has arrived or a read has returned the
+     * graceful end of input (at once if either has happened), so the peer's disconnect data is there
+     * if it sent any. Like {@code WSPRecvDisconnect}, it
      * ends reception.
      *
      * @return a future of the peer's disconnect data

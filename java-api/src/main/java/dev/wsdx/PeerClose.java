@@ -20,6 +20,8 @@ final class PeerClose {
     private volatile int seen = NOT_SEEN;
     /** We took the disconnect data after the end of input (which stops reception): reads repeat the end. */
     private volatile boolean inputTakenByUs;
+    /** A read returned the graceful end of input: the peer's disconnect data, if any, is all here. */
+    private volatile boolean endRead;
     /** The application stopped reception itself ({@code shutdown(SD_RECEIVE)}, {@code receiveDisconnect}). */
     private volatile boolean inputShutByUser;
     /** The peer's disconnect data, taken before the handle was closed; null if none was. */
@@ -33,6 +35,17 @@ final class PeerClose {
     /** A read or write saw the peer's close: a later local close must not hide it. */
     void saw(int error) {
         if (seen == NOT_SEEN) seen = error;
+    }
+
+    /** A read returned the graceful end of input (R1, R2). */
+    void endOfInputRead() {
+        saw(0);
+        endRead = true;
+    }
+
+    /** Whether a read returned the graceful end of input. */
+    boolean isEndOfInputRead() {
+        return endRead;
     }
 
     /** The application ended reception itself. */

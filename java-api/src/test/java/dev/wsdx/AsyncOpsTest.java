@@ -6,16 +6,26 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Field;
+import dev.wsdx.internal.Readiness;
+import dev.wsdx.internal.WsdxNative;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Issue 10.1: the event-driven disconnect receive never misses the peer's close event. */
+/**
+ * Issue 10.1: the event-driven calls. The disconnect receive never misses the peer's close event;
+ * calls chained in a completion run there, within a bounded stack.
+ */
 class AsyncOpsTest {
 
     /**
@@ -49,14 +59,13 @@ class AsyncOpsTest {
             });
             try (Connection client = Connection.open(new InetSocketAddress("127.0.0.1", server.localPort()), Mode.STREAM);
                  Connection srv = accepted.get(10, TimeUnit.SECONDS)) {
-                client.sendDisconnect(ByteBuffer.allocate(8).putLong(0, 42));
+                sendSummary(client);
                 assertEquals(-1, srv.read(ByteBuffer.allocate(8)), "the DISCONNECT ends the input");
                 CloseNotifier n = notifier(srv);
                 for (int i = 0; i < 1000 && !n.isClaimed(); i++) Thread.sleep(10); // the close callback ran
                 assertTrue(n.isClaimed(), "close callback");
                 assertEquals(null, n.event(), "the event is not made yet (its thread is held)");
-                ByteBuffer d = srv.receiveDisconnectAsync().get(10, TimeUnit.SECONDS);
-                assertEquals(42, d.getLong(0));
+                assertSummaryArrives(srv);
             }
         } finally {
             hold.countDown();
@@ -151,6 +160,117 @@ class AsyncOpsTest {
             assertEquals(0, p.accepted.readAsync(ByteBuffer.allocate(8)).get(10, TimeUnit.SECONDS));
             assertEquals(3, p.accepted.readAsync(ByteBuffer.allocate(8)).get(10, TimeUnit.SECONDS));
         }
+    }
+
+    /**
+     * A read that found the end of input (R1) makes the disconnect data final: the receive completes
+     * without waiting for the close callback. Here the notifier thread is held by another socket's
+     * readiness task, so that callback cannot run until the test lets it.
+     */
+    @Test
+    void S5_receiveDisconnectAsyncAfterTheEndWasReadNeedsNoCloseEvent() throws Exception {
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM);
+             LoopbackPair other = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            CountDownLatch hold = new CountDownLatch(1);
+            CountDownLatch held = new CountDownLatch(1);
+            assertEquals(0, Readiness.await(other.client.handle(), WsdxNative.FD_WRITE, () -> {
+                held.countDown();
+                try {
+                    hold.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            try {
+                assertTrue(held.await(10, TimeUnit.SECONDS), "notifier held");
+                sendSummary(p.client);
+                assertEquals(-1, readPolling(p.accepted), "the DISCONNECT ends the input");
+                assertSummaryArrives(p.accepted);
+            } finally {
+                hold.countDown();
+            }
+        }
+    }
+
+    /**
+     * A read without room completes with 0, as {@link Connection#read} returns, and is not taken for
+     * the end of input: the stream goes on.
+     */
+    @Test
+    void readAsyncWithoutRoomCompletesWithZeroAndTheStreamGoesOn() throws Exception {
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            assertEquals(0, p.accepted.readAsync(ByteBuffer.allocate(0)).get(10, TimeUnit.SECONDS));
+            p.client.write(ByteBuffer.wrap(new byte[] {7}));
+            ByteBuffer one = ByteBuffer.allocate(1);
+            assertEquals(1, p.accepted.readAsync(one).get(10, TimeUnit.SECONDS));
+            assertEquals(7, one.get(0));
+            CompletableFuture<ByteBuffer> data = p.accepted.receiveDisconnectAsync();
+            Thread.sleep(50);
+            assertTrue(!data.isDone(), "no peer close was seen");
+            p.client.sendDisconnect(ByteBuffer.wrap(new byte[] {8}));
+            assertEquals(8, data.get(10, TimeUnit.SECONDS).get(0));
+        }
+    }
+
+    /**
+     * A read started inside a completion runs there at once, not through another executor task, and
+     * still completes on the executor's thread; a chain that never waits (every byte already queued)
+     * hands off every {@code MAX_INLINE} calls, so its stack stays bounded. 20,000 one-byte reads
+     * overflow the stack without that bound, and take 20,000 tasks without running inline.
+     */
+    @Test
+    void readsChainedInACompletionRunInlineWithABoundedStack() throws Exception {
+        int n = 20_000;
+        ExecutorService one = Executors.newSingleThreadExecutor(r -> new Thread(r, "chain"));
+        AtomicInteger tasks = new AtomicInteger();
+        Executor counting = r -> {
+            tasks.incrementAndGet();
+            one.execute(r);
+        };
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            p.client.write(ByteBuffer.allocate(n));
+            p.client.sendDisconnect(null);
+            Thread.sleep(100); // loopback: all of it waits in the kernel, so no read below has to wait
+            p.accepted.executor(counting);
+            AtomicInteger offThread = new AtomicInteger();
+            // started on the executor, so that no completion can beat the test thread's thenCompose
+            int got = CompletableFuture.supplyAsync(() -> readOneByOne(p.accepted, ByteBuffer.allocate(1), 0, offThread), one)
+                    .thenCompose(f -> f).get(30, TimeUnit.SECONDS);
+            assertEquals(n, got);
+            assertEquals(0, offThread.get(), "completions off the executor's thread");
+            assertTrue(tasks.get() < n / 4, tasks.get() + " executor tasks for " + n + " reads");
+        } finally {
+            one.shutdownNow();
+        }
+    }
+
+    private static CompletableFuture<Integer> readOneByOne(Connection c, ByteBuffer b, int sofar, AtomicInteger off) {
+        return c.readAsync(b.clear()).thenCompose(k -> {
+            if (!Thread.currentThread().getName().equals("chain")) off.incrementAndGet();
+            return k < 0 ? CompletableFuture.completedFuture(sofar) : readOneByOne(c, b, sofar + k, off);
+        });
+    }
+
+    /** Sends the disconnect data the receiving side checks for: 42 as a long. */
+    private static void sendSummary(Connection c) throws Exception {
+        c.sendDisconnect(ByteBuffer.allocate(8).putLong(0, 42));
+    }
+
+    /** The event-driven disconnect receive gives {@link #sendSummary}'s data. */
+    private static void assertSummaryArrives(Connection c) throws Exception {
+        assertEquals(42, c.receiveDisconnectAsync().get(10, TimeUnit.SECONDS).getLong(0));
+    }
+
+    /** Reads one byte or the end without parking (the notifier may be held): polls. */
+    private static int readPolling(Connection c) throws Exception {
+        for (int i = 0; i < 1000; i++) {
+            try {
+                return c.read(ByteBuffer.allocate(1), Duration.ZERO);
+            } catch (WouldBlockException e) {
+                Thread.sleep(10);
+            }
+        }
+        throw new AssertionError("nothing arrived in 10 s");
     }
 
     /** Whether this is the library's notifier thread, by the name its callbacks attach it with. */
