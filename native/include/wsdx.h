@@ -262,6 +262,11 @@ WSDX_API int wsdx_select(wsdx_socket s, int events, wsdx_event_fn fn, void *ctx)
 /* wsdx_send that never waits, whatever the blocking mode: -WSAEWOULDBLOCK
  * when nothing could be taken (then arm FD_WRITE). */
 WSDX_API int wsdx_try_send(wsdx_socket s, const void *buf, int len);
+/* wsdx_send_disconnect that never waits: -WSAEWOULDBLOCK, with nothing sent
+ * and sending still open, when the frame cannot start out now (earlier data
+ * still queued, or the kernel takes nothing; then arm FD_WRITE). Once it has
+ * started, the rest and the FIN follow from the notifier. */
+WSDX_API int wsdx_try_send_disconnect(wsdx_socket s, const void *data, int len);
 
 /* --- socket options and addresses (connected sockets) --- */
 #define WSDX_OPT_TCP_NODELAY 1 /* 0/1; on by default (frames go out whole) */

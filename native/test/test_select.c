@@ -1,5 +1,6 @@
-/* test_select.c - wsdx_select readiness events, wsdx_try_send backpressure,
- * socket options and addresses, through wsdx.h only. */
+/* test_select.c - wsdx_select readiness events, wsdx_try_send and
+ * wsdx_try_send_disconnect backpressure, socket options and addresses,
+ * through wsdx.h only. */
 #include "check.h"
 #include "close_events.h"
 #ifndef _WIN32
@@ -68,21 +69,21 @@ static void fd_read_reports_data_without_reading_ahead(wsdx_socket c, wsdx_socke
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), 0);
 }
 
-static void fd_write_waits_until_the_peer_takes_bytes(wsdx_socket c, wsdx_socket a)
+/* Fills a's path to c until the kernel takes nothing more; the bytes taken. */
+static long fill(wsdx_socket a)
 {
-    reset_fired();
-    CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
-    CHECK_EQ(wait_count(&fired, 1), 1); /* writable now */
     static char chunk[65536];
     long sent = 0;
     int rc;
     while ((rc = wsdx_try_send(a, chunk, sizeof chunk)) > 0)
         sent += rc;
     CHECK_EQ(rc, -WSDX_WSAEWOULDBLOCK);
-    reset_fired();
-    CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
-    test_sleep_ms(50);
-    CHECK_EQ(atomic_load(&fired), 0); /* backpressure: full */
+    return sent;
+}
+
+/* Reads what fill() sent; returns how much arrived. */
+static long drain_sent(wsdx_socket c, long sent)
+{
     static char sink[65536];
     long got = 0;
     while (got < sent) {
@@ -91,7 +92,40 @@ static void fd_write_waits_until_the_peer_takes_bytes(wsdx_socket c, wsdx_socket
             break;
         got += n;
     }
-    CHECK_EQ(got, sent);
+    return got;
+}
+
+/* S5 without waiting: while the peer takes nothing, WSAEWOULDBLOCK with
+ * nothing sent and sending still open; once the path is clear, the frame and
+ * the FIN go out at once. Bad input fails as wsdx_send_disconnect's does. */
+static void try_send_disconnect_never_waits(wsdx_socket c, wsdx_socket a)
+{
+    CHECK_EQ(wsdx_try_send_disconnect(a, NULL, WSDX_MAX_DISCONNECT_DATA + 1), -WSDX_WSAEINVAL);
+    CHECK_EQ(wsdx_try_send_disconnect(a, NULL, 2), -WSDX_WSAEFAULT);
+    long sent = fill(a);
+    CHECK_EQ(wsdx_try_send_disconnect(a, "xy", 2), -WSDX_WSAEWOULDBLOCK);
+    CHECK_EQ(drain_sent(c, sent), sent);
+    CHECK_EQ(wsdx_send(a, "z", 1), 1); /* sending is still open */
+    CHECK_EQ(wsdx_try_send_disconnect(a, "xy", 2), 0);
+    CHECK_EQ(wsdx_try_send_disconnect(a, "xy", 2), -WSDX_WSAESHUTDOWN); /* and now over */
+    char b[8];
+    CHECK_EQ(wsdx_recv(c, b, sizeof b, 5000), 1);
+    CHECK_EQ(wsdx_recv(c, b, sizeof b, 5000), 0); /* R1: the end, then the data (S5) */
+    CHECK_EQ(wsdx_recv_disconnect(c, b, sizeof b), 2);
+    CHECK(memcmp(b, "xy", 2) == 0);
+}
+
+static void fd_write_waits_until_the_peer_takes_bytes(wsdx_socket c, wsdx_socket a)
+{
+    reset_fired();
+    CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
+    CHECK_EQ(wait_count(&fired, 1), 1); /* writable now */
+    long sent = fill(a);
+    reset_fired();
+    CHECK_EQ(wsdx_select(a, WSDX_FD_WRITE, on_event, NULL), 0);
+    test_sleep_ms(50);
+    CHECK_EQ(atomic_load(&fired), 0); /* backpressure: full */
+    CHECK_EQ(drain_sent(c, sent), sent);
     CHECK_EQ(wait_count(&fired, 1), 1);
     CHECK_EQ(atomic_load(&fired_events), WSDX_FD_WRITE);
 }
@@ -158,6 +192,11 @@ int main(void)
     options_and_addresses(c, a);
     fd_write_waits_until_the_peer_takes_bytes(c, a);
     fd_read_reports_data_without_reading_ahead(c, a);
+    wsdx_close(c);
+    wsdx_close(a);
+    wsdx_close(l);
+    fd_accept_reports_a_checked_connection(&l, &c, &a);
+    try_send_disconnect_never_waits(c, a);
     wsdx_close(c);
     wsdx_close(a);
     wsdx_close(l);

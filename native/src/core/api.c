@@ -191,6 +191,10 @@ int wsdx_open_handles(void)
 
 int wsdx_select(wsdx_socket s, int events, wsdx_event_fn fn, void *ctx) { IN_PROCESS_ONLY(s, sk_select(s, events, fn, ctx)); }
 int wsdx_try_send(wsdx_socket s, const void *buf, int len) { IN_PROCESS_ONLY(s, sk_try_send(s, buf, len)); }
+int wsdx_try_send_disconnect(wsdx_socket s, const void *data, int len)
+{
+    IN_PROCESS_ONLY(s, sk_try_send_disconnect(s, data, len));
+}
 int wsdx_set_option(wsdx_socket s, int option, int value) { IN_PROCESS_ONLY(s, sk_set_option(s, option, value)); }
 int wsdx_get_option(wsdx_socket s, int option) { IN_PROCESS_ONLY(s, sk_get_option(s, option)); }
 int wsdx_address(wsdx_socket s, int peer, char *buf, int cap) { IN_PROCESS_ONLY(s, sk_address(s, peer, buf, cap)); }

@@ -74,6 +74,7 @@ extern const wsdx_backend_ops wsdx_inprocess_backend;
  * options.c); api.c fails them WSAEOPNOTSUPP on installed handles. */
 int sk_select(wsdx_socket h, int events, wsdx_event_fn fn, void *ctx);
 int sk_try_send(wsdx_socket h, const void *buf, int len);
+int sk_try_send_disconnect(wsdx_socket h, const void *data, int len);
 int sk_set_option(wsdx_socket h, int option, int value);
 int sk_get_option(wsdx_socket h, int option);
 int sk_address(wsdx_socket h, int peer, char *buf, int cap);

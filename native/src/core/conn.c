@@ -196,13 +196,18 @@ int wsdx_conn_shutdown(wsdx_conn *c, int how, int *send_fin)
     return 0;
 }
 
-int wsdx_conn_send_disconnect(wsdx_conn *c, const void *data, int len)
+int wsdx_conn_send_disconnect_check(const wsdx_conn *c, const void *data, int len)
 {
     if (len < 0 || len > WSDX_MAX_DISCONNECT_DATA)
         return -WSDX_WSAEINVAL;
     if (len > 0 && !data)
         return -WSDX_WSAEFAULT;
-    int rc = wsdx_conn_send_check(c);
+    return wsdx_conn_send_check(c);
+}
+
+int wsdx_conn_send_disconnect(wsdx_conn *c, const void *data, int len)
+{
+    int rc = wsdx_conn_send_disconnect_check(c, data, len);
     if (rc)
         return rc;
     c->send_shut = 1;

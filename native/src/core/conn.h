@@ -64,8 +64,11 @@ int wsdx_conn_recv_ready(const wsdx_conn *c);
 int wsdx_conn_send_check(const wsdx_conn *c);
 /* WSPShutdown. *send_fin is set when the host must now send FIN. */
 int wsdx_conn_shutdown(wsdx_conn *c, int how, int *send_fin);
-/* WSPSendDisconnect: validates; on 0 the host sends the frame, then FIN. */
+/* WSPSendDisconnect: validates and ends sending; on 0 the host sends the
+ * frame, then FIN. */
 int wsdx_conn_send_disconnect(wsdx_conn *c, const void *data, int len);
+/* wsdx_conn_send_disconnect's checks alone: nothing changes. */
+int wsdx_conn_send_disconnect_check(const wsdx_conn *c, const void *data, int len);
 /* WSPRecvDisconnect. */
 int wsdx_conn_recv_disconnect(wsdx_conn *c, void *buf, int cap);
 

@@ -313,6 +313,8 @@ int sk_set_send_timeout(wsdx_socket h, int ms)
 
 static int send_data(wsdx_socket h, const void *buf, int len, int nowait);
 
+static int send_disconnect(wsdx_socket h, const void *data, int len, int nowait);
+
 int sk_send(wsdx_socket h, const void *buf, int len)
 {
     return send_data(h, buf, len, 0);
@@ -405,16 +407,43 @@ int sk_shutdown(wsdx_socket h, int how)
 
 int sk_send_disconnect(wsdx_socket h, const void *data, int len)
 {
+    return send_disconnect(h, data, len, 0);
+}
+
+int sk_try_send_disconnect(wsdx_socket h, const void *data, int len)
+{
+    return send_disconnect(h, data, len, 1);
+}
+
+/* The DISCONNECT frame, then FIN. Blocking (whatever the socket's mode) so
+ * that a disconnect is never half-done; nowait fails WSAEWOULDBLOCK instead,
+ * with nothing sent and sending still open, unless the frame at least starts
+ * out at once (its rest then waits in tx, and FIN behind it). */
+static int send_disconnect(wsdx_socket h, const void *data, int len, int nowait)
+{
     int rc;
     sock *s = enter_as(h, &rc, 1);
     if (!s)
         return rc;
-    if ((rc = wsdx_conn_send_disconnect(&s->core, data, len)) != 0)
+    /* a blocking send lets go of s->mu while it waits, so sending ends first
+     * (a shutdown meanwhile must not put a FIN inside the frame); nowait
+     * holds s->mu throughout and ends sending only once the frame is out */
+    rc = nowait ? wsdx_conn_send_disconnect_check(&s->core, data, len)
+                : wsdx_conn_send_disconnect(&s->core, data, len);
+    if (rc)
         return leave_as(s, rc, 1);
     uint8_t was = s->flags;
-    s->flags |= SF_BLOCKING; /* a small frame; the disconnect must not be half-done */
+    s->nowait = (uint8_t)nowait; /* read by send_frame; send_mu held throughout */
+    if (!nowait)
+        s->flags |= SF_BLOCKING;
     rc = send_frame(s, WSDX_FRAME_DISCONNECT, data, (size_t)len);
+    s->nowait = 0;
     s->flags = (uint8_t)((s->flags & ~SF_BLOCKING) | (was & SF_BLOCKING));
+    if (nowait) {
+        if (rc == -WSDX_WSAEWOULDBLOCK)
+            return leave_as(s, rc, 1);
+        wsdx_conn_send_disconnect(&s->core, data, len); /* checked above, under the same lock */
+    }
     if (rc == 0)
         send_fin(s);
     else

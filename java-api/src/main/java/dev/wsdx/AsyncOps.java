@@ -128,17 +128,25 @@ final class AsyncOps {
         if (!writing.compareAndSet(false, true)) throw new WritePendingException();
         CompletableFuture<Void> f = new CompletableFuture<>();
         Executor ex = executor;
-        // once FD_WRITE says the queue is empty, the small frame goes out without waiting
-        when(handle, WsdxNative.FD_WRITE, ex, () -> {
-            writing.set(false);
-            try {
-                owner.sendDisconnect(data);
-                f.complete(null);
-            } catch (IOException e) {
-                f.completeExceptionally(e);
-            }
-        }, f, writing, "sendDisconnect");
+        start(ex, () -> trySendDisconnect(data, f, ex), f, writing);
         return f;
+    }
+
+    /** Sends now if the frame can start out; else again once FD_WRITE says earlier writes went out. */
+    private void trySendDisconnect(ByteBuffer data, CompletableFuture<Void> f, Executor ex) {
+        boolean sent;
+        try {
+            sent = owner.trySendDisconnect(data);
+        } catch (IOException e) {
+            fail(f, writing, e);
+            return;
+        }
+        if (!sent) {
+            when(handle, WsdxNative.FD_WRITE, ex, () -> trySendDisconnect(data, f, ex), f, writing, "sendDisconnect");
+            return;
+        }
+        writing.set(false);
+        f.complete(null);
     }
 
     CompletableFuture<ByteBuffer> receiveDisconnect() {

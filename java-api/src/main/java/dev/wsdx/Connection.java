@@ -599,6 +599,22 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * {@link #sendDisconnect} if the frame can start out now (earlier writes have gone out and the
+     * kernel takes bytes); false, with nothing sent, if not. The installed backend has no such call:
+     * there it sends blocking.
+     */
+    boolean trySendDisconnect(ByteBuffer data) throws IOException {
+        if (!Readiness.supported(handle)) {
+            sendDisconnect(data);
+            return true;
+        }
+        int rc = NativeIo.trySendDisconnect(handle, data);
+        if (rc == -WsaError.WSAEWOULDBLOCK) return false;
+        if (rc < 0) throw fail(rc, "sendDisconnect");
+        return true;
+    }
+
+    /**
      * {@code WSPRecvDisconnect}: stops reception and returns the peer's disconnect data (S5) in a new
      * buffer ready to read; empty if the peer sent none or has not closed yet (S6).
      *

@@ -151,6 +151,38 @@ class AsyncOpsTest {
         }
     }
 
+    /**
+     * S5 under backpressure: while the peer takes nothing, the disconnect waits without holding a
+     * thread (the connection's one executor thread runs other work meanwhile) and sends nothing; once
+     * the peer reads, the frame and the end follow every byte written before.
+     */
+    @Test
+    void S5_sendDisconnectAsyncWaitsForEarlierWritesWithoutAThread() throws Exception {
+        ExecutorService one = Executors.newSingleThreadExecutor(r -> new Thread(r, "one"));
+        try (LoopbackPair p = LoopbackPair.open("127.0.0.1", Mode.STREAM)) {
+            p.client.executor(one).configureBlocking(false);
+            long sent = 0;
+            ByteBuffer chunk = ByteBuffer.allocateDirect(65536);
+            try {
+                while (true) sent += p.client.write(chunk.clear());
+            } catch (WouldBlockException full) {
+                // the path to the peer is full
+            }
+            CompletableFuture<Void> disc = p.client.sendDisconnectAsync(ByteBuffer.wrap(new byte[] {5}));
+            assertEquals("free", CompletableFuture.supplyAsync(() -> "free", one).get(10, TimeUnit.SECONDS));
+            Thread.sleep(50);
+            assertTrue(!disc.isDone(), "sent while the peer took nothing");
+            long got = 0;
+            ByteBuffer sink = ByteBuffer.allocate(65536);
+            for (int n; (n = p.accepted.read(sink.clear())) >= 0; ) got += n;
+            assertEquals(sent, got, "every byte before the end");
+            disc.get(10, TimeUnit.SECONDS);
+            assertEquals(5, p.accepted.receiveDisconnectAsync().get(10, TimeUnit.SECONDS).get(0));
+        } finally {
+            one.shutdownNow();
+        }
+    }
+
     /** MESSAGE mode: an empty message is a message, through writeAsync as through write. */
     @Test
     void writeAsyncSendsAnEmptyMessage() throws Exception {

@@ -41,7 +41,7 @@ public final class NativeIo {
         return send(h, src, message, WsdxNative::wsdx_try_send);
     }
 
-    /** {@code wsdx_send} or {@code wsdx_try_send}. */
+    /** {@code wsdx_send}, {@code wsdx_try_send} or a disconnect send. */
     private interface SendFn {
         int send(long h, Pointer buf, int len);
     }
@@ -118,17 +118,29 @@ public final class NativeIo {
 
     /** Sends {@code data}'s remaining bytes as disconnect data ({@code null} or empty: none). Position unchanged. */
     public static int sendDisconnect(long h, ByteBuffer data) {
-        if (data == null || !data.hasRemaining()) return WsdxNative.wsdx_send_disconnect(h, null, 0);
+        return sendDisconnect(h, data, WsdxNative::wsdx_send_disconnect);
+    }
+
+    /**
+     * {@link #sendDisconnect} that never waits ({@code wsdx_try_send_disconnect}): {@code -WSAEWOULDBLOCK},
+     * with nothing sent, when the frame cannot start out now.
+     */
+    public static int trySendDisconnect(long h, ByteBuffer data) {
+        return sendDisconnect(h, data, WsdxNative::wsdx_try_send_disconnect);
+    }
+
+    private static int sendDisconnect(long h, ByteBuffer data, SendFn fn) {
+        if (data == null || !data.hasRemaining()) return fn.send(h, null, 0);
         int pos = data.position();
         int len = data.remaining();
         if (data.isDirect()) {
-            int n = WsdxNative.wsdx_send_disconnect(h, address(data, pos), len);
+            int n = fn.send(h, address(data, pos), len);
             Reference.reachabilityFence(data);
             return n;
         }
         Staging st = staging(len);
         st.fill(data, pos, len);
-        int n = WsdxNative.wsdx_send_disconnect(h, st.ptr, len);
+        int n = fn.send(h, st.ptr, len);
         st.done();
         return n;
     }

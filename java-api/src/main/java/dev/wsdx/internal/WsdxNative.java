@@ -171,6 +171,8 @@ public final class WsdxNative {
     public static native int wsdx_select(long s, int events, EventFn fn, Pointer ctx);
     /** wsdx_send that never waits; -WSAEWOULDBLOCK when nothing was taken. */
     public static native int wsdx_try_send(long s, Pointer buf, int len);
+    /** wsdx_send_disconnect that never waits; -WSAEWOULDBLOCK, with nothing sent, when it cannot start now. */
+    public static native int wsdx_try_send_disconnect(long s, Pointer data, int len);
     /** Sets a {@code OPT_*} option. */
     public static native int wsdx_set_option(long s, int option, int value);
     /** A {@code OPT_*} option's value. */
