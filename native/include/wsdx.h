@@ -262,10 +262,12 @@ WSDX_API int wsdx_select(wsdx_socket s, int events, wsdx_event_fn fn, void *ctx)
 /* wsdx_send that never waits, whatever the blocking mode: -WSAEWOULDBLOCK
  * when nothing could be taken (then arm FD_WRITE). */
 WSDX_API int wsdx_try_send(wsdx_socket s, const void *buf, int len);
-/* wsdx_send_disconnect that never waits: -WSAEWOULDBLOCK, with nothing sent
- * and sending still open, when the frame cannot start out now (earlier data
- * still queued, or the kernel takes nothing; then arm FD_WRITE). Once it has
- * started, the rest and the FIN follow from the notifier. */
+/* wsdx_send_disconnect that never waits for the peer: -WSAEWOULDBLOCK, with
+ * nothing sent and sending still open, when the frame cannot start out now
+ * (earlier data still queued, or the kernel takes nothing; then arm
+ * FD_WRITE). Once it has started, the rest and the FIN follow from the
+ * notifier. Like wsdx_try_send, it does wait for another thread's send in
+ * progress on s. */
 WSDX_API int wsdx_try_send_disconnect(wsdx_socket s, const void *data, int len);
 
 /* --- socket options and addresses (connected sockets) --- */

@@ -69,15 +69,22 @@ static void fd_read_reports_data_without_reading_ahead(wsdx_socket c, wsdx_socke
     CHECK_EQ(wsdx_recv(a, buf, sizeof buf, 0), 0);
 }
 
-/* Fills a's path to c until the kernel takes nothing more; the bytes taken. */
+/* Fills a's path to c until the kernel takes nothing more, even after a
+ * pause for acknowledgements that would make room; the bytes taken. */
 static long fill(wsdx_socket a)
 {
     static char chunk[65536];
-    long sent = 0;
-    int rc;
-    while ((rc = wsdx_try_send(a, chunk, sizeof chunk)) > 0)
-        sent += rc;
-    CHECK_EQ(rc, -WSDX_WSAEWOULDBLOCK);
+    long sent = 0, round;
+    do {
+        int rc;
+        round = 0;
+        while ((rc = wsdx_try_send(a, chunk, sizeof chunk)) > 0)
+            round += rc;
+        CHECK_EQ(rc, -WSDX_WSAEWOULDBLOCK);
+        sent += round;
+        if (round > 0)
+            test_sleep_ms(100); /* then try again: full means full after a pause too */
+    } while (round > 0);
     return sent;
 }
 

@@ -331,7 +331,6 @@ static int send_data(wsdx_socket h, const void *buf, int len, int nowait)
     sock *s = enter_as(h, &rc, 1);
     if (!s)
         return rc;
-    s->nowait = (uint8_t)nowait; /* read by send_frame; send_mu held throughout */
     if (len < 0 || (len > 0 && !buf))
         return leave_as(s, -WSDX_WSAEFAULT, 1);
     if ((rc = wsdx_conn_send_check(&s->core)) != 0)
@@ -343,6 +342,7 @@ static int send_data(wsdx_socket h, const void *buf, int len, int nowait)
         n = STREAM_FRAME_MAX; /* a partial send, as stream sockets may do */
     if (s->core.mode == WSDX_STREAM && n == 0)
         return leave_as(s, 0, 1);
+    s->nowait = (uint8_t)nowait; /* read by send_frame; send_mu held throughout */
     rc = send_frame(s, WSDX_FRAME_DATA, buf, n);
     s->nowait = 0;
     if (rc < 0)

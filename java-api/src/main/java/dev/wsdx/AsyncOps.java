@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The event-driven side of a {@link Connection}: completions on the connection's executor, driven
@@ -30,7 +31,8 @@ final class AsyncOps {
 
     /**
      * Calls run inline per completion task, at most: bounds the stack of a chain whose every call
-     * completes at once (NIO.2's {@code maxHandlerInvokeCount} is 16 too).
+     * completes at once (NIO.2's {@code maxHandlerInvokeCount} is 16 too). A direct executor runs
+     * every task on the calling stack anyway, so there the chain's own depth is the bound.
      */
     private static final int MAX_INLINE = 16;
     /** The executor whose completion task this thread runs (null: none), and the calls run inline in it. */
@@ -41,7 +43,7 @@ final class AsyncOps {
     private final boolean message;
     private final AtomicBoolean reading = new AtomicBoolean();
     private final AtomicBoolean writing = new AtomicBoolean();
-    private final Queue<Runnable> afterPeerClose = new ConcurrentLinkedQueue<>();
+    private final Queue<Consumer<Boolean>> afterPeerClose = new ConcurrentLinkedQueue<>();
     /** Set before {@link #afterPeerClose} is drained: a receive queued later drains it itself. */
     private volatile boolean peerGone;
     private volatile Executor executor = DEFAULT_EXECUTOR;
@@ -152,28 +154,36 @@ final class AsyncOps {
     CompletableFuture<ByteBuffer> receiveDisconnect() {
         CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
         Executor ex = executor;
-        afterPeerClose.add(() -> start(ex, () -> {
+        Runnable take = () -> {
             try {
                 f.complete(owner.receiveDisconnect());
             } catch (IOException e) {
                 f.completeExceptionally(e);
             }
-        }, f, null));
+        };
+        afterPeerClose.add(mayInline -> {
+            if (mayInline) start(ex, take, f, null);
+            else run(ex, take, f, null);
+        });
         // the flag, not the close event: the event is made later on an event thread, and a receive
         // queued between the close callback's drain and that would wait for ever. A read that saw the
         // end of input makes the data final too (the DISCONNECT frame precedes the end), so no wait.
-        if (peerGone || !owner.isOpen() || owner.endOfInputRead()) drainAfterPeerClose();
+        if (peerGone || !owner.isOpen() || owner.endOfInputRead()) drainAfterPeerClose(true);
         return f;
     }
 
-    /** The peer's close event arrived, or the connection was closed: pending disconnect receives go on. */
+    /**
+     * The peer's close event arrived, or the connection was closed: pending disconnect receives go on,
+     * on their executors (the caller may hold the connection's close lock: no completion runs here).
+     */
     void peerClosed() {
         peerGone = true;
-        drainAfterPeerClose();
+        drainAfterPeerClose(false);
     }
 
-    private void drainAfterPeerClose() {
-        for (Runnable r; (r = afterPeerClose.poll()) != null; ) r.run();
+    /** Runs the waiting disconnect receives; {@code mayInline}: the application's own call, holding no lock of ours. */
+    private void drainAfterPeerClose(boolean mayInline) {
+        for (Consumer<Boolean> r; (r = afterPeerClose.poll()) != null; ) r.accept(mayInline);
     }
 
     // ------------------------------------------------------------------ shared

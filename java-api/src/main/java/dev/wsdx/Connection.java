@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * virtual thread frees its carrier), and {@link Thread#interrupt()} ends the wait as for an
  * {@link java.nio.channels.InterruptibleChannel}: the connection is closed and the call throws
  * {@link java.nio.channels.ClosedByInterruptException}. The {@code *Async} calls wait without a
- * thread at all and complete on the connection's {@linkplain #executor() executor}.
+ * thread at all and complete on the connection's {@linkplain #executor() executor}. As in NIO.2, a
+ * call made from a completion that runs on that executor tries at once on the same thread, so its
+ * future may be complete when it returns (at most 16 such calls per task; then it hands off).
  */
 public final class Connection implements AutoCloseable {
     /** {@link #shutdown(int)}: stop receiving (S2). */

@@ -207,7 +207,7 @@ public final class Server implements AutoCloseable {
     public CompletableFuture<Connection> acceptAsync(Executor executor) {
         Objects.requireNonNull(executor, "executor");
         CompletableFuture<Connection> f = new CompletableFuture<>();
-        AsyncOps.run(executor, () -> tryAccept(f, executor), f, null);
+        AsyncOps.start(executor, () -> tryAccept(f, executor), f, null);
         return f;
     }
 
