@@ -2,6 +2,7 @@ package dev.wsdx;
 
 import dev.wsdx.internal.CloseDispatcher;
 import dev.wsdx.internal.NativeIo;
+import dev.wsdx.internal.NativeWait;
 import dev.wsdx.internal.Readiness;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
@@ -30,11 +31,12 @@ import org.slf4j.LoggerFactory;
  * event saw) fails with {@link SocketClosedException} ({@code WSAENOTSOCK}, S11); a call racing with
  * close, or blocked when it came, fails the same way or completes, it never touches another socket.
  *
- * <p>Blocking {@code read}/{@code write} wait by parking until the library's readiness event (so a
- * virtual thread frees its carrier), and {@link Thread#interrupt()} ends the wait as for an
- * {@link java.nio.channels.InterruptibleChannel}: the connection is closed and the call throws
- * {@link java.nio.channels.ClosedByInterruptException}. The {@code *Async} calls wait without a
- * thread at all and complete on the connection's {@linkplain #executor() executor}. As in NIO.2, a
+ * <p>A blocking {@code read} on a platform thread waits in the library (the kernel wakes it
+ * directly); on a virtual thread it parks until the library's readiness event, so the carrier is
+ * free, and so does a blocking {@code write} that finds the send buffer full. Either way
+ * {@link Thread#interrupt()} ends the wait as for an {@link java.nio.channels.InterruptibleChannel}:
+ * the connection is closed and the call throws {@link java.nio.channels.ClosedByInterruptException}.
+ * The {@code *Async} calls wait without a thread at all and complete on the connection's {@linkplain #executor() executor}. As in NIO.2, a
  * call made from a completion that runs on that executor tries at once on the same thread, so its
  * future may be complete when it returns (at most 16 such calls per task; then it hands off).
  */
@@ -68,6 +70,7 @@ public final class Connection implements AutoCloseable {
     private volatile Linger linger = Linger.dontLinger();
     private volatile PeerSink sink; // the close callback's, once registered
     private volatile boolean waitedOn; // onClose or closeFuture was called: pin while the event is due
+    private final NativeWait waiter = new NativeWait(this); // a platform thread's interruptible wait in the library
     private volatile int sendTimeoutMs; // 0: none; else the library's blocking send enforces it (and aborts)
     private final AsyncOps async;
     private final ConnectOps connector;
@@ -512,8 +515,11 @@ public final class Connection implements AutoCloseable {
         Objects.requireNonNull(dst, "dst");
         if (dst.isReadOnly()) throw new IllegalArgumentException("read-only buffer");
         if (!dst.hasRemaining()) return 0;
-        int n = blocking && timeoutMs != 0 && Readiness.supported(handle) ? readParking(dst, timeoutMs)
-                : NativeIo.recv(handle, dst, timeoutMs, mode == Mode.MESSAGE);
+        boolean message = mode == Mode.MESSAGE;
+        int n;
+        if (!blocking || timeoutMs == 0) n = NativeIo.recv(handle, dst, timeoutMs, message);
+        else if (ConnectOps.onVirtualThread() && Readiness.supported(handle)) n = readParking(dst, timeoutMs);
+        else n = (int) waiter.call(() -> NativeIo.recv(handle, dst, timeoutMs, message));
         if (n == -WsaError.WSAETIMEDOUT && timeoutMs == 0) n = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
         return readResult(n);
     }
@@ -981,7 +987,7 @@ public final class Connection implements AutoCloseable {
         return SocketOptions.address(handle, true);
     }
 
-    /** A blocking receive that parks until FD_READ instead of waiting in native code. */
+    /** A virtual thread's blocking receive: parks until FD_READ instead of pinning its carrier in native code. */
     private int readParking(ByteBuffer dst, int timeoutMs) throws IOException {
         long deadline = AsyncOps.deadline(timeoutMs);
         int n;

@@ -1,5 +1,6 @@
 package dev.wsdx;
 
+import dev.wsdx.internal.NativeWait;
 import dev.wsdx.internal.Readiness;
 import dev.wsdx.internal.WsdxNative;
 import java.io.IOException;
@@ -25,6 +26,7 @@ public final class Server implements AutoCloseable {
     private final InetSocketAddress localAddress;
     private final LeakTracker.Handle tracked;
     private volatile boolean closing;
+    private final NativeWait waiter = new NativeWait(this); // a platform thread's interruptible wait in the library
     private final java.util.concurrent.atomic.AtomicLong rejectedSeen = new java.util.concurrent.atomic.AtomicLong();
 
     private Server(long handle, Mode mode, InetSocketAddress localAddress) {
@@ -105,6 +107,9 @@ public final class Server implements AutoCloseable {
 
     /**
      * Waits for the next connection. Its close listener is already registered, so no close event is missed.
+     * A platform thread waits in the library; a virtual thread parks, so its carrier is free. As for an
+     * {@link java.nio.channels.InterruptibleChannel}, {@link Thread#interrupt()} closes the server and
+     * the waiting accept throws {@link java.nio.channels.ClosedByInterruptException}.
      *
      * @return the connection
      * @throws SocketClosedException once closed, also when {@link #close()} ends a waiting accept (S11)
@@ -128,9 +133,11 @@ public final class Server implements AutoCloseable {
 
     private Connection accept0(int timeoutMs) throws IOException {
         long h;
-        if (timeoutMs == 0 || !Readiness.supported(handle)) {
-            h = WsdxNative.wsdx_accept(handle, timeoutMs);
-        } else { // park until FD_ACCEPT instead of waiting in native code
+        if (timeoutMs == 0) {
+            h = WsdxNative.wsdx_accept(handle, 0);
+        } else if (!ConnectOps.onVirtualThread() || !Readiness.supported(handle)) { // the library wakes it directly
+            h = waiter.call(() -> WsdxNative.wsdx_accept(handle, timeoutMs));
+        } else { // a virtual thread parks until FD_ACCEPT instead of pinning its carrier in native code
             long deadline = AsyncOps.deadline(timeoutMs);
             while ((h = WsdxNative.wsdx_accept(handle, 0)) == -WsaError.WSAEWOULDBLOCK) {
                 AsyncOps.park(handle, WsdxNative.FD_ACCEPT, deadline, this, "accept");

@@ -15,6 +15,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
+import java.time.Duration;
 import java.nio.channels.ReadPendingException;
 import java.nio.channels.WritePendingException;
 import java.util.List;
@@ -180,7 +181,7 @@ class EventDrivenTest {
                 thread.set(1);
                 return p[0].read(ByteBuffer.allocate(8));
             });
-            awaitParked(() -> thread.get() == 0 ? null : reader[0]);
+            awaitBlocked(() -> thread.get() == 0 ? null : reader[0]);
             reader[0].interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof ClosedByInterruptException, e.getCause().toString());
@@ -198,20 +199,54 @@ class EventDrivenTest {
             t[0] = Thread.currentThread();
             return server.accept();
         });
-        awaitParked(() -> t[0]);
+        awaitBlocked(() -> t[0]);
         server.close();
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof SocketClosedException, e.getCause().toString());
     }
 
-    /** Waits until the thread is parked (WAITING); a thread stuck in native code stays RUNNABLE. */
-    private static void awaitParked(java.util.function.Supplier<Thread> t) throws InterruptedException {
+    @Test
+    void I5_interruptClosesAndUnblocksAccept() throws Exception {
+        Server server = Server.bind(It.ANY_PORT, Mode.STREAM);
+        Thread[] t = new Thread[1];
+        CompletableFuture<Connection> f = It.async("accept", () -> {
+            t[0] = Thread.currentThread();
+            return server.accept();
+        });
+        awaitBlocked(() -> t[0]);
+        t[0].interrupt();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof ClosedByInterruptException, e.getCause().toString());
+        assertThrows(SocketClosedException.class, () -> server.accept(Duration.ZERO)); // the interrupt closed it
+    }
+
+    @Test
+    void I5_readOnAnInterruptedThreadClosesAtOnceAndKeepsTheStatus() throws Exception {
+        try (Server server = Server.bind(It.ANY_PORT, Mode.STREAM)) {
+            Connection[] p = It.connectTo(server, Mode.STREAM);
+            CompletableFuture<Boolean> f = It.async("reader", () -> {
+                Thread.currentThread().interrupt();
+                try {
+                    p[0].read(ByteBuffer.allocate(8));
+                    return false;
+                } catch (ClosedByInterruptException expected) {
+                    return Thread.currentThread().isInterrupted();
+                }
+            });
+            assertTrue(f.get(10, TimeUnit.SECONDS), "ClosedByInterruptException with the status still set");
+            assertFalse(p[0].isOpen());
+            assertEquals(-1, p[1].read(ByteBuffer.allocate(8))); // the peer saw the close
+            p[1].close();
+        }
+    }
+
+    /** Waits until the thread waits in the library's blocking call ({@link It#blockedInLibrary}). */
+    private static void awaitBlocked(java.util.function.Supplier<Thread> t) throws InterruptedException {
         for (int i = 0; i < 2000; i++) {
-            Thread th = t.get();
-            if (th != null && th.getState() == Thread.State.WAITING) return;
+            if (It.blockedInLibrary(t.get())) return;
             Thread.sleep(5);
         }
-        throw new AssertionError("the blocked call did not park: " + t.get());
+        throw new AssertionError("the call did not block: " + t.get());
     }
 
     @Test

@@ -33,8 +33,8 @@ public final class FdExhaustedServer {
                 }
             }, "waiting-accept");
             waiter.start();
-            while (waiter.getState() != Thread.State.WAITING && waiter.getState() != Thread.State.TIMED_WAITING)
-                Thread.sleep(10); // parked on FD_ACCEPT before the descriptors run out
+            while (!It.blockedInLibrary(waiter))
+                Thread.sleep(10); // waiting in the library's accept before the descriptors run out
             List<FileChannel> hog = new ArrayList<>();
             try {
                 for (;;) hog.add(FileChannel.open(Path.of("/dev/null")));

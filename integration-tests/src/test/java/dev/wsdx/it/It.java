@@ -40,6 +40,18 @@ final class It {
 
     private static final AtomicInteger THREADS = new AtomicInteger();
 
+    /**
+     * Whether {@code t} waits in a blocking call of the library: inside a native call (a platform
+     * thread's read and accept wait there, RUNNABLE) or parked (a virtual thread's wait, and writes).
+     */
+    static boolean blockedInLibrary(Thread t) {
+        if (t == null) return false;
+        Thread.State state = t.getState();
+        if (state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING) return true;
+        StackTraceElement[] st = t.getStackTrace();
+        return st.length > 0 && st[0].isNativeMethod() && st[0].getClassName().equals("dev.wsdx.internal.WsdxNative");
+    }
+
     /** Runs a task on a fresh daemon thread (never the common pool: blocking native calls). */
     static <T> CompletableFuture<T> async(String name, ThrowingSupplier<T> task) {
         CompletableFuture<T> f = new CompletableFuture<>();

@@ -30,7 +30,7 @@ class JavaNetConventionsTest {
         for (Mode mode : Mode.values()) {
             try (Pair p = pair(mode)) {
                 CompletableFuture<Integer> reader = async("reader", () -> p.client.read(ByteBuffer.allocate(16)));
-                awaitBlockedIn(reader, "wsdx_recv");
+                awaitBlockedIn(reader, "wsdx_recv_ex");
                 p.client.close();
                 Exception e = assertThrows(Exception.class, () -> await(reader, "the blocked read"));
                 assertTrue(e instanceof SocketClosedException, mode + ": " + e);
@@ -79,9 +79,9 @@ class JavaNetConventionsTest {
     }
 
     /**
-     * Waits until the task's thread is blocked: inside the named native call, or parked in the
-     * library's readiness wait (in-process handles park instead of waiting in native code), so the
-     * close surely comes under it.
+     * Waits until the task's thread is blocked: inside the named native call (a platform thread's
+     * read and accept wait there), or parked in the library's readiness wait (a virtual thread's),
+     * so the close surely comes under it.
      */
     private static void awaitBlockedIn(CompletableFuture<?> task, String nativeCall) throws Exception {
         long deadline = System.nanoTime() + WAIT.toNanos();

@@ -16,9 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Readiness events ({@code wsdx_select}) routed to waiting tasks: the library's notifier thread
  * (attached to the JVM as a daemon) runs each task once when its event is due. Tasks must be short:
- * they unpark a thread or hand work to an executor. Blocking calls use {@link #park} instead of
- * blocking in native code, so a virtual thread parks and frees its carrier, and
- * {@link Thread#interrupt()} wakes it. Internal: not part of the API.
+ * they unpark a thread or hand work to an executor. Virtual threads' blocking calls use {@link #park} instead of
+ * blocking in native code, so they park and free their carrier, and {@link Thread#interrupt()}
+ * wakes them (platform threads' reads and accepts wait in the library: {@link NativeWait}). Internal: not part of the API.
  */
 public final class Readiness {
     /** {@link #park} result: the event is due. */
