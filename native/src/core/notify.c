@@ -55,14 +55,16 @@ int sk_on_close(wsdx_socket h, wsdx_close_fn fn, void *ctx)
     if (!s)
         return -WSDX_WSAENOTSOCK;
     wsdx_mutex_lock(&s->mu);
-    int rc = s->kind == K_SOCKET ? 0 : -WSDX_WSAEOPNOTSUPP;
+    int rc = s->kind == K_SOCKET ? 0 : -WSDX_WSAEOPNOTSUPP, due = 0;
     if (rc == 0) {
         s->cb = fn;
         s->cb_ctx = ctx;
+        /* later, whoever makes the close due sees cb (the notifier, or leave_as's post) */
+        due = fn && wsdx_conn_close_due(&s->core);
     }
     wsdx_mutex_unlock(&s->mu);
-    if (rc == 0 && fn)
-        sock_post(s); /* delivers at once if the close already happened */
+    if (due)
+        sock_post(s); /* the close already happened: deliver it now, not a wake-up per socket */
     sock_release(s);
     return rc;
 }
