@@ -38,12 +38,26 @@ final class CloseNotifier {
      */
     static final Executor EVENT_THREADS = eventThreads();
 
+    /** {@link Connection#NOTIFIER_THREAD}: recognised by identity; anywhere else a direct executor. */
+    static final Executor NOTIFIER_THREAD = new Executor() {
+        @Override
+        public void execute(Runnable command) {
+            command.run();
+        }
+
+        @Override
+        public String toString() {
+            return "Connection.NOTIFIER_THREAD";
+        }
+    };
+
     private final Connection owner;
     private final CompletableFuture<CloseEvent> future = new CompletableFuture<>();
     private final Object lock = new Object();
     private List<Registration> pending = new ArrayList<>(); // guarded by lock; null once the event is known
     private CloseEvent event; // guarded by lock
     private boolean claimed; // guarded by lock
+    private boolean futureShared; // guarded by lock: future() was called, so the future may have dependents
 
     CloseNotifier(Connection owner) {
         this.owner = owner;
@@ -51,6 +65,9 @@ final class CloseNotifier {
 
     /** Completes once, with the event of the first {@link #fire}. Callers get a copy they may complete. */
     CompletableFuture<CloseEvent> future() {
+        synchronized (lock) {
+            futureShared = true;
+        }
         return future.copy();
     }
 
@@ -95,9 +112,7 @@ final class CloseNotifier {
         synchronized (lock) {
             if (claimed) return false;
             claimed = true;
-            event = ev;
-            toRun = pending;
-            pending = null;
+            toRun = settle(ev); // in the same hold: the event is known as soon as it is claimed
         }
         run(via, () -> deliver(ev, toRun));
         return true;
@@ -108,21 +123,56 @@ final class CloseNotifier {
      * call into the library); listeners added meanwhile wait for it.
      */
     boolean fire(Supplier<CloseEvent> make, Executor via) {
+        List<Registration> here;
         synchronized (lock) {
             if (claimed) return false;
             claimed = true;
+            here = takeNotifierListeners();
+        }
+        if (!here.isEmpty()) { // they asked for this thread: make the event here, run them, then the rest via
+            CloseEvent ev = make.get();
+            List<Registration> toRun = settle(ev);
+            for (Registration r : here) call(r, ev);
+            if (!toRun.isEmpty() || !completeUnshared(ev)) run(via, () -> deliver(ev, toRun));
+            return true;
         }
         run(via, () -> {
             CloseEvent ev = make.get();
-            List<Registration> toRun;
-            synchronized (lock) {
-                event = ev;
-                toRun = pending;
-                pending = null;
-            }
-            deliver(ev, toRun);
+            deliver(ev, settle(ev));
         });
         return true;
+    }
+
+    /** Records the claimed event; returns the listeners that were waiting for it (later ones get it at once). */
+    private List<Registration> settle(CloseEvent ev) {
+        synchronized (lock) {
+            event = ev;
+            List<Registration> toRun = pending;
+            pending = null;
+            return toRun;
+        }
+    }
+
+    /** Completes the future here if nobody can depend on it yet (no wake-up of an event thread for nothing). */
+    private boolean completeUnshared(CloseEvent ev) {
+        synchronized (lock) {
+            if (futureShared) return false;
+            future.complete(ev); // no dependents: future() would have set futureShared first
+            return true;
+        }
+    }
+
+    /** Removes and returns the pending {@link #NOTIFIER_THREAD} listeners. Under lock. */
+    private List<Registration> takeNotifierListeners() {
+        List<Registration> here = new ArrayList<>(0);
+        for (java.util.Iterator<Registration> it = pending.iterator(); it.hasNext(); ) {
+            Registration r = it.next();
+            if (r.executor == NOTIFIER_THREAD) {
+                here.add(r);
+                it.remove();
+            }
+        }
+        return here;
     }
 
     private static void run(Executor via, Runnable task) {
@@ -158,13 +208,7 @@ final class CloseNotifier {
     private void dispatch(Registration r, CloseEvent ev, List<Runnable> direct) {
         Thread dispatching = Thread.currentThread();
         boolean[] inExecute = {true};
-        Runnable call = () -> {
-            try {
-                r.listener.onClose(owner, ev);
-            } catch (Throwable t) {
-                log.warn("close listener {} threw on {}", r.listener, ev, t);
-            }
-        };
+        Runnable call = () -> call(r, ev);
         try {
             r.executor.execute(() -> {
                 if (direct != null && inExecute[0] && Thread.currentThread() == dispatching) direct.add(call);
@@ -174,6 +218,14 @@ final class CloseNotifier {
             log.warn("executor {} refused close listener {} for {}", r.executor, r.listener, ev, t);
         } finally {
             inExecute[0] = false;
+        }
+    }
+
+    private void call(Registration r, CloseEvent ev) {
+        try {
+            r.listener.onClose(owner, ev);
+        } catch (Throwable t) {
+            log.warn("close listener {} threw on {}", r.listener, ev, t);
         }
     }
 

@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +53,20 @@ public final class Connection implements AutoCloseable {
     /** Largest message ({@link Mode#MESSAGE}) in bytes. */
     public static final int MAX_MESSAGE = 16 * 1024 * 1024;
 
+    /**
+     * An executor for {@link #onClose}: the listener runs on the library's notifier thread, the
+     * thread the kernel woke, as a Netty handler runs on its event loop. The notice then takes one
+     * thread wake-up instead of two. That thread serves every socket, so such a listener must be short
+     * and must not block: no blocking {@code read}, {@code write} or {@code accept}, no waiting for
+     * other threads or for {@link #closeFuture()}. It may make non-blocking calls, call
+     * {@link #receiveDisconnect()}, and {@link #close()}: a close made there while another thread is
+     * closing the same connection returns at once and leaves the close to that thread. A peer's close
+     * runs it on the notifier thread before the close future completes; a local close runs it on the
+     * closing thread, and a listener added after the event runs at once on the adding thread. Passed
+     * anywhere else, it runs tasks at once on the calling thread.
+     */
+    public static final Executor NOTIFIER_THREAD = CloseNotifier.NOTIFIER_THREAD;
+
     private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
     private static final Executor DIRECT = Runnable::run;
 
@@ -62,7 +77,7 @@ public final class Connection implements AutoCloseable {
     private final CloseNotifier notifier = new CloseNotifier(this);
     private final LeakTracker.Handle tracked;
     private final PeerClose peer;
-    private final Object closeLock = new Object();
+    private final ReentrantLock closeLock = new ReentrantLock();
     private volatile boolean connected;
     private volatile boolean closing; // set before the native close, so a call it ends reports S11
     private volatile boolean closed;
@@ -752,7 +767,8 @@ public final class Connection implements AutoCloseable {
     }
 
     private void close0(boolean mayStayOpen) throws IOException {
-        synchronized (closeLock) {
+        if (!lockToClose()) return;
+        try {
             if (closed) return;
             closing = true;
             CloseEvent seen = peer.beforeClose();
@@ -774,7 +790,22 @@ public final class Connection implements AutoCloseable {
             async.peerClosed();
             notifier.fire(seen != null ? seen : CloseEvent.local(), DIRECT);
             if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
+        } finally {
+            closeLock.unlock();
         }
+    }
+
+    /**
+     * Takes the close lock; false if this is the notifier thread (a {@link #NOTIFIER_THREAD} listener)
+     * and another thread holds it: that thread's library close waits for this very callback to end, so
+     * waiting here would deadlock. The other thread finishes the close.
+     */
+    private boolean lockToClose() {
+        if (!Readiness.onNotifierThread()) {
+            closeLock.lock();
+            return true;
+        }
+        return closeLock.tryLock();
     }
 
     /**
@@ -803,6 +834,8 @@ public final class Connection implements AutoCloseable {
      * one that throws is logged and does not affect the others. A listener whose executor runs tasks
      * at once on the calling thread (a direct executor) runs on a wsdx event thread after the close
      * future completed; every other listener is handed to its executor before the future completes.
+     * With {@link #NOTIFIER_THREAD} a peer's close runs it on the thread the kernel woke, before all
+     * of that (the lowest latency; see there for what such a listener may do).
      *
      * @param listener the listener
      * @param executor where it runs

@@ -66,7 +66,7 @@ final class CloseNotice {
                 Connection[] peer = new Connection[m];
                 for (int i = 0; i < m; i++) {
                     local[i] = Connection.open(at, Mode.STREAM)
-                            .onClose((conn, e) -> seen.set(System.nanoTime()), Runnable::run);
+                            .onClose((conn, e) -> seen.set(System.nanoTime()), Connection.NOTIFIER_THREAD);
                     peer[i] = server.accept();
                 }
                 for (int i = 0; i < m; i++) {

@@ -194,30 +194,28 @@ class EventDrivenTest {
     @Test
     void I5_serverCloseEndsABlockedAcceptWithSocketClosed() throws Exception {
         Server server = Server.bind(It.ANY_PORT, Mode.STREAM);
-        Thread[] t = new Thread[1];
-        CompletableFuture<Connection> f = It.async("accept", () -> {
-            t[0] = Thread.currentThread();
-            return server.accept();
-        });
-        awaitBlocked(() -> t[0]);
-        server.close();
-        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
-        assertTrue(e.getCause() instanceof SocketClosedException, e.getCause().toString());
+        Throwable e = blockedAcceptEndedBy(server, t -> server.close());
+        assertTrue(e instanceof SocketClosedException, e.toString());
     }
 
     @Test
     void I5_interruptClosesAndUnblocksAccept() throws Exception {
         Server server = Server.bind(It.ANY_PORT, Mode.STREAM);
+        Throwable e = blockedAcceptEndedBy(server, Thread::interrupt);
+        assertTrue(e instanceof ClosedByInterruptException, e.toString());
+        assertThrows(SocketClosedException.class, () -> server.accept(Duration.ZERO)); // the interrupt closed it
+    }
+
+    /** Blocks a thread in {@code server.accept()}, then calls {@code end} with it; returns what the accept threw. */
+    private static Throwable blockedAcceptEndedBy(Server server, java.util.function.Consumer<Thread> end) throws Exception {
         Thread[] t = new Thread[1];
         CompletableFuture<Connection> f = It.async("accept", () -> {
             t[0] = Thread.currentThread();
             return server.accept();
         });
         awaitBlocked(() -> t[0]);
-        t[0].interrupt();
-        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
-        assertTrue(e.getCause() instanceof ClosedByInterruptException, e.getCause().toString());
-        assertThrows(SocketClosedException.class, () -> server.accept(Duration.ZERO)); // the interrupt closed it
+        end.accept(t[0]);
+        return assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)).getCause();
     }
 
     @Test
