@@ -120,9 +120,10 @@ final class CloseNotifier {
 
     /**
      * As {@link #fire(CloseEvent, Executor)}, but the event is made on {@code via}'s thread (it may
-     * call into the library); listeners added meanwhile wait for it.
+     * call into the library), or here when {@link #NOTIFIER_THREAD} listeners wait for it; listeners
+     * added meanwhile wait for it. If making it fails, {@code ifFails} is delivered: never no event.
      */
-    boolean fire(Supplier<CloseEvent> make, Executor via) {
+    boolean fire(Supplier<CloseEvent> make, CloseEvent ifFails, Executor via) {
         List<Registration> here;
         synchronized (lock) {
             if (claimed) return false;
@@ -130,17 +131,26 @@ final class CloseNotifier {
             here = takeNotifierListeners();
         }
         if (!here.isEmpty()) { // they asked for this thread: make the event here, run them, then the rest via
-            CloseEvent ev = make.get();
+            CloseEvent ev = make(make, ifFails);
             List<Registration> toRun = settle(ev);
             for (Registration r : here) call(r, ev);
             if (!toRun.isEmpty() || !completeUnshared(ev)) run(via, () -> deliver(ev, toRun));
             return true;
         }
         run(via, () -> {
-            CloseEvent ev = make.get();
+            CloseEvent ev = make(make, ifFails);
             deliver(ev, settle(ev));
         });
         return true;
+    }
+
+    private static CloseEvent make(Supplier<CloseEvent> make, CloseEvent ifFails) {
+        try {
+            return make.get();
+        } catch (RuntimeException e) {
+            log.warn("making the close event failed; delivering {} without its data", ifFails, e);
+            return ifFails;
+        }
     }
 
     /** Records the claimed event; returns the listeners that were waiting for it (later ones get it at once). */

@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A blocking {@code read} on a platform thread waits in the library (the kernel wakes it
  * directly); on a virtual thread it parks until the library's readiness event, so the carrier is
- * free, and so does a blocking {@code write} that finds the send buffer full. Either way
+ * free, and so does a blocking {@code write} that finds the send buffer full. (On the installed
+ * Windows provider's handles every thread waits in the library: {@code docs/windows.md}.) Either way
  * {@link Thread#interrupt()} ends the wait as for an {@link java.nio.channels.InterruptibleChannel}:
  * the connection is closed and the call throws {@link java.nio.channels.ClosedByInterruptException}.
  * The {@code *Async} calls wait without a thread at all and complete on the connection's {@linkplain #executor() executor}. As in NIO.2, a
@@ -60,10 +61,13 @@ public final class Connection implements AutoCloseable {
      * and must not block: no blocking {@code read}, {@code write} or {@code accept}, no waiting for
      * other threads or for {@link #closeFuture()}. It may make non-blocking calls, call
      * {@link #receiveDisconnect()}, and {@link #close()}: a close made there while another thread is
-     * closing the same connection returns at once and leaves the close to that thread. A peer's close
-     * runs it on the notifier thread before the close future completes; a local close runs it on the
-     * closing thread, and a listener added after the event runs at once on the adding thread. Passed
-     * anywhere else, it runs tasks at once on the calling thread.
+     * closing the same connection returns at once, and the close is finished on another thread. With
+     * a linger timeout set, a close there waits up to that timeout and every socket's events wait with
+     * it: close with {@link Linger#dontLinger()} or {@link Linger#abortive()} there. A peer's close runs
+     * it on the notifier thread before the close future completes; a local close runs it on the
+     * closing thread, a listener added after the event runs at once on the adding thread, and one
+     * added while the event is being made runs on a wsdx event thread. Passed anywhere else, it runs
+     * tasks at once on the calling thread.
      */
     public static final Executor NOTIFIER_THREAD = CloseNotifier.NOTIFIER_THREAD;
 
@@ -85,7 +89,7 @@ public final class Connection implements AutoCloseable {
     private volatile Linger linger = Linger.dontLinger();
     private volatile PeerSink sink; // the close callback's, once registered
     private volatile boolean waitedOn; // onClose or closeFuture was called: pin while the event is due
-    private final NativeWait waiter = new NativeWait(this); // a platform thread's interruptible wait in the library
+    private final NativeWait waiter = new NativeWait(this, CloseNotifier.EVENT_THREADS); // a platform thread's interruptible wait
     private volatile int sendTimeoutMs; // 0: none; else the library's blocking send enforces it (and aborts)
     private final AsyncOps async;
     private final ConnectOps connector;
@@ -359,8 +363,9 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * On the notifier thread: claim the event at once, make and deliver it on an event thread (taking
-     * the disconnect data is a library call, which the notifier thread must not wait for).
+     * On the notifier thread: claim the event at once, make and deliver it on an event thread, or here
+     * for {@link #NOTIFIER_THREAD} listeners (taking the disconnect data is then a library call made on
+     * the notifier thread: it waits only for this socket's lock).
      */
     private void onPeerClose(int error, int flags) {
         if (closing) return; // closed locally: no peer events any more
@@ -369,7 +374,8 @@ public final class Connection implements AutoCloseable {
         if (error != 0 && log.isDebugEnabled()) {
             log.debug("{}: peer close {} ({})", this, CloseEvent.causeOf(error), WsaError.name(error));
         }
-        notifier.fire(() -> peer.event(error, data, closing), CloseNotifier.EVENT_THREADS);
+        notifier.fire(() -> peer.event(error, data, closing), CloseEvent.of(CloseEvent.Origin.PEER, error, data),
+                CloseNotifier.EVENT_THREADS);
     }
 
     /**
@@ -534,7 +540,7 @@ public final class Connection implements AutoCloseable {
         int n;
         if (!blocking || timeoutMs == 0) n = NativeIo.recv(handle, dst, timeoutMs, message);
         else if (ConnectOps.onVirtualThread() && Readiness.supported(handle)) n = readParking(dst, timeoutMs);
-        else n = (int) waiter.call(() -> NativeIo.recv(handle, dst, timeoutMs, message));
+        else n = (int) waiter.call(() -> NativeIo.recv(handle, dst, timeoutMs, message), lost -> { });
         if (n == -WsaError.WSAETIMEDOUT && timeoutMs == 0) n = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
         return readResult(n);
     }
@@ -767,7 +773,7 @@ public final class Connection implements AutoCloseable {
     }
 
     private void close0(boolean mayStayOpen) throws IOException {
-        if (!lockToClose()) return;
+        if (!lockToClose(mayStayOpen)) return;
         try {
             if (closed) return;
             closing = true;
@@ -798,14 +804,23 @@ public final class Connection implements AutoCloseable {
     /**
      * Takes the close lock; false if this is the notifier thread (a {@link #NOTIFIER_THREAD} listener)
      * and another thread holds it: that thread's library close waits for this very callback to end, so
-     * waiting here would deadlock. The other thread finishes the close.
+     * waiting here would deadlock. The close is then made on an event thread once the lock is free (if
+     * the holder was a {@link #closeSocket()} that had to stay open, S10, this one still closes).
      */
-    private boolean lockToClose() {
+    private boolean lockToClose(boolean mayStayOpen) {
         if (!Readiness.onNotifierThread()) {
             closeLock.lock();
             return true;
         }
-        return closeLock.tryLock();
+        if (closeLock.tryLock()) return true;
+        CloseNotifier.EVENT_THREADS.execute(() -> {
+            try {
+                close0(mayStayOpen);
+            } catch (IOException e) {
+                log.debug("{}: the close a notifier-thread listener asked for failed", this, e);
+            }
+        });
+        return false;
     }
 
     /**

@@ -107,7 +107,7 @@ final class PeerClose {
     }
 
     /** WSPRecvDisconnect on our own behalf (reception is over or ending); null if it failed. */
-    private ByteBuffer takeData() {
+    private synchronized ByteBuffer takeData() { // the notifier and a closing thread may both ask
         ByteBuffer k = kept;
         if (k != null) return k.duplicate();
         ByteBuffer b = ByteBuffer.allocate(Connection.MAX_DISCONNECT_DATA);

@@ -26,7 +26,7 @@ public final class Server implements AutoCloseable {
     private final InetSocketAddress localAddress;
     private final LeakTracker.Handle tracked;
     private volatile boolean closing;
-    private final NativeWait waiter = new NativeWait(this); // a platform thread's interruptible wait in the library
+    private final NativeWait waiter = new NativeWait(this, CloseNotifier.EVENT_THREADS); // a platform thread's interruptible wait
     private final java.util.concurrent.atomic.AtomicLong rejectedSeen = new java.util.concurrent.atomic.AtomicLong();
 
     private Server(long handle, Mode mode, InetSocketAddress localAddress) {
@@ -131,12 +131,17 @@ public final class Server implements AutoCloseable {
         return accept0(Timeouts.millis(timeout, "accept timeout"));
     }
 
+    /** An accept that succeeded just as an interrupt closed the server: nobody will get the connection. */
+    private static void releaseLost(long h) {
+        if (h >= 0) WsdxNative.wsdx_close(h);
+    }
+
     private Connection accept0(int timeoutMs) throws IOException {
         long h;
         if (timeoutMs == 0) {
             h = WsdxNative.wsdx_accept(handle, 0);
         } else if (!ConnectOps.onVirtualThread() || !Readiness.supported(handle)) { // the library wakes it directly
-            h = waiter.call(() -> WsdxNative.wsdx_accept(handle, timeoutMs));
+            h = waiter.call(() -> WsdxNative.wsdx_accept(handle, timeoutMs), Server::releaseLost);
         } else { // a virtual thread parks until FD_ACCEPT instead of pinning its carrier in native code
             long deadline = AsyncOps.deadline(timeoutMs);
             while ((h = WsdxNative.wsdx_accept(handle, 0)) == -WsaError.WSAEWOULDBLOCK) {

@@ -31,10 +31,13 @@
  * Every public class is safe to use from any number of threads: {@code Connection} and {@code Server}
  * methods may be called concurrently (a call racing with {@code close()} completes or fails
  * {@code SocketClosedException}, never touches another socket); {@code CloseEvent}, {@code Linger}
- * and the exceptions are immutable. Blocking calls block the calling thread in native code (on a
- * virtual thread they pin its carrier). Close listeners run on the executor given with them; peer
- * events are made on a small bounded pool of wsdx event threads, never on the library's notifier
- * thread.
+ * and the exceptions are immutable. Blocking reads and accepts wait in native code on a platform
+ * thread; on a virtual thread they (and a write that finds the send buffer full) park instead, so
+ * the carrier is free, and {@link java.lang.Thread#interrupt()} ends them as for an
+ * {@link java.nio.channels.InterruptibleChannel}. Close listeners run on the executor given with
+ * them; peer events are made on a small bounded pool of wsdx event threads, except for listeners
+ * that ask for {@link dev.wsdx.Connection#NOTIFIER_THREAD}, which run on the library's notifier
+ * thread, the thread the kernel woke.
  *
  * <h2>Resources and setup</h2>
  * {@code close()} always releases the native handle; a connection dropped without it is released by

@@ -219,14 +219,53 @@ class CloseNotifierTest {
         assertTrue(notifier.fire(() -> {
             made.incrementAndGet();
             return PEER_RESET;
-        }, DIRECT));
+        }, CloseEvent.local(), DIRECT));
         assertFalse(notifier.fire(() -> {
             made.incrementAndGet();
             return CloseEvent.local();
-        }, DIRECT));
+        }, CloseEvent.local(), DIRECT));
         assertFalse(notifier.fire(CloseEvent.local(), DIRECT));
         assertEquals(1, made.get());
         assertSame(PEER_RESET, notifier.future().getNow(null));
+    }
+
+    /** Making the event fails: the fallback is delivered, so the future and every listener still complete. */
+    @Test
+    void aFailureToMakeTheEventDeliversTheFallback() {
+        List<CloseEvent> seen = new ArrayList<>();
+        notifier.add((c, e) -> seen.add(e), DIRECT);
+        notifier.add((c, e) -> seen.add(e), CloseNotifier.NOTIFIER_THREAD);
+        assertTrue(notifier.fire(() -> {
+            throw new IllegalStateException("made to fail by the test");
+        }, PEER_RESET, DIRECT));
+        assertEquals(List.of(PEER_RESET, PEER_RESET), seen);
+        assertSame(PEER_RESET, notifier.future().getNow(null));
+    }
+
+    /**
+     * NOTIFIER_THREAD listeners run on the firing thread before the future completes; the rest go
+     * through {@code via}; the future completes without {@code via} only if nobody took it.
+     */
+    @Test
+    void notifierThreadListenersRunOnTheFiringThreadFirst() {
+        List<String> order = new ArrayList<>();
+        List<Runnable> via = new ArrayList<>();
+        CompletableFuture<CloseEvent> f = notifier.future();
+        notifier.add((c, e) -> order.add("other"), DIRECT);
+        notifier.add((c, e) -> order.add("notifier, future done: " + f.isDone()), CloseNotifier.NOTIFIER_THREAD);
+        assertTrue(notifier.fire(() -> PEER_RESET, CloseEvent.local(), via::add));
+        assertEquals(List.of("notifier, future done: false"), order);
+        assertEquals(1, via.size(), "the rest is handed over");
+        via.get(0).run();
+        assertEquals(List.of("notifier, future done: false", "other"), order);
+        assertSame(PEER_RESET, f.getNow(null));
+
+        CloseNotifier quiet = new CloseNotifier(null);
+        List<Runnable> none = new ArrayList<>();
+        quiet.add((c, e) -> { }, CloseNotifier.NOTIFIER_THREAD);
+        assertTrue(quiet.fire(() -> PEER_RESET, CloseEvent.local(), none::add));
+        assertTrue(none.isEmpty(), "nothing left to hand over");
+        assertSame(PEER_RESET, quiet.future().getNow(null), "completed on the firing thread");
     }
 
     /** An executor that refuses the delivery does not lose the event: it is delivered on the firing thread. */

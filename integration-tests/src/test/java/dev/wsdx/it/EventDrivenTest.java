@@ -171,6 +171,37 @@ class EventDrivenTest {
     }
 
     @Test
+    void I5_interruptEndsVirtualThreadsParkedInReadAndAccept() throws Exception {
+        Assumptions.assumeTrue(ChildJvm.exists(ChildJvm.JDK25),
+                "SKIPPED: no JDK 25 at " + ChildJvm.JDK25 + " for the virtual-thread test");
+        try (ChildJvm child = ChildJvm.start(ChildJvm.JDK25, List.of("--enable-native-access=ALL-UNNAMED"),
+                VirtualInterrupt.class)) {
+            assertEquals("READ ClosedByInterruptException interrupted=true parked=true open=false",
+                    child.await(60, "READ "));
+            assertEquals("ACCEPT ClosedByInterruptException interrupted=true parked=true open=false",
+                    child.await(60, "ACCEPT "));
+        }
+    }
+
+    @Test
+    void I5_interruptEndsAReadWithATimeout() throws Exception {
+        try (Server server = Server.bind(It.ANY_PORT, Mode.STREAM)) {
+            Connection[] p = It.connectTo(server, Mode.STREAM);
+            Thread[] reader = new Thread[1];
+            CompletableFuture<Integer> f = It.async("reader", () -> {
+                reader[0] = Thread.currentThread();
+                return p[0].read(ByteBuffer.allocate(8), Duration.ofSeconds(30));
+            });
+            awaitBlocked(() -> reader[0]);
+            reader[0].interrupt();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof ClosedByInterruptException, e.getCause().toString());
+            assertFalse(p[0].isOpen(), "closed before the read reported the interrupt");
+            p[1].close();
+        }
+    }
+
+    @Test
     void I5_interruptClosesAndUnblocksRead() throws Exception {
         try (Server server = Server.bind(It.ANY_PORT, Mode.STREAM)) {
             Connection[] p = It.connectTo(server, Mode.STREAM);

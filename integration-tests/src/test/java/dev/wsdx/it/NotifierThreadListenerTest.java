@@ -52,6 +52,26 @@ class NotifierThreadListenerTest {
         }
     }
 
+    @Test
+    void R1_S7_aListenerClosesItsOwnConnectionThereAndALateFutureStillCompletes() throws Exception {
+        try (Pair p = pair(Mode.STREAM)) {
+            CompletableFuture<Boolean> closedThere = new CompletableFuture<>();
+            p.client.onClose((c, ev) -> {
+                try {
+                    c.close();
+                    closedThere.complete(!c.isOpen());
+                } catch (Exception e) {
+                    closedThere.completeExceptionally(e);
+                }
+            }, Connection.NOTIFIER_THREAD);
+            p.accepted.close();
+            assertTrue(await(closedThere, "the listener's own close"));
+            // nobody took the future before the event: it completed on the notifier, without an event thread
+            CloseEvent ev = await(p.client.closeFuture(), "a close future taken after the event");
+            assertEquals(CloseEvent.Origin.PEER, ev.origin());
+        }
+    }
+
     /**
      * A listener on the notifier closes its connection while another thread is closing it. That
      * thread's library close waits for this very callback to end, so a close that waited for the

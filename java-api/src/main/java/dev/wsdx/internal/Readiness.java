@@ -122,9 +122,10 @@ public final class Readiness {
     }
 
     /**
-     * Whether the caller is the library's notifier thread (inside a readiness task): no application code
-     * may run there, since it would hold up every socket's events, and a close that waits for this
-     * socket's running callback would wait for itself.
+     * Whether the caller is the library's notifier thread (inside a callback): no application code
+     * runs there but {@code Connection.NOTIFIER_THREAD} listeners, which promise not to block, since
+     * it would hold up every socket's events, and a close that waits for this socket's running
+     * callback would wait for itself.
      *
      * @return true on the notifier thread
      */
