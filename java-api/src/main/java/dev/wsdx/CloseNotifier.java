@@ -147,7 +147,7 @@ final class CloseNotifier {
     private static CloseEvent make(Supplier<CloseEvent> make, CloseEvent ifFails) {
         try {
             return make.get();
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // even an Error: a claimed event that is never delivered would hang every waiter
             log.warn("making the close event failed; delivering {} without its data", ifFails, e);
             return ifFails;
         }

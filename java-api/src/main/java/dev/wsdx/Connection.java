@@ -65,7 +65,8 @@ public final class Connection implements AutoCloseable {
      * a linger timeout set, a close there waits up to that timeout and every socket's events wait with
      * it: close with {@link Linger#dontLinger()} or {@link Linger#abortive()} there. A peer's close runs
      * it on the notifier thread before the close future completes; a local close runs it on the
-     * closing thread, a listener added after the event runs at once on the adding thread, and one
+     * closing thread (for a close made by {@link Thread#interrupt()}, a wsdx thread or the interrupted
+     * one), a listener added after the event runs at once on the adding thread, and one
      * added while the event is being made runs on a wsdx event thread. Passed anywhere else, it runs
      * tasks at once on the calling thread.
      */
@@ -89,7 +90,7 @@ public final class Connection implements AutoCloseable {
     private volatile Linger linger = Linger.dontLinger();
     private volatile PeerSink sink; // the close callback's, once registered
     private volatile boolean waitedOn; // onClose or closeFuture was called: pin while the event is due
-    private final NativeWait waiter = new NativeWait(this, CloseNotifier.EVENT_THREADS); // a platform thread's interruptible wait
+    private final NativeWait waiter = new NativeWait(this); // a platform thread's interruptible wait
     private volatile int sendTimeoutMs; // 0: none; else the library's blocking send enforces it (and aborts)
     private final AsyncOps async;
     private final ConnectOps connector;
@@ -774,11 +775,13 @@ public final class Connection implements AutoCloseable {
 
     private void close0(boolean mayStayOpen) throws IOException {
         if (!lockToClose(mayStayOpen)) return;
+        CloseEvent ev;
+        int rc;
         try {
             if (closed) return;
             closing = true;
             CloseEvent seen = peer.beforeClose();
-            int rc = WsdxNative.wsdx_close(handle);
+            rc = WsdxNative.wsdx_close(handle);
             if (rc == -WsaError.WSAEWOULDBLOCK) {
                 if (mayStayOpen) {
                     closing = false;
@@ -794,18 +797,22 @@ public final class Connection implements AutoCloseable {
             CloseDispatcher.unregister(handle);
             Readiness.closed(handle); // parked calls wake and find the handle gone
             async.peerClosed();
-            notifier.fire(seen != null ? seen : CloseEvent.local(), DIRECT);
-            if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
+            ev = seen != null ? seen : CloseEvent.local();
         } finally {
             closeLock.unlock();
         }
+        // after unlocking: a listener or dependent that waits for a thread which is itself closing
+        // this connection (an interrupted read, NativeWait) must not hold that thread on the lock
+        notifier.fire(ev, DIRECT);
+        if (rc < 0 && rc != -WsaError.WSAENOTSOCK) throw WsdxException.of(rc, "close");
     }
 
     /**
      * Takes the close lock; false if this is the notifier thread (a {@link #NOTIFIER_THREAD} listener)
      * and another thread holds it: that thread's library close waits for this very callback to end, so
-     * waiting here would deadlock. The close is then made on an event thread once the lock is free (if
-     * the holder was a {@link #closeSocket()} that had to stay open, S10, this one still closes).
+     * waiting here would deadlock. The close is then made on an event thread once the lock is free, as
+     * a {@link #close()} (so if the holder was a {@link #closeSocket()} that had to stay open, S10, the
+     * connection still closes).
      */
     private boolean lockToClose(boolean mayStayOpen) {
         if (!Readiness.onNotifierThread()) {
@@ -815,9 +822,9 @@ public final class Connection implements AutoCloseable {
         if (closeLock.tryLock()) return true;
         CloseNotifier.EVENT_THREADS.execute(() -> {
             try {
-                close0(mayStayOpen);
+                close0(false); // asked for a close: made even if the holder's closeSocket() stays open (S10)
             } catch (IOException e) {
-                log.debug("{}: the close a notifier-thread listener asked for failed", this, e);
+                log.warn("{}: the close a notifier-thread listener asked for failed", this, e);
             }
         });
         return false;

@@ -26,7 +26,7 @@ public final class Server implements AutoCloseable {
     private final InetSocketAddress localAddress;
     private final LeakTracker.Handle tracked;
     private volatile boolean closing;
-    private final NativeWait waiter = new NativeWait(this, CloseNotifier.EVENT_THREADS); // a platform thread's interruptible wait
+    private final NativeWait waiter = new NativeWait(this); // a platform thread's interruptible wait
     private final java.util.concurrent.atomic.AtomicLong rejectedSeen = new java.util.concurrent.atomic.AtomicLong();
 
     private Server(long handle, Mode mode, InetSocketAddress localAddress) {

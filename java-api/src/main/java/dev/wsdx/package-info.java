@@ -33,7 +33,8 @@
  * {@code SocketClosedException}, never touches another socket); {@code CloseEvent}, {@code Linger}
  * and the exceptions are immutable. Blocking reads and accepts wait in native code on a platform
  * thread; on a virtual thread they (and a write that finds the send buffer full) park instead, so
- * the carrier is free, and {@link java.lang.Thread#interrupt()} ends them as for an
+ * the carrier is free (except on the installed Windows provider's handles, where every thread waits
+ * in native code), and {@link java.lang.Thread#interrupt()} ends them as for an
  * {@link java.nio.channels.InterruptibleChannel}. Close listeners run on the executor given with
  * them; peer events are made on a small bounded pool of wsdx event threads, except for listeners
  * that ask for {@link dev.wsdx.Connection#NOTIFIER_THREAD}, which run on the library's notifier

@@ -183,6 +183,38 @@ class EventDrivenTest {
         }
     }
 
+    /**
+     * A close listener on the closing thread (direct executor) that waits for the interrupted reader:
+     * the reader, which closes too before it throws, must not wait for the close lock while the
+     * listener runs (robustness.md F9).
+     */
+    @Test
+    void I5_aCloseListenerThatWaitsForTheInterruptedReaderDoesNotDeadlock() throws Exception {
+        try (Server server = Server.bind(It.ANY_PORT, Mode.STREAM)) {
+            Connection[] p = It.connectTo(server, Mode.STREAM);
+            Thread[] reader = new Thread[1];
+            CompletableFuture<Boolean> readerEndedFirst = new CompletableFuture<>();
+            p[0].onClose((c, ev) -> {
+                try {
+                    reader[0].join(10_000);
+                    readerEndedFirst.complete(!reader[0].isAlive());
+                } catch (InterruptedException e) {
+                    readerEndedFirst.completeExceptionally(e);
+                }
+            }, Runnable::run);
+            CompletableFuture<Integer> f = It.async("reader", () -> {
+                reader[0] = Thread.currentThread();
+                return p[0].read(ByteBuffer.allocate(8));
+            });
+            awaitBlocked(() -> reader[0]);
+            reader[0].interrupt();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof ClosedByInterruptException, e.getCause().toString());
+            assertTrue(readerEndedFirst.get(30, TimeUnit.SECONDS), "the reader ended while the listener waited");
+            p[1].close();
+        }
+    }
+
     @Test
     void I5_interruptEndsAReadWithATimeout() throws Exception {
         try (Server server = Server.bind(It.ANY_PORT, Mode.STREAM)) {

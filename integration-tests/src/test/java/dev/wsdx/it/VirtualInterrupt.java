@@ -10,8 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Child JVM main on JDK 21+ (see {@link EventDrivenTest}): a virtual thread parked in a blocking
- * {@code read}, then one parked in {@code accept}, each interrupted. Prints
- * "READ &lt;exception&gt; open=&lt;isOpen&gt; interrupted=&lt;status&gt;" and the same for "ACCEPT".
+ * {@code read}, then one parked in {@code accept}, each interrupted. Prints "READ &lt;exception&gt;
+ * interrupted=&lt;status&gt; parked=&lt;was WAITING&gt; open=&lt;still open&gt;", and the same for "ACCEPT".
  * Compiled for Java 17: virtual threads are started reflectively.
  */
 public final class VirtualInterrupt {

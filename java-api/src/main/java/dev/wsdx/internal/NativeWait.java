@@ -18,16 +18,32 @@ import java.util.function.LongSupplier;
  * their carrier. Internal: not part of the API.
  */
 public final class NativeWait extends AbstractInterruptibleChannel {
+    /**
+     * Where an interrupt's close runs when the hook is called by the interrupting thread: never inside
+     * {@link Thread#interrupt()}, which holds the interrupted thread's blocker lock (JDK 17) while the
+     * hook runs, and never on a pool that application code can fill (the close event threads): an
+     * interrupt must end the call whatever else is waiting. Interrupts are rare: a thread per close.
+     */
+    private static final Executor INTERRUPT_CLOSER = command -> {
+        Thread t = new Thread(command, "wsdx-interrupt-close");
+        t.setDaemon(true);
+        t.start();
+    };
+    /** The NativeWait whose call this thread is making, if any. */
+    private static final ThreadLocal<NativeWait> IN_CALL = new ThreadLocal<>();
+
     private final AutoCloseable target;
     private final Executor closer;
 
     /**
      * @param target what an interrupt closes (the connection or listener)
-     * @param closer where that close runs: never inside {@link Thread#interrupt()}, which holds the
-     *     interrupted thread's blocker lock (JDK 17) while the hook runs, nor on the interrupted thread
-     *     before its call has returned
      */
-    public NativeWait(AutoCloseable target, Executor closer) {
+    public NativeWait(AutoCloseable target) {
+        this(target, INTERRUPT_CLOSER);
+    }
+
+    /** As {@link #NativeWait(AutoCloseable)}, with the executor an interrupting thread hands the close to (tests). */
+    NativeWait(AutoCloseable target, Executor closer) {
         this.target = target;
         this.closer = closer;
     }
@@ -43,12 +59,22 @@ public final class NativeWait extends AbstractInterruptibleChannel {
      *     target is closed by then
      */
     public long call(LongSupplier call, LongConsumer lost) throws ClosedByInterruptException {
-        begin();
+        NativeWait outer = IN_CALL.get();
+        IN_CALL.set(this);
+        try {
+            return call0(call, lost);
+        } finally {
+            IN_CALL.set(outer);
+        }
+    }
+
+    private long call0(LongSupplier call, LongConsumer lost) throws ClosedByInterruptException {
+        begin(); // an interrupt already pending closes here, on this thread, before the call
         long r;
         try {
             r = call.getAsLong();
         } catch (RuntimeException | Error e) {
-            endQuietly();
+            endAfterFailure(e);
             throw e;
         }
         try {
@@ -63,11 +89,15 @@ public final class NativeWait extends AbstractInterruptibleChannel {
         return r;
     }
 
-    private void endQuietly() {
+    /** The call threw: it is the one to report, but an interrupt still leaves the target closed. */
+    private void endAfterFailure(Throwable failure) {
         try {
             end(true);
-        } catch (IOException ignored) {
-            // the call's own exception is the one to report; the interrupt status stays set
+        } catch (ClosedByInterruptException e) {
+            closeTarget(e);
+            failure.addSuppressed(e);
+        } catch (IOException impossible) {
+            failure.addSuppressed(impossible); // end(true) throws only ClosedByInterruptException
         }
     }
 
@@ -80,15 +110,20 @@ public final class NativeWait extends AbstractInterruptibleChannel {
     }
 
     /**
-     * Called once, by the first interrupt (on the interrupting thread, or on the interrupted one on
-     * newer JDKs): only starts the close, whose library call wakes the waiting call.
+     * Called once, by the first interrupt. On the thread making the call (an interrupt pending at
+     * {@code begin()}, or newer JDKs' {@code end()}) it closes at once: no lock is held there. On the
+     * interrupting thread it only starts the close elsewhere; the library's close wakes the call.
      */
     @Override
     protected void implCloseChannel() {
+        if (IN_CALL.get() == this) {
+            closeQuietly();
+            return;
+        }
         try {
             closer.execute(this::closeQuietly);
-        } catch (RuntimeException refused) {
-            closeQuietly(); // a refusing executor: close here rather than leave the call blocked
+        } catch (RuntimeException | OutOfMemoryError refused) {
+            closeQuietly(); // no thread for it: close here rather than leave the call blocked
         }
     }
 
