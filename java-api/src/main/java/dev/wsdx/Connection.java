@@ -753,7 +753,8 @@ public final class Connection implements AutoCloseable {
      * the close callback, or by a read that returned the end of input or failed with the peer's reset),
      * else with a {@link CloseEvent.Origin#LOCAL} event; no peer event is delivered afterwards. A
      * call blocked in this connection on another thread fails {@link SocketClosedException}. A second
-     * close is a no-op.
+     * close is a no-op; made while the first is still delivering the event, it may return before the
+     * close future completes (the first close completes it, on its own thread).
      *
      * @throws WsdxException if the library reported an error while closing; the handle is released all the same
      */
@@ -774,7 +775,7 @@ public final class Connection implements AutoCloseable {
     }
 
     private void close0(boolean mayStayOpen) throws IOException {
-        if (!lockToClose(mayStayOpen)) return;
+        if (!lockToClose()) return;
         CloseEvent ev;
         int rc;
         try {
@@ -810,23 +811,17 @@ public final class Connection implements AutoCloseable {
     /**
      * Takes the close lock; false if this is the notifier thread (a {@link #NOTIFIER_THREAD} listener)
      * and another thread holds it: that thread's library close waits for this very callback to end, so
-     * waiting here would deadlock. The close is then made on an event thread once the lock is free, as
-     * a {@link #close()} (so if the holder was a {@link #closeSocket()} that had to stay open, S10, the
-     * connection still closes).
+     * waiting here would deadlock. The close is then made on a thread of its own once the lock is free,
+     * as a {@link #close()} (so if the holder was a {@link #closeSocket()} that had to stay open, S10,
+     * the connection still closes).
      */
-    private boolean lockToClose(boolean mayStayOpen) {
+    private boolean lockToClose() {
         if (!Readiness.onNotifierThread()) {
             closeLock.lock();
             return true;
         }
         if (closeLock.tryLock()) return true;
-        CloseNotifier.EVENT_THREADS.execute(() -> {
-            try {
-                close0(false); // asked for a close: made even if the holder's closeSocket() stays open (S10)
-            } catch (IOException e) {
-                log.warn("{}: the close a notifier-thread listener asked for failed", this, e);
-            }
-        });
+        NativeWait.closeElsewhere(this);
         return false;
     }
 
@@ -853,9 +848,10 @@ public final class Connection implements AutoCloseable {
     /**
      * Calls {@code listener} once on {@code executor} when the connection closes (R1–R5) or is closed
      * locally first; at once (on {@code executor}) if that already happened. Any number of listeners;
-     * one that throws is logged and does not affect the others. A listener whose executor runs tasks
-     * at once on the calling thread (a direct executor) runs on a wsdx event thread after the close
-     * future completed; every other listener is handed to its executor before the future completes.
+     * one that throws is logged and does not affect the others. For a peer's close, a listener whose
+     * executor runs tasks at once on the calling thread (a direct executor) runs on a wsdx event thread
+     * after the close future completed, and every other listener is handed to its executor before the
+     * future completes; for a local close the same happens on the closing thread.
      * With {@link #NOTIFIER_THREAD} a peer's close runs it on the thread the kernel woke, before all
      * of that (the lowest latency; see there for what such a listener may do).
      *

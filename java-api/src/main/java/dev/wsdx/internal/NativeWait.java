@@ -12,7 +12,8 @@ import java.util.function.LongSupplier;
  * as an {@link java.nio.channels.InterruptibleChannel}'s is. It borrows the JDK's own hook
  * ({@link AbstractInterruptibleChannel#begin()}): an interrupt starts closing the target, the
  * library's close wakes the waiting call (as {@code closesocket} does), and the interrupted thread
- * then waits for the close to finish and throws {@link ClosedByInterruptException}. Waiting in the
+ * then waits until the handle is released (its close event may still be on its way) and throws
+ * {@link ClosedByInterruptException}. Waiting in the
  * library lets the kernel wake the caller directly: one wake-up instead of two (the notifier, then an
  * unpark). Virtual threads park instead ({@link Readiness#park}): a wait in native code would pin
  * their carrier. Internal: not part of the API.
@@ -25,12 +26,14 @@ public final class NativeWait extends AbstractInterruptibleChannel {
      * interrupt must end the call whatever else is waiting. Interrupts are rare: a thread per close.
      */
     private static final Executor INTERRUPT_CLOSER = command -> {
-        Thread t = new Thread(command, "wsdx-interrupt-close");
+        Thread t = new Thread(command, "wsdx-close");
         t.setDaemon(true);
         t.start();
     };
     /** The NativeWait whose call this thread is making, if any. */
     private static final ThreadLocal<NativeWait> IN_CALL = new ThreadLocal<>();
+    /** Set by the hook when it ran on the calling thread itself, inside {@code begin()}. */
+    private static final ThreadLocal<Boolean> INTERRUPTED_AT_BEGIN = new ThreadLocal<>();
 
     private final AutoCloseable target;
     private final Executor closer;
@@ -40,6 +43,20 @@ public final class NativeWait extends AbstractInterruptibleChannel {
      */
     public NativeWait(AutoCloseable target) {
         this(target, INTERRUPT_CLOSER);
+    }
+
+    /**
+     * Closes {@code target} on a thread of its own, never a pool that application code can fill: for a
+     * close that cannot be made where it is asked for (an interrupt hook, the notifier thread).
+     *
+     * @param target what to close; a failure is dropped (whoever waits for the close reports its own)
+     */
+    public static void closeElsewhere(AutoCloseable target) {
+        try {
+            INTERRUPT_CLOSER.execute(() -> closeQuietly(target));
+        } catch (RuntimeException | OutOfMemoryError noThread) {
+            closeQuietly(target); // no thread for it: close here rather than not at all
+        }
     }
 
     /** As {@link #NativeWait(AutoCloseable)}, with the executor an interrupting thread hands the close to (tests). */
@@ -64,12 +81,26 @@ public final class NativeWait extends AbstractInterruptibleChannel {
         try {
             return call0(call, lost);
         } finally {
-            IN_CALL.set(outer);
+            if (outer == null) IN_CALL.remove();
+            else IN_CALL.set(outer);
         }
     }
 
     private long call0(LongSupplier call, LongConsumer lost) throws ClosedByInterruptException {
-        begin(); // an interrupt already pending closes here, on this thread, before the call
+        begin();
+        if (INTERRUPTED_AT_BEGIN.get() != null) { // an interrupt was pending: no call, close out here
+            INTERRUPTED_AT_BEGIN.remove();
+            ClosedByInterruptException e = new ClosedByInterruptException();
+            try {
+                end(true); // throws for this thread's own interrupt: the hook recorded it
+            } catch (ClosedByInterruptException recorded) {
+                e = recorded;
+            } catch (IOException impossible) {
+                e.addSuppressed(impossible);
+            }
+            closeTarget(e);
+            throw e;
+        }
         long r;
         try {
             r = call.getAsLong();
@@ -110,24 +141,25 @@ public final class NativeWait extends AbstractInterruptibleChannel {
     }
 
     /**
-     * Called once, by the first interrupt. On the thread making the call (an interrupt pending at
-     * {@code begin()}, or newer JDKs' {@code end()}) it closes at once: no lock is held there. On the
-     * interrupting thread it only starts the close elsewhere; the library's close wakes the call.
+     * Called once, by the first interrupt, under the JDK's own lock for this channel, so it never
+     * closes here. On the calling thread (an interrupt pending at {@code begin()}) it only notes it:
+     * the call is skipped and the thread closes after {@code end}. On the interrupting thread it
+     * starts the close elsewhere; the library's close wakes the call.
      */
     @Override
     protected void implCloseChannel() {
         if (IN_CALL.get() == this) {
-            closeQuietly();
+            INTERRUPTED_AT_BEGIN.set(Boolean.TRUE);
             return;
         }
         try {
-            closer.execute(this::closeQuietly);
+            closer.execute(() -> closeQuietly(target));
         } catch (RuntimeException | OutOfMemoryError refused) {
-            closeQuietly(); // no thread for it: close here rather than leave the call blocked
+            closeQuietly(target); // no thread for it: close here rather than leave the call blocked
         }
     }
 
-    private void closeQuietly() {
+    private static void closeQuietly(AutoCloseable target) {
         try {
             target.close();
         } catch (Exception ignored) {
