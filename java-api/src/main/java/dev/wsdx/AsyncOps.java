@@ -277,6 +277,15 @@ final class AsyncOps {
         throw e;
     }
 
+    /**
+     * Whether a blocking call on this thread parks on the handle's readiness event: a virtual thread
+     * (native waiting would pin its carrier) on a handle that has such events. Else it waits in the
+     * library, interruptibly ({@code NativeWait}).
+     */
+    static boolean parks(long handle) {
+        return ConnectOps.onVirtualThread() && Readiness.supported(handle);
+    }
+
     /** The deadline for a timeout in ms ({@code < 0}: none, 0). */
     static long deadline(int timeoutMs) {
         return timeoutMs < 0 ? 0 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs) | 1;

@@ -540,7 +540,7 @@ public final class Connection implements AutoCloseable {
         boolean message = mode == Mode.MESSAGE;
         int n;
         if (!blocking || timeoutMs == 0) n = NativeIo.recv(handle, dst, timeoutMs, message);
-        else if (ConnectOps.onVirtualThread() && Readiness.supported(handle)) n = readParking(dst, timeoutMs);
+        else if (AsyncOps.parks(handle)) n = readParking(dst, timeoutMs);
         else n = (int) waiter.call(() -> NativeIo.recv(handle, dst, timeoutMs, message), lost -> { });
         if (n == -WsaError.WSAETIMEDOUT && timeoutMs == 0) n = -WsaError.WSAEWOULDBLOCK; // a poll: one signal
         return readResult(n);

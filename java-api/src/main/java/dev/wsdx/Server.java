@@ -140,7 +140,7 @@ public final class Server implements AutoCloseable {
         long h;
         if (timeoutMs == 0) {
             h = WsdxNative.wsdx_accept(handle, 0);
-        } else if (!ConnectOps.onVirtualThread() || !Readiness.supported(handle)) { // the library wakes it directly
+        } else if (!AsyncOps.parks(handle)) { // the library wakes it directly
             h = waiter.call(() -> WsdxNative.wsdx_accept(handle, timeoutMs), Server::releaseLost);
         } else { // a virtual thread parks until FD_ACCEPT instead of pinning its carrier in native code
             long deadline = AsyncOps.deadline(timeoutMs);

@@ -52,10 +52,14 @@ public final class NativeWait extends AbstractInterruptibleChannel {
      * @param target what to close; a failure is dropped (whoever waits for the close reports its own)
      */
     public static void closeElsewhere(AutoCloseable target) {
+        closeVia(INTERRUPT_CLOSER, target);
+    }
+
+    private static void closeVia(Executor closer, AutoCloseable target) {
         try {
-            INTERRUPT_CLOSER.execute(() -> closeQuietly(target));
+            closer.execute(() -> closeQuietly(target));
         } catch (RuntimeException | OutOfMemoryError noThread) {
-            closeQuietly(target); // no thread for it: close here rather than not at all
+            closeQuietly(target); // no thread for it: close here rather than not at all (or leave a call blocked)
         }
     }
 
@@ -90,45 +94,41 @@ public final class NativeWait extends AbstractInterruptibleChannel {
         begin();
         if (INTERRUPTED_AT_BEGIN.get() != null) { // an interrupt was pending: no call, close out here
             INTERRUPTED_AT_BEGIN.remove();
-            ClosedByInterruptException e = new ClosedByInterruptException();
-            try {
-                end(true); // throws for this thread's own interrupt: the hook recorded it
-            } catch (ClosedByInterruptException recorded) {
-                e = recorded;
-            } catch (IOException impossible) {
-                e.addSuppressed(impossible);
-            }
+            ClosedByInterruptException e = interruptAtEnd(); // the hook recorded this thread's interrupt
+            if (e == null) e = new ClosedByInterruptException();
             closeTarget(e);
             throw e;
         }
         long r;
         try {
             r = call.getAsLong();
-        } catch (RuntimeException | Error e) {
-            endAfterFailure(e);
-            throw e;
+        } catch (RuntimeException | Error failure) {
+            ClosedByInterruptException e = interruptAtEnd(); // the failure is the one to report
+            if (e != null) {
+                closeTarget(e);
+                failure.addSuppressed(e);
+            }
+            throw failure;
         }
-        try {
-            end(true); // completed: a close by anyone else is the native call's own result (WSAENOTSOCK)
-        } catch (ClosedByInterruptException e) {
+        // completed: a close by anyone else is the native call's own result (WSAENOTSOCK)
+        ClosedByInterruptException e = interruptAtEnd();
+        if (e != null) {
             lost.accept(r);
             closeTarget(e); // the close the interrupt started: done before this call reports it
             throw e;
-        } catch (IOException e) {
-            throw new IllegalStateException(e); // end(true) throws only ClosedByInterruptException
         }
         return r;
     }
 
-    /** The call threw: it is the one to report, but an interrupt still leaves the target closed. */
-    private void endAfterFailure(Throwable failure) {
+    /** {@code end(true)}: the exception it reports for this thread's interrupt, else null. */
+    private ClosedByInterruptException interruptAtEnd() {
         try {
             end(true);
+            return null;
         } catch (ClosedByInterruptException e) {
-            closeTarget(e);
-            failure.addSuppressed(e);
+            return e;
         } catch (IOException impossible) {
-            failure.addSuppressed(impossible); // end(true) throws only ClosedByInterruptException
+            throw new IllegalStateException(impossible); // end(true) throws only ClosedByInterruptException
         }
     }
 
@@ -152,11 +152,7 @@ public final class NativeWait extends AbstractInterruptibleChannel {
             INTERRUPTED_AT_BEGIN.set(Boolean.TRUE);
             return;
         }
-        try {
-            closer.execute(() -> closeQuietly(target));
-        } catch (RuntimeException | OutOfMemoryError refused) {
-            closeQuietly(target); // no thread for it: close here rather than leave the call blocked
-        }
+        closeVia(closer, target);
     }
 
     private static void closeQuietly(AutoCloseable target) {
