@@ -327,7 +327,8 @@ static void close_while_peer_never_reads(void)
             CHECK_EQ(wsdx_set_linger(c, 1, 5), 0);
             CHECK_EQ(wsdx_close(c), -WSDX_WSAEWOULDBLOCK); /* S10: stays open */
             CHECK(now_ms() - t0 < 1000);
-            CHECK_EQ(wsdx_send(c, "x", 1), -WSDX_WSAEWOULDBLOCK); /* still a socket */
+            int rc = wsdx_send(c, "x", 1); /* still a socket; the kernel may have made room since */
+            CHECK(rc == -WSDX_WSAEWOULDBLOCK || rc == 1);
             CHECK_EQ(wsdx_set_linger(c, 1, 0), 0);
             CHECK_EQ(wsdx_close(c), 0);
             CHECK_EQ(drain(s, NULL, 5000), -ECONNRESET);
