@@ -197,6 +197,86 @@ static void S2_dataFrameAtTheLimitAccepted(void)
     free(in);
 }
 
+/* Frames of these payload sizes, written in pieces of these sizes, so that
+ * reads end inside headers and payloads alike. */
+static const uint32_t SPLIT_FRAMES[] = {1, 7, 5000, 65536, 3, 70001, 2, 65531, 65536, 9};
+static const size_t SPLIT_PIECES[] = {1, 4, 9, 4099, 65537, 3, 131072};
+
+struct split_writer {
+    int fd, ok;
+    uint8_t *wire;
+    size_t n;
+};
+
+static void *split_writer_main(void *arg)
+{
+    struct split_writer *w = arg;
+    w->ok = 1;
+    for (size_t off = 0, i = 0; w->ok && off < w->n; i++) {
+        size_t k = SPLIT_PIECES[i % (sizeof SPLIT_PIECES / sizeof *SPLIT_PIECES)];
+        k = k < w->n - off ? k : w->n - off;
+        w->ok = write_all(w->fd, w->wire + off, k);
+        off += k;
+        usleep(200); /* let the receiver's read end here */
+    }
+    return NULL;
+}
+
+/* Stream mode: DATA payloads are one byte stream, whatever the frame and read
+ * sizes: reads end inside headers and payloads, and a receive never returns
+ * more than it was asked for. A frame cut by FIN hands out the payload that
+ * came, then WSAECONNABORTED. */
+static void S2_streamPayloadsAreOneByteStreamAcrossSplits(void)
+{
+    wsdx_socket l, a;
+    int fd = raw_peer_accepted(WSDX_STREAM, &l, &a);
+    CHECK(fd >= 0);
+    size_t nf = sizeof SPLIT_FRAMES / sizeof *SPLIT_FRAMES, total = 0, n = 0;
+    for (size_t i = 0; i < nf; i++)
+        total += SPLIT_FRAMES[i];
+    struct split_writer w = {fd, 0, malloc(total + 5 * nf), 0};
+    for (size_t i = 0, pos = 0; i < nf; i++) {
+        put_header(w.wire + n, 1, SPLIT_FRAMES[i]);
+        n += 5;
+        for (uint32_t j = 0; j < SPLIT_FRAMES[i]; j++)
+            w.wire[n++] = (uint8_t)(pos++ * 31 + 7);
+    }
+    w.n = n;
+    pthread_t th;
+    pthread_create(&th, NULL, split_writer_main, &w);
+    static uint8_t in[100000];
+    static const int sizes[] = {1, 3, 5, 4096, 65536, 100000, 6};
+    size_t got = 0, bad = 0;
+    for (int i = 0; got < total; i++) {
+        int rc = wsdx_recv(a, in, sizes[i % 7], 5000);
+        if (rc <= 0)
+            break;
+        bad += rc > sizes[i % 7]; /* never past what was asked */
+        for (int j = 0; j < rc; j++, got++)
+            bad += in[j] != (uint8_t)(got * 31 + 7);
+    }
+    pthread_join(th, NULL);
+    CHECK(w.ok);
+    CHECK_EQ(got, total);
+    CHECK_EQ(bad, 0);
+    put_header(w.wire, 1, 1000); /* then 500 of its 1,000 bytes, and FIN */
+    memset(w.wire + 5, 'z', 500);
+    CHECK(write_all(fd, w.wire, 505));
+    for (got = 0; got < 500;) {
+        int rc = wsdx_recv(a, in, sizeof in, 5000);
+        if (rc <= 0)
+            break;
+        got += (size_t)rc;
+    }
+    CHECK_EQ(got, 500);
+    shutdown(fd, SHUT_WR);
+    CHECK_EQ(wsdx_recv(a, in, sizeof in, 5000), -WSDX_WSAECONNABORTED);
+    free(w.wire);
+    wsdx_close(a);
+    wsdx_close(l);
+    close(fd);
+}
+
 /* Stream mode: 1,024 empty DATA frames in a row are ignored (a non-empty one
  * resets the count); the 1,025th is WSAEPROTONOSUPPORT. */
 static void S2_emptyStreamFramesBounded(void)
@@ -467,6 +547,7 @@ int main(void)
     S1_preambleInPiecesAccepted_client();
     S1_handshakeTimeBoundsBothSides();
     S2_dataFrameAtTheLimitAccepted();
+    S2_streamPayloadsAreOneByteStreamAcrossSplits();
     S2_emptyStreamFramesBounded();
     S2_receiveTimeoutHoldsWhilePeerTrickles();
     S3_disconnectEndsDirectionWithoutFin();
