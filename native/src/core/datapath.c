@@ -124,9 +124,11 @@ static int block(sock *s, int what, int64_t deadline)
     int slice = WAIT_SLICE_MS;
     if (deadline >= 0 && deadline - now < slice)
         slice = (int)(deadline - now);
+    s->waiters++;
     wsdx_mutex_unlock(&s->mu);
     wsdx_io_wait(s->fd, what, slice);
     wsdx_mutex_lock(&s->mu);
+    s->waiters--;
     return s->closed ? -WSDX_WSAEINTR : 0;
 }
 
