@@ -505,6 +505,53 @@ static void S11_closeWaitsForARunningCallback(void)
     CHECK_EQ(wsdx_close(l), 0);
 }
 
+typedef struct {
+    wsdx_socket s;
+    atomic_int go, rc;
+} blocked_recv;
+
+static void *recv_blocked(void *arg)
+{
+    blocked_recv *b = arg;
+    char x;
+    atomic_store(&b->go, 1);
+    while (atomic_load(&b->go) != 2)
+        ; /* both threads start together: the close then races the receive's entry */
+    atomic_store(&b->rc, wsdx_recv(b->s, &x, 1, -1));
+    return NULL;
+}
+
+/* S11: a receive blocked with no time limit ends WSAEINTR once another
+ * thread closes the socket; one that enters while the close runs fails
+ * WSAENOTSOCK, as if the close came first. Never the end of input (0) that
+ * the close's wake-up shows the kernel's socket. Odd rounds block first, even
+ * rounds race. Mutation: datapath.c enter_as, the s->closed check -> 0 (a
+ * racing receive returned 0). */
+static void S11_closeEndsABlockedReceive(void)
+{
+    int eof = 0;
+    for (int round = 0; round < 400; round++) {
+        wsdx_socket l, c, a;
+        pair(WSDX_STREAM, &l, &c, &a);
+        blocked_recv b = {a, 0, 1};
+        test_thread t;
+        test_thread_start(&t, recv_blocked, &b);
+        while (!atomic_load(&b.go))
+            ;
+        atomic_store(&b.go, 2);
+        if (round % 2)
+            test_sleep_ms(2); /* blocked by now, mostly */
+        CHECK_EQ(wsdx_close(a), 0);
+        test_thread_join(t);
+        int rc = atomic_load(&b.rc);
+        eof += rc == 0;
+        CHECK(rc == -WSDX_WSAEINTR || rc == -WSDX_WSAENOTSOCK || rc == 0);
+        CHECK_EQ(wsdx_close(c), 0);
+        CHECK_EQ(wsdx_close(l), 0);
+    }
+    CHECK_EQ(eof, 0);
+}
+
 static void close_self(wsdx_socket s, int error, int flags, void *ctx)
 {
     (void)error;
@@ -539,6 +586,7 @@ int main(void)
     R5_apiCallThatSeesTheEndPostsOneClose();
     S11_noCloseEventAfterClose();
     S11_closeWaitsForARunningCallback();
+    S11_closeEndsABlockedReceive();
     R5_registrationAfterTheEndIsDelivered();
     S5_recvDisconnectReadsTheKernel();
     limitsAtExactValueAndOnePast();

@@ -99,8 +99,7 @@ static int close_connection(sock *s)
     if (!s->core.send_shut)
         wsdx_io_shutdown_send(s->fd);
     sock_pump_input(s, PUMP_DRAIN_ALL); /* unread input would turn the FIN into a reset */
-    if (s->waiters)
-        wsdx_io_wake(s->fd); /* at once, not at the end of their wait slice */
+    wsdx_io_wake(s->fd);
     return 0;
 }
 

@@ -124,11 +124,9 @@ static int block(sock *s, int what, int64_t deadline)
     int slice = WAIT_SLICE_MS;
     if (deadline >= 0 && deadline - now < slice)
         slice = (int)(deadline - now);
-    s->waiters++;
     wsdx_mutex_unlock(&s->mu);
     wsdx_io_wait(s->fd, what, slice);
     wsdx_mutex_lock(&s->mu);
-    s->waiters--;
     return s->closed ? -WSDX_WSAEINTR : 0;
 }
 
@@ -237,6 +235,15 @@ static sock *enter_as(wsdx_socket h, int *rc, int sender)
     if (sender)
         wsdx_mutex_lock(&s->send_mu);
     wsdx_mutex_lock(&s->mu);
+    if (s->closed) { /* closed while this call waited for the lock: as if before it (S11), not the
+                      * end of input that the close's wake would show a receive */
+        wsdx_mutex_unlock(&s->mu);
+        if (sender)
+            wsdx_mutex_unlock(&s->send_mu);
+        sock_release(s);
+        *rc = -WSDX_WSAENOTSOCK;
+        return NULL;
+    }
     *rc = 0;
     return s;
 }

@@ -86,7 +86,6 @@ struct sock {
     uint8_t pre_have;   /* handshake: bytes of the peer's preamble in pre; the listener's mu */
     uint16_t linger_s;  /* SO_LINGER seconds, with SF_LINGER */
     int send_timeout_ms;/* a blocked send gives up after this (0: never); then the connection is aborted */
-    int waiters;        /* threads in block() waiting on fd: a close wakes them only if there are any */
     wsdx_conn core;     /* the protocol state machine (conn.h) */
     uint8_t *tx;        /* the unsent rest of a frame */
     uint32_t tx_len, tx_off;
