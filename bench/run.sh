@@ -19,7 +19,7 @@ gcc -O2 -Wall -Werror -Inative/include -o "$out/bench_c" benchmarks/src/main/c/b
 
 rounds=${BENCH_ROUNDS:-5}
 # per round; scale: both ends in one process, under a 20,000-fd limit
-closes=2000 bytes=$((256 << 20)) churn=1000 scale=9000 calls=100000 sessions=10000 timeout=120
+closes=2000 bytes=$((2048 << 20)) churn=1000 scale=9000 calls=100000 sessions=10000 timeout=120
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     closes=200 bytes=$((16 << 20)) churn=100 scale=1000 calls=10000 sessions=500 timeout=30
 fi
