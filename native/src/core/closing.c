@@ -56,12 +56,11 @@ static int wait_delivered(sock *s, int64_t deadline)
 }
 
 /* What is not delivered yet. The kernel is asked only when the plan depends
- * on it (a linger with a timeout), so a plain close's FIN goes out one system
- * call sooner. */
+ * on it, so a plain close's FIN goes out one system call sooner. */
 static size_t unsent_for_plan(const sock *s)
 {
-    int timed = (s->flags & SF_LINGER) && s->linger_s > 0;
-    return s->tx_len + (timed && s->phase == P_OPEN ? wsdx_io_unsent(s->fd) : 0);
+    int counts = wsdx_linger_counts_unsent(!!(s->flags & SF_LINGER), s->linger_s);
+    return s->tx_len + (counts && s->phase == P_OPEN ? wsdx_io_unsent(s->fd) : 0);
 }
 
 static int close_connection(sock *s)

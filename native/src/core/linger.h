@@ -12,5 +12,8 @@ enum wsdx_close_plan {
 };
 
 enum wsdx_close_plan wsdx_linger_plan(int on, int seconds, int blocking, size_t unsent);
+/* 1 when wsdx_linger_plan's answer depends on unsent (a linger with a
+ * timeout): only then need the caller ask the kernel how much that is. */
+int wsdx_linger_counts_unsent(int on, int seconds);
 
 #endif
