@@ -247,11 +247,12 @@ static void S2_streamPayloadsAreOneByteStreamAcrossSplits(void)
     static uint8_t in[100000];
     static const int sizes[] = {1, 3, 5, 4096, 65536, 100000, 6};
     size_t got = 0, bad = 0;
-    for (int i = 0; got < total; i++) {
-        int rc = wsdx_recv(a, in, sizes[i % 7], 5000);
+    for (size_t i = 0; got < total; i++) {
+        int want = sizes[i % (sizeof sizes / sizeof *sizes)];
+        int rc = wsdx_recv(a, in, want, 5000);
         if (rc <= 0)
             break;
-        bad += rc > sizes[i % 7]; /* never past what was asked */
+        bad += rc > want; /* never past what was asked */
         for (int j = 0; j < rc; j++, got++)
             bad += in[j] != (uint8_t)(got * 31 + 7);
     }
